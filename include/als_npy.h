@@ -1,0 +1,28 @@
+/* als_npy.h - NumPy .npy files of float64 matrices (local).
+ *
+ * Writes format version 1.0, dtype '<f8', C order, shape (rows, cols), header
+ * padded so that the data start on a 64-byte boundary (as NumPy does). Reads
+ * versions 1.0, 2.0 and 3.0 with dtype '<f8' (or '=f8'/'float64' spelled as
+ * NumPy writes it on little-endian machines), fortran_order False, 2-D shape;
+ * anything else is an ALS_ERR_FORMAT error naming the file and what differs
+ * (e.g. "U.npy: dtype '<f4', expected '<f8'").
+ */
+#ifndef ALS_NPY_H
+#define ALS_NPY_H
+
+#include <stdint.h>
+#include "als_error.h"
+
+/* Write a rows×cols row-major matrix to path (exactly that name: callers who
+ * need atomicity write to a temporary name and rename). Checks every write and
+ * fflush/fsync/fclose, so a full disk is an ALS_ERR_IO error; on error the
+ * partial file is removed. Local. */
+int als_npy_write(const char *path, const double *a, int64_t rows, int64_t cols,
+                  als_err_t *err);
+
+/* Read a 2-D float64 matrix; *a is malloc'ed (caller frees), shape returned.
+ * Truncated data, bad magic or header: ALS_ERR_FORMAT. Local. */
+int als_npy_read(const char *path, double **a, int64_t *rows, int64_t *cols,
+                 als_err_t *err);
+
+#endif

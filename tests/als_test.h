@@ -1,0 +1,43 @@
+/* als_test.h - shared helpers for the cmocka unit tests. */
+#ifndef ALS_TEST_H
+#define ALS_TEST_H
+
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <cmocka.h>
+
+/* |a - b| <= rtol * max(|a|, |b|) + atol, with a message naming both values.
+ * cmocka 1.1.5 has no double assert (assert_float_equal casts to float). */
+#define assert_close(a, b, rtol, atol) \
+    als_test_assert_close((double)(a), (double)(b), (rtol), (atol), #a, #b, __FILE__, __LINE__)
+
+static inline void als_test_assert_close(double a, double b, double rtol, double atol,
+                                         const char *ea, const char *eb,
+                                         const char *file, int line)
+{
+    double scale = fabs(a) > fabs(b) ? fabs(a) : fabs(b);
+    if (!(fabs(a - b) <= rtol * scale + atol)) {
+        print_error("%s = %.17g and %s = %.17g differ by %.3g (rtol %.3g, atol %.3g)\n",
+                    ea, a, eb, b, fabs(a - b), rtol, atol);
+        _fail(file, line);
+    }
+}
+
+/* A small deterministic generator for test data (splitmix64). */
+static inline uint64_t als_test_next(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+static inline double als_test_uniform(uint64_t *s) /* in [-1, 1) */
+{
+    return (double)(als_test_next(s) >> 11) * 0x1.0p-52 - 1.0;
+}
+
+#endif
