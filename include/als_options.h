@@ -1,0 +1,63 @@
+/* als_options.h - the parameters of a training run: parse, validate, broadcast.
+ *
+ * Rank 0 parses argv with getopt_long and validates; the plain struct is then
+ * broadcast so that every rank holds identical parameters (collective input
+ * to everything downstream).
+ */
+#ifndef ALS_OPTIONS_H
+#define ALS_OPTIONS_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include "als_error.h"
+#include "als_kernels.h"
+
+#define ALS_PATH_MAX 4096
+#define ALS_VERSION "0.1.0"
+
+typedef enum {
+    ALS_DUP_KEEP = 0, /* every duplicate (user, item) row is its own observation */
+    ALS_DUP_ERROR,    /* a duplicate pair is an error */
+    ALS_DUP_FIRST,    /* keep the first occurrence in file order */
+    ALS_DUP_LAST,     /* keep the last occurrence in file order */
+    ALS_DUP_MEAN      /* one observation: the mean of the duplicates */
+} als_dup_policy_t;
+
+typedef struct {
+    char ratings[ALS_PATH_MAX];   /* --ratings: training ratings text file */
+    char social[ALS_PATH_MAX];    /* --social: directed links "i f [s_if]" ("" = none) */
+    char test[ALS_PATH_MAX];      /* --test: held-out ratings ("" = none) */
+    char init_user[ALS_PATH_MAX]; /* --init-user: U0 as .npy (m×k) */
+    char init_item[ALS_PATH_MAX]; /* --init-item: V0 as .npy (n×k) */
+    char out[ALS_PATH_MAX];       /* --out: output directory ("" = write nothing) */
+    int rank_k;                   /* --rank K: number of latent factors */
+    double lambda_u, lambda_v;    /* --lambda-u, --lambda-v (--lambda sets both) */
+    double alpha;                 /* --alpha: social regularization weight */
+    int iters;                    /* --iters: maximum number of iterations */
+    double tol;                   /* --tol: stop when relative loss decrease < tol (0 = never) */
+    uint64_t seed;                /* --seed: key of the counter-based initialisation */
+    int value_col;                /* --value-column: 0-based column of the rating (default 2) */
+    als_dup_policy_t duplicates;  /* --duplicates */
+    als_kernel_t kernel;          /* --kernel ref|fast */
+    int threads;                  /* --threads: OpenMP threads per rank (0 = OMP default) */
+    int quiet;                    /* --quiet: no per-iteration lines */
+} als_options_t;
+
+/* Fill o with the defaults. Local. */
+void als_options_defaults(als_options_t *o);
+
+/* Parse and validate argv into o (local, normally called on rank 0 only).
+ * Returns ALS_OK; ALS_ERR_ARG with a message naming the option on bad input;
+ * or 1 (help/version printed to out, caller exits 0). */
+int als_options_parse(int argc, char **argv, als_options_t *o, FILE *out, als_err_t *err);
+
+/* Collective: parse on rank 0, broadcast the result and agree on errors.
+ * Returns what als_options_parse returned on rank 0, on every rank. */
+int als_options_init(MPI_Comm comm, int argc, char **argv, als_options_t *o, als_err_t *err);
+
+/* Print the usage text. Local. */
+void als_options_usage(FILE *out, const char *prog);
+
+const char *als_dup_policy_name(als_dup_policy_t d);
+
+#endif

@@ -1,0 +1,235 @@
+/* als_options.c - command-line options of als-train. */
+#include "als_options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void als_options_defaults(als_options_t *o)
+{
+    memset(o, 0, sizeof *o);
+    o->rank_k = 10;
+    o->lambda_u = 0.1;
+    o->lambda_v = 0.1;
+    o->alpha = 0.0;
+    o->iters = 10;
+    o->tol = 0.0;
+    o->seed = 42;
+    o->value_col = 2;
+    o->duplicates = ALS_DUP_KEEP;
+    o->kernel = ALS_KERNEL_FAST;
+    o->threads = 0;
+}
+
+const char *als_dup_policy_name(als_dup_policy_t d)
+{
+    static const char *names[] = {"keep", "error", "first", "last", "mean"};
+    return (unsigned)d < 5 ? names[d] : "?";
+}
+
+void als_options_usage(FILE *out, const char *prog)
+{
+    fprintf(out,
+"Usage: mpirun -np P %s --ratings FILE [options]\n"
+"\n"
+"Trains U (users x K) and V (items x K) by alternating least squares on\n"
+"  L = 1/2 sum (r_ij - u_i.v_j)^2 + alpha/2 sum_i sum_{f in F+(i)} s_if |u_i - u_f|^2\n"
+"      + lambda_u/2 |U|^2 + lambda_v/2 |V|^2      (Ma et al., WSDM 2011)\n"
+"\n"
+"Input:\n"
+"  --ratings FILE       user item rating [ignored columns...]; separators: space, tab,\n"
+"                       comma or '::'; '#'/'%%' comments; header line skipped;\n"
+"                       FILE.mtx is read as MatrixMarket coordinate (1-based)\n"
+"  --value-column C     0-based column holding the rating (default 2)\n"
+"  --social FILE        directed links 'i f [s_if]' (f in F+(i), weight 1 if absent)\n"
+"  --test FILE          held-out ratings: RMSE/MAE each iteration\n"
+"  --duplicates POLICY  repeated (user,item) pairs: keep (default: each is an\n"
+"                       observation), error, first, last, mean\n"
+"  --init-user FILE.npy --init-item FILE.npy   start from these factors\n"
+"Model:\n"
+"  --rank K             latent factors (default 10)\n"
+"  --lambda X           sets --lambda-u and --lambda-v (default 0.1)\n"
+"  --lambda-u X         user regularization (>= 0)\n"
+"  --lambda-v Y         item regularization (>= 0)\n"
+"  --alpha A            social regularization weight (>= 0, default 0)\n"
+"Run:\n"
+"  --iters N            iterations (default 10); one = U-step then V-step\n"
+"  --tol T              stop when the relative loss decrease falls below T (default 0)\n"
+"  --seed S             initialisation seed (default 42); results do not depend on P\n"
+"  --kernel ref|fast    per-row kernels: BLAS reference or vectorized (default fast)\n"
+"  --threads T          OpenMP threads per rank (default: OMP_NUM_THREADS or 1)\n"
+"  --out DIR            write U.npy V.npy user_ids.txt item_ids.txt metrics.json\n"
+"  --quiet              no per-iteration lines\n"
+"  --help, --version\n"
+"\n"
+"Example: mpirun -np 2 %s --ratings data/filmtrust/ratings.txt \\\n"
+"           --social data/filmtrust/trust.txt --rank 10 --alpha 0.1 --out run1\n",
+            prog, prog);
+}
+
+/* Parse a double option value; name is used in the message. */
+static int parse_double(const char *name, const char *s, double lo, double *v, als_err_t *err)
+{
+    char *end;
+    errno = 0;
+    double x = strtod(s, &end);
+    if (end == s || *end != '\0' || errno == ERANGE || !isfinite(x))
+        return als_err_set(err, ALS_ERR_ARG, "%s: '%s' is not a finite number", name, s);
+    if (x < lo)
+        return als_err_set(err, ALS_ERR_ARG, "%s: %s must be >= %g", name, s, lo);
+    *v = x;
+    return ALS_OK;
+}
+
+/* Parse an integer option value in [lo, hi]. */
+static int parse_int(const char *name, const char *s, long lo, long hi, int *v, als_err_t *err)
+{
+    char *end;
+    errno = 0;
+    long x = strtol(s, &end, 10);
+    if (end == s || *end != '\0' || errno == ERANGE)
+        return als_err_set(err, ALS_ERR_ARG, "%s: '%s' is not an integer", name, s);
+    if (x < lo || x > hi)
+        return als_err_set(err, ALS_ERR_ARG, "%s: %ld is out of range [%ld, %ld]", name, x, lo, hi);
+    *v = (int)x;
+    return ALS_OK;
+}
+
+static int copy_path(const char *name, const char *s, char *dst, als_err_t *err)
+{
+    if (strlen(s) >= ALS_PATH_MAX)
+        return als_err_set(err, ALS_ERR_ARG, "%s: path longer than %d bytes", name, ALS_PATH_MAX - 1);
+    if (s[0] == '\0')
+        return als_err_set(err, ALS_ERR_ARG, "%s: empty path", name);
+    strcpy(dst, s);
+    return ALS_OK;
+}
+
+int als_options_parse(int argc, char **argv, als_options_t *o, FILE *out, als_err_t *err)
+{
+    enum { O_RATINGS = 256, O_SOCIAL, O_TEST, O_INIT_U, O_INIT_V, O_OUT, O_RANK, O_LAMBDA,
+           O_LAMBDA_U, O_LAMBDA_V, O_ALPHA, O_ITERS, O_TOL, O_SEED, O_VALCOL, O_DUP,
+           O_KERNEL, O_THREADS, O_QUIET, O_HELP, O_VERSION };
+    static const struct option longopts[] = {
+        {"ratings", required_argument, NULL, O_RATINGS},
+        {"social", required_argument, NULL, O_SOCIAL},
+        {"test", required_argument, NULL, O_TEST},
+        {"init-user", required_argument, NULL, O_INIT_U},
+        {"init-item", required_argument, NULL, O_INIT_V},
+        {"out", required_argument, NULL, O_OUT},
+        {"rank", required_argument, NULL, O_RANK},
+        {"lambda", required_argument, NULL, O_LAMBDA},
+        {"lambda-u", required_argument, NULL, O_LAMBDA_U},
+        {"lambda-v", required_argument, NULL, O_LAMBDA_V},
+        {"alpha", required_argument, NULL, O_ALPHA},
+        {"iters", required_argument, NULL, O_ITERS},
+        {"tol", required_argument, NULL, O_TOL},
+        {"seed", required_argument, NULL, O_SEED},
+        {"value-column", required_argument, NULL, O_VALCOL},
+        {"duplicates", required_argument, NULL, O_DUP},
+        {"kernel", required_argument, NULL, O_KERNEL},
+        {"threads", required_argument, NULL, O_THREADS},
+        {"quiet", no_argument, NULL, O_QUIET},
+        {"help", no_argument, NULL, O_HELP},
+        {"version", no_argument, NULL, O_VERSION},
+        {NULL, 0, NULL, 0}};
+    als_options_defaults(o);
+    const char *prog = argc > 0 ? argv[0] : "als-train";
+    const char *slash = strrchr(prog, '/');
+    if (slash)
+        prog = slash + 1;
+    optind = 1;
+    opterr = 0;
+    int c, rc = ALS_OK;
+    while (rc == ALS_OK && (c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+        switch (c) {
+        case O_RATINGS: rc = copy_path("--ratings", optarg, o->ratings, err); break;
+        case O_SOCIAL: rc = copy_path("--social", optarg, o->social, err); break;
+        case O_TEST: rc = copy_path("--test", optarg, o->test, err); break;
+        case O_INIT_U: rc = copy_path("--init-user", optarg, o->init_user, err); break;
+        case O_INIT_V: rc = copy_path("--init-item", optarg, o->init_item, err); break;
+        case O_OUT: rc = copy_path("--out", optarg, o->out, err); break;
+        case O_RANK: rc = parse_int("--rank", optarg, 1, 4096, &o->rank_k, err); break;
+        case O_LAMBDA:
+            rc = parse_double("--lambda", optarg, 0.0, &o->lambda_u, err);
+            o->lambda_v = o->lambda_u;
+            break;
+        case O_LAMBDA_U: rc = parse_double("--lambda-u", optarg, 0.0, &o->lambda_u, err); break;
+        case O_LAMBDA_V: rc = parse_double("--lambda-v", optarg, 0.0, &o->lambda_v, err); break;
+        case O_ALPHA: rc = parse_double("--alpha", optarg, 0.0, &o->alpha, err); break;
+        case O_ITERS: rc = parse_int("--iters", optarg, 0, INT_MAX, &o->iters, err); break;
+        case O_TOL: rc = parse_double("--tol", optarg, 0.0, &o->tol, err); break;
+        case O_SEED: {
+            char *end;
+            errno = 0;
+            unsigned long long s = strtoull(optarg, &end, 10);
+            if (end == optarg || *end || errno == ERANGE || optarg[0] == '-')
+                rc = als_err_set(err, ALS_ERR_ARG, "--seed: '%s' is not an unsigned 64-bit integer", optarg);
+            o->seed = s;
+            break;
+        }
+        case O_VALCOL: rc = parse_int("--value-column", optarg, 2, 1000, &o->value_col, err); break;
+        case O_DUP: {
+            static const char *names[] = {"keep", "error", "first", "last", "mean"};
+            int found = -1;
+            for (int i = 0; i < 5; i++)
+                if (strcmp(optarg, names[i]) == 0)
+                    found = i;
+            if (found < 0)
+                rc = als_err_set(err, ALS_ERR_ARG,
+                                 "--duplicates: '%s' is not one of keep, error, first, last, mean", optarg);
+            else
+                o->duplicates = (als_dup_policy_t)found;
+            break;
+        }
+        case O_KERNEL:
+            if (strcmp(optarg, "ref") == 0)
+                o->kernel = ALS_KERNEL_REF;
+            else if (strcmp(optarg, "fast") == 0)
+                o->kernel = ALS_KERNEL_FAST;
+            else
+                rc = als_err_set(err, ALS_ERR_ARG, "--kernel: '%s' is not one of ref, fast", optarg);
+            break;
+        case O_THREADS: rc = parse_int("--threads", optarg, 1, 4096, &o->threads, err); break;
+        case O_QUIET: o->quiet = 1; break;
+        case O_HELP: als_options_usage(out, prog); return 1;
+        case O_VERSION: fprintf(out, "%s (SoReg-ALS) %s\n", prog, ALS_VERSION); return 1;
+        case ':':
+            rc = als_err_set(err, ALS_ERR_ARG, "%s: missing value (see --help)", argv[optind - 1]);
+            break;
+        default:
+            rc = als_err_set(err, ALS_ERR_ARG, "unknown option '%s' (see --help)", argv[optind - 1]);
+            break;
+        }
+    }
+    if (rc != ALS_OK)
+        return rc;
+    if (optind < argc)
+        return als_err_set(err, ALS_ERR_ARG, "unexpected argument '%s' (see --help)", argv[optind]);
+    if (o->ratings[0] == '\0')
+        return als_err_set(err, ALS_ERR_ARG, "--ratings FILE is required (see --help)");
+    if ((o->init_user[0] == '\0') != (o->init_item[0] == '\0'))
+        return als_err_set(err, ALS_ERR_ARG, "--init-user and --init-item must be given together");
+    return ALS_OK;
+}
+
+int als_options_init(MPI_Comm comm, int argc, char **argv, als_options_t *o, als_err_t *err)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    int rc = ALS_OK;
+    if (rank == 0)
+        rc = als_options_parse(argc, argv, o, stdout, err);
+    /* rc == 1 (help/version) is not an error: share it separately. */
+    int shared = rc;
+    MPI_Bcast(&shared, 1, MPI_INT, 0, comm);
+    if (shared == 1)
+        return 1;
+    if (als_err_agree(comm, err) != ALS_OK)
+        return err->code;
+    MPI_Bcast(o, (int)sizeof *o, MPI_BYTE, 0, comm);
+    return ALS_OK;
+}

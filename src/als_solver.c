@@ -1,0 +1,382 @@
+/* als_solver.c - the ALS half-steps, the loss and the iteration loop. */
+#include "als_solver.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <omp.h>
+
+#include "als_exchange.h"
+#include "als_kernels.h"
+#include "als_npy.h"
+
+static uint64_t mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+double als_init_value(uint64_t seed, int which, int64_t t, int c, int k)
+{
+    /* splitmix64 keyed by the seed and the matrix, counter = t*k + c. */
+    uint64_t key = mix64(seed + 0x9e3779b97f4a7c15ULL * (uint64_t)(which + 1));
+    uint64_t z = mix64(key + 0x9e3779b97f4a7c15ULL * ((uint64_t)t * (uint64_t)k + (uint64_t)c + 1));
+    return (double)(z >> 11) * 0x1.0p-53 / sqrt((double)k);
+}
+
+/* Rank 0 reads one --init-* file and checks its shape; then broadcast. */
+static int read_init(MPI_Comm comm, int rank, const char *path, const char *what, int64_t rows,
+                     int k, double *dst, als_err_t *err)
+{
+    if (rank == 0) {
+        double *a = NULL;
+        int64_t r = 0, c = 0;
+        if (als_npy_read(path, &a, &r, &c, err) == ALS_OK) {
+            if (r != rows || c != k)
+                als_err_set(err, ALS_ERR_DATA,
+                            "%s: shape (%" PRId64 ", %" PRId64 "), expected (%" PRId64
+                            ", %d) (%s x --rank)", path, r, c, rows, k, what);
+            else {
+                for (int64_t x = 0; x < r * c; x++)
+                    if (!isfinite(a[x])) {
+                        als_err_set(err, ALS_ERR_DATA, "%s: element %" PRId64
+                                    " is not finite", path, x);
+                        break;
+                    }
+                if (err->code == ALS_OK)
+                    memcpy(dst, a, (size_t)(r * c) * sizeof *dst);
+            }
+        }
+        free(a);
+    }
+    if (als_err_agree(comm, err) != ALS_OK)
+        return err->code;
+    als_bcast_big(comm, dst, rows * k, MPI_DOUBLE, 0);
+    return ALS_OK;
+}
+
+int als_solver_init(MPI_Comm comm, const als_options_t *opt, const als_data_t *data,
+                    als_solver_t *s, als_err_t *err)
+{
+    memset(s, 0, sizeof *s);
+    s->comm = comm;
+    MPI_Comm_rank(comm, &s->rank);
+    MPI_Comm_size(comm, &s->nranks);
+    s->opt = opt;
+    s->data = data;
+    s->k = opt->rank_k;
+    s->threads = omp_get_max_threads();
+    int64_t m = data->m, n = data->n, k = s->k;
+    s->U = malloc((size_t)(m * k + 1) * sizeof(double));
+    s->V = malloc((size_t)(n * k + 1) * sizeof(double));
+    s->ublk = malloc((size_t)((data->u1 - data->u0) * k + 1) * sizeof(double));
+    s->vblk = malloc((size_t)((data->i1 - data->i0) * k + 1) * sizeof(double));
+    s->hist = calloc((size_t)opt->iters + 1, sizeof *s->hist);
+    if (!s->U || !s->V || !s->ublk || !s->vblk || !s->hist)
+        als_err_set(err, ALS_ERR_NOMEM, "out of memory for the factors (%" PRId64 " x %" PRId64
+                    " and %" PRId64 " x %" PRId64 " doubles)", m, k, n, k);
+    if (als_err_agree(comm, err) != ALS_OK)
+        return err->code;
+    if (opt->init_user[0]) {
+        if (read_init(comm, s->rank, opt->init_user, "users", m, s->k, s->U, err) ||
+            read_init(comm, s->rank, opt->init_item, "items", n, s->k, s->V, err))
+            return err->code;
+    } else {
+#pragma omp parallel for schedule(static)
+        for (int64_t t = 0; t < m; t++)
+            for (int c = 0; c < k; c++)
+                s->U[t * k + c] = als_init_value(opt->seed, 0, t, c, s->k);
+#pragma omp parallel for schedule(static)
+        for (int64_t t = 0; t < n; t++)
+            for (int c = 0; c < k; c++)
+                s->V[t * k + c] = als_init_value(opt->seed, 1, t, c, s->k);
+    }
+    double dk = (double)k;
+    s->flops_per_iter = (double)data->nnz * 2.0 * (dk * (dk + 1.0) + 2.0 * dk) +
+                        (double)(m + n) * (dk * dk * dk / 3.0 + 2.0 * dk * dk) +
+                        (double)data->wnnz * 2.0 * dk;
+    return ALS_OK;
+}
+
+void als_solver_free(als_solver_t *s)
+{
+    free(s->U);
+    free(s->V);
+    free(s->ublk);
+    free(s->vblk);
+    free(s->hist);
+    memset(s, 0, sizeof *s);
+}
+
+/* Solve the rows [0, nrows) of one half-step. For row t: ratings
+ * idx/val[ptr[t]..ptr[t+1]) against X, diagonal shift reg + alpha*deg[t],
+ * social right-hand side alpha * sum W[t,f] Y[f] (wptr NULL for items).
+ * Returns the lowest local row whose factorization failed, or -1. */
+static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, const int64_t *idx,
+                          const double *val, const double *X, double reg, const int64_t *wptr,
+                          const int64_t *wcol, const double *wval, const double *deg,
+                          const double *Y, double *out, int *info_out)
+{
+    const int k = s->k;
+    const double alpha = s->opt->alpha;
+    const als_kernel_t kern = s->opt->kernel;
+    int64_t bad = INT64_MAX;
+    int bad_info = 0;
+    double tg = 0.0, ts = 0.0, t0 = omp_get_wtime();
+#pragma omp parallel reduction(+ : tg, ts)
+    {
+        double *A = malloc((size_t)k * k * sizeof *A);
+        double *ws = malloc((size_t)(als_gram_ws_size(k) + 1) * sizeof *ws);
+        if (!A || !ws)
+            ALS_ABORT("out of memory for the per-thread workspace (k = %d)", k);
+#pragma omp for schedule(dynamic, 16)
+        for (int64_t t = 0; t < nrows; t++) {
+            double *b = out + t * k;
+            double c0 = omp_get_wtime();
+            als_gram_rhs(kern, k, ptr[t + 1] - ptr[t], idx + ptr[t], val + ptr[t], X, A, b, ws);
+            double shift = reg;
+            if (wptr) {
+                shift += alpha * deg[t];
+                for (int64_t x = wptr[t]; x < wptr[t + 1]; x++) {
+                    const double w = alpha * wval[x], *y = Y + wcol[x] * k;
+                    for (int c = 0; c < k; c++)
+                        b[c] += w * y[c];
+                }
+            }
+            for (int c = 0; c < k; c++)
+                A[c * k + c] += shift;
+            double c1 = omp_get_wtime();
+            int info = als_solve_spd(kern, k, A, b);
+            double c2 = omp_get_wtime();
+            tg += c1 - c0;
+            ts += c2 - c1;
+            if (info != 0) {
+#pragma omp critical
+                if (t < bad) {
+                    bad = t;
+                    bad_info = info;
+                }
+            }
+        }
+        free(A);
+        free(ws);
+    }
+    /* Split the loop's wall time between gram and solve by their CPU shares. */
+    double wall = omp_get_wtime() - t0;
+    double share = (tg + ts) > 0 ? tg / (tg + ts) : 0.5;
+    s->timers[ALS_T_GRAM] += wall * share;
+    s->timers[ALS_T_SOLVE] += wall * (1.0 - share);
+    *info_out = bad_info;
+    return bad == INT64_MAX ? -1 : bad;
+}
+
+/* Agree on a factorization failure, naming the raw id of the row. */
+static int check_failure(als_solver_t *s, int64_t bad, int info, const char *what,
+                         const uint64_t *ids, int64_t first, int64_t nratings, const char *opt,
+                         als_err_t *err)
+{
+    if (bad >= 0) {
+        if (info < 0)
+            als_err_set(err, ALS_ERR_NUMERIC, "%s %" PRIu64 ": normal equations hold NaN/Inf "
+                        "(diverged or non-finite input)", what, ids[first + bad]);
+        else
+            als_err_set(err, ALS_ERR_NUMERIC,
+                        "%s %" PRIu64 " (%" PRId64 " ratings): normal-equation matrix is not "
+                        "positive definite (leading minor %d); increase %s", what,
+                        ids[first + bad], nratings, info, opt);
+    }
+    return als_err_agree(s->comm, err);
+}
+
+int als_solver_ustep(als_solver_t *s, als_err_t *err)
+{
+    const als_data_t *d = s->data;
+    int info = 0;
+    int64_t bad = solve_rows(s, d->u1 - d->u0, d->uptr, d->ucol, d->uval, s->V, s->opt->lambda_u,
+                             d->wptr, d->wcol, d->wval, d->wdeg, s->U, s->ublk, &info);
+    int64_t nr = bad >= 0 ? d->uptr[bad + 1] - d->uptr[bad] : 0;
+    if (check_failure(s, bad, info, "user", d->user_ids, d->u0, nr, "--lambda-u", err))
+        return err->code;
+    double t0 = MPI_Wtime();
+    int rc = als_allgather_rows(s->comm, s->ublk, s->U, s->k, d->ubeg);
+    s->timers[ALS_T_EXCHANGE] += MPI_Wtime() - t0;
+    if (rc != MPI_SUCCESS)
+        return als_err_set(err, ALS_ERR_MPI, "MPI_Allgatherv of U failed (code %d)", rc);
+    return ALS_OK;
+}
+
+int als_solver_vstep(als_solver_t *s, als_err_t *err)
+{
+    const als_data_t *d = s->data;
+    int info = 0;
+    int64_t bad = solve_rows(s, d->i1 - d->i0, d->iptr, d->irow, d->ival, s->U, s->opt->lambda_v,
+                             NULL, NULL, NULL, NULL, NULL, s->vblk, &info);
+    int64_t nr = bad >= 0 ? d->iptr[bad + 1] - d->iptr[bad] : 0;
+    if (check_failure(s, bad, info, "item", d->item_ids, d->i0, nr, "--lambda-v", err))
+        return err->code;
+    double t0 = MPI_Wtime();
+    int rc = als_allgather_rows(s->comm, s->vblk, s->V, s->k, d->ibeg);
+    s->timers[ALS_T_EXCHANGE] += MPI_Wtime() - t0;
+    if (rc != MPI_SUCCESS)
+        return als_err_set(err, ALS_ERR_MPI, "MPI_Allgatherv of V failed (code %d)", rc);
+    return ALS_OK;
+}
+
+void als_solver_loss(als_solver_t *s, als_loss_t *L)
+{
+    double t0 = MPI_Wtime();
+    const als_data_t *d = s->data;
+    const int k = s->k;
+    int64_t nu = d->u1 - d->u0, ni = d->i1 - d->i0;
+    /* Per user: (sse, social, |u|^2); per item: |v|^2. */
+    double *ut = malloc((size_t)(3 * nu + 1) * sizeof *ut);
+    double *it = malloc((size_t)(ni + 1) * sizeof *it);
+    double *uall = malloc((size_t)(3 * d->m + 1) * sizeof *uall);
+    double *iall = malloc((size_t)(d->n + 1) * sizeof *iall);
+    if (!ut || !it || !uall || !iall)
+        ALS_ABORT("out of memory evaluating the loss");
+#pragma omp parallel for schedule(dynamic, 64)
+    for (int64_t t = 0; t < nu; t++) {
+        const double *u = s->U + (d->u0 + t) * k;
+        double sse = 0.0, soc = 0.0, reg = 0.0;
+        for (int64_t x = d->uptr[t]; x < d->uptr[t + 1]; x++) {
+            const double *v = s->V + d->ucol[x] * k;
+            double p = 0.0;
+            for (int c = 0; c < k; c++)
+                p += u[c] * v[c];
+            double e = d->uval[x] - p;
+            sse += e * e;
+        }
+        for (int64_t x = d->wptr[t]; x < d->wptr[t + 1]; x++) {
+            const double *f = s->U + d->wcol[x] * k;
+            double q = 0.0;
+            for (int c = 0; c < k; c++)
+                q += (u[c] - f[c]) * (u[c] - f[c]);
+            soc += d->wval[x] * q;
+        }
+        for (int c = 0; c < k; c++)
+            reg += u[c] * u[c];
+        ut[3 * t] = sse;
+        ut[3 * t + 1] = 0.5 * soc; /* W counts every link from both ends */
+        ut[3 * t + 2] = reg;
+    }
+#pragma omp parallel for schedule(static)
+    for (int64_t t = 0; t < ni; t++) {
+        const double *v = s->V + (d->i0 + t) * k;
+        double reg = 0.0;
+        for (int c = 0; c < k; c++)
+            reg += v[c] * v[c];
+        it[t] = reg;
+    }
+    als_allgather_rows(s->comm, ut, uall, 3, d->ubeg);
+    als_allgather_rows(s->comm, it, iall, 1, d->ibeg);
+    L->sse = L->social = L->reg_u = L->reg_v = 0.0;
+    for (int64_t t = 0; t < d->m; t++) {
+        L->sse += uall[3 * t];
+        L->social += uall[3 * t + 1];
+        L->reg_u += uall[3 * t + 2];
+    }
+    for (int64_t t = 0; t < d->n; t++)
+        L->reg_v += iall[t];
+    L->total = 0.5 * L->sse + 0.5 * s->opt->alpha * L->social + 0.5 * s->opt->lambda_u * L->reg_u +
+               0.5 * s->opt->lambda_v * L->reg_v;
+    free(ut);
+    free(it);
+    free(uall);
+    free(iall);
+    s->timers[ALS_T_EVALUATE] += MPI_Wtime() - t0;
+}
+
+void als_solver_test(const als_solver_t *s, const als_testset_t *t, double *rmse, double *mae)
+{
+    if (!t || t->n == 0) {
+        *rmse = *mae = NAN;
+        return;
+    }
+    const int k = s->k;
+    double se = 0.0, ae = 0.0;
+    for (int64_t x = 0; x < t->n; x++) {
+        const double *u = s->U + t->u[x] * k, *v = s->V + t->i[x] * k;
+        double p = 0.0;
+        for (int c = 0; c < k; c++)
+            p += u[c] * v[c];
+        p = p < s->data->rmin ? s->data->rmin : (p > s->data->rmax ? s->data->rmax : p);
+        double e = t->r[x] - p;
+        se += e * e;
+        ae += fabs(e);
+    }
+    *rmse = sqrt(se / (double)t->n);
+    *mae = ae / (double)t->n;
+}
+
+/* Record a half-step's loss against the previous one. */
+static void check_increase(als_solver_t *s, double before, double after)
+{
+    double rel = (after - before) / (fabs(before) > 1e-300 ? fabs(before) : 1e-300);
+    if (rel > s->max_increase)
+        s->max_increase = rel;
+    if (rel > ALS_LOSS_RTOL)
+        s->increases++;
+}
+
+int als_solver_run(als_solver_t *s, const als_testset_t *test, FILE *out, als_err_t *err)
+{
+    const als_options_t *o = s->opt;
+    const int have_test = o->test[0] != '\0';
+    als_solver_loss(s, &s->initial);
+    double prev = s->initial.total;
+    s->max_increase = -INFINITY;
+    if (out && s->rank == 0) {
+        fprintf(out, "initial loss: %.10e\n", prev);
+        if (!o->quiet)
+            fprintf(out, "%5s %18s %12s %12s %12s %10s\n", "iter", "loss", "train_rmse",
+                    "test_rmse", "test_mae", "seconds");
+        fflush(out);
+    }
+    for (int it = 1; it <= o->iters; it++) {
+        double t0 = MPI_Wtime();
+        als_iter_t *h = &s->hist[it - 1];
+        h->iter = it;
+        if (als_solver_ustep(s, err) != ALS_OK)
+            return err->code;
+        als_loss_t lu;
+        als_solver_loss(s, &lu);
+        h->loss_half = lu.total;
+        check_increase(s, prev, lu.total);
+        if (als_solver_vstep(s, err) != ALS_OK)
+            return err->code;
+        als_solver_loss(s, &h->loss);
+        check_increase(s, lu.total, h->loss.total);
+        h->train_rmse = sqrt(h->loss.sse / (double)s->data->nnz);
+        h->test_rmse = h->test_mae = NAN;
+        if (have_test) {
+            double te = MPI_Wtime();
+            if (s->rank == 0)
+                als_solver_test(s, test, &h->test_rmse, &h->test_mae);
+            s->timers[ALS_T_EVALUATE] += MPI_Wtime() - te;
+        }
+        h->seconds = MPI_Wtime() - t0;
+        /* Every rank reports rank 0's wall time and metrics. */
+        double share[3] = {h->seconds, h->test_rmse, h->test_mae};
+        MPI_Bcast(share, 3, MPI_DOUBLE, 0, s->comm);
+        h->seconds = share[0];
+        h->test_rmse = share[1];
+        h->test_mae = share[2];
+        s->niters = it;
+        if (out && s->rank == 0 && !o->quiet) {
+            fprintf(out, "%5d %18.10e %12.6f %12.6f %12.6f %10.4f\n", it, h->loss.total,
+                    h->train_rmse, h->test_rmse, h->test_mae, h->seconds);
+            fflush(out);
+        }
+        double decrease = (prev - h->loss.total) / (fabs(prev) > 1e-300 ? fabs(prev) : 1e-300);
+        prev = h->loss.total;
+        if (o->tol > 0 && decrease < o->tol) {
+            if (out && s->rank == 0)
+                fprintf(out, "stopping: relative loss decrease %.3e < --tol %g\n", decrease, o->tol);
+            break;
+        }
+    }
+    return ALS_OK;
+}
