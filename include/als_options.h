@@ -46,13 +46,16 @@ typedef struct {
 /* Fill o with the defaults. Local. */
 void als_options_defaults(als_options_t *o);
 
+/* Returned when --help or --version was printed: the caller exits 0. */
+#define ALS_OPTIONS_EXIT (-1)
+
 /* Parse and validate argv into o (local, normally called on rank 0 only).
  * Returns ALS_OK; ALS_ERR_ARG with a message naming the option on bad input;
- * or 1 (help/version printed to out, caller exits 0). */
+ * or ALS_OPTIONS_EXIT (help/version printed to out). */
 int als_options_parse(int argc, char **argv, als_options_t *o, FILE *out, als_err_t *err);
 
 /* Collective: parse on rank 0, broadcast the result and agree on errors.
- * Returns what als_options_parse returned on rank 0, on every rank. */
+ * Returns ALS_OK, ALS_OPTIONS_EXIT or the agreed error code, on every rank. */
 int als_options_init(MPI_Comm comm, int argc, char **argv, als_options_t *o, als_err_t *err);
 
 /* Print the usage text. Local. */

@@ -18,7 +18,7 @@ int als_output_prepare(const char *dir, const char *opt_name, als_err_t *err);
 /* A set of files written to temporaries and committed together. */
 #define ALS_OUTPUT_MAX 16
 typedef struct {
-    char dir[4096];
+    const char *dir;          /* the caller's string, kept until commit/abort */
     int n;
     char tmp[ALS_OUTPUT_MAX][4200];
     char final[ALS_OUTPUT_MAX][4200];

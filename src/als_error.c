@@ -58,7 +58,11 @@ int als_err_agree(MPI_Comm comm, als_err_t *err)
     if (rank == first) {
         buf.code = err->code;
         if (size > 1)
-            snprintf(buf.msg, sizeof buf.msg, "rank %d: %s", rank, err->msg);
+        {
+            int l = snprintf(buf.msg, sizeof buf.msg, "rank %d: ", rank);
+            memcpy(buf.msg + l, err->msg, sizeof buf.msg - (size_t)l - 1);
+            buf.msg[sizeof buf.msg - 1] = '\0';
+        }
         else
             snprintf(buf.msg, sizeof buf.msg, "%s", err->msg);
     }

@@ -195,8 +195,8 @@ int als_options_parse(int argc, char **argv, als_options_t *o, FILE *out, als_er
             break;
         case O_THREADS: rc = parse_int("--threads", optarg, 1, 4096, &o->threads, err); break;
         case O_QUIET: o->quiet = 1; break;
-        case O_HELP: als_options_usage(out, prog); return 1;
-        case O_VERSION: fprintf(out, "%s (SoReg-ALS) %s\n", prog, ALS_VERSION); return 1;
+        case O_HELP: als_options_usage(out, prog); return ALS_OPTIONS_EXIT;
+        case O_VERSION: fprintf(out, "%s (SoReg-ALS) %s\n", prog, ALS_VERSION); return ALS_OPTIONS_EXIT;
         case ':':
             rc = als_err_set(err, ALS_ERR_ARG, "%s: missing value (see --help)", argv[optind - 1]);
             break;
@@ -223,11 +223,11 @@ int als_options_init(MPI_Comm comm, int argc, char **argv, als_options_t *o, als
     int rc = ALS_OK;
     if (rank == 0)
         rc = als_options_parse(argc, argv, o, stdout, err);
-    /* rc == 1 (help/version) is not an error: share it separately. */
+    /* Help/version is not an error: share it separately. */
     int shared = rc;
     MPI_Bcast(&shared, 1, MPI_INT, 0, comm);
-    if (shared == 1)
-        return 1;
+    if (shared == ALS_OPTIONS_EXIT)
+        return ALS_OPTIONS_EXIT;
     if (als_err_agree(comm, err) != ALS_OK)
         return err->code;
     MPI_Bcast(o, (int)sizeof *o, MPI_BYTE, 0, comm);

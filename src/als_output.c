@@ -45,7 +45,7 @@ int als_output_prepare(const char *dir, const char *opt_name, als_err_t *err)
 void als_output_begin(als_output_t *o, const char *dir)
 {
     memset(o, 0, sizeof *o);
-    snprintf(o->dir, sizeof o->dir, "%s", dir);
+    o->dir = dir;
 }
 
 const char *als_output_tmp(als_output_t *o, const char *name)

@@ -204,7 +204,7 @@ int main(int argc, char **argv)
     als_err_clear(&err);
     als_options_t opt;
     int rc = als_options_init(comm, argc, argv, &opt, &err);
-    if (rc == 1) {
+    if (rc == ALS_OPTIONS_EXIT) {
         MPI_Finalize();
         return 0;
     }

@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Multi-rank and end-to-end tests of als-train. Run from the project root
+# (make mpi-test). Every run is under `timeout`, so a hang is a failure.
+set -u
+cd "$(dirname "$0")/.."
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_rmaps_base_oversubscribe=1   # more ranks than cores
+unset OMP_NUM_THREADS
+PY=/usr/bin/python3
+T=$(mktemp -d /tmp/als-mpi-test.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+pass=0; fail=0
+ok()  { pass=$((pass + 1)); echo "ok   $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1"; [ -n "${2:-}" ] && sed 's/^/     /' "$2" | tail -20; }
+train() { # P args...
+    local p=$1; shift
+    timeout 120 mpirun -np "$p" bin/als-train "$@"
+}
+
+$PY tests/gen_tricky.py "$T/d" 7
+D="$T/d"
+COMMON=(--ratings "$D/ratings.txt" --social "$D/social.txt" --test "$D/test.txt" --rank 5
+        --lambda 0.3 --alpha 0.8 --iters 6 --seed 3)
+
+# --- 1. rank-count independence: bitwise factors, identical loss history ---
+losses() { $PY -c 'import json,sys; m=json.load(open(sys.argv[1])); print(repr(m["initial_loss"]), [repr(i["loss"]) for i in m["iterations"]], [repr(i["loss_after_u"]) for i in m["iterations"]])' "$1"; }
+for kern in fast ref; do
+    for p in 1 2 3 4; do
+        if ! train $p "${COMMON[@]}" --kernel $kern --out "$T/p$p-$kern" > "$T/log" 2>&1; then
+            bad "train P=$p kernel=$kern exits 0" "$T/log"; continue
+        fi
+        grep -q 'PASSED' "$T/log" && ok "P=$p kernel=$kern validation PASSED" || bad "P=$p kernel=$kern PASSED" "$T/log"
+        [ $p = 1 ] && continue
+        if cmp -s "$T/p1-$kern/U.npy" "$T/p$p-$kern/U.npy" && cmp -s "$T/p1-$kern/V.npy" "$T/p$p-$kern/V.npy"; then
+            ok "P=$p kernel=$kern: U.npy and V.npy bitwise equal to P=1"
+        else bad "P=$p kernel=$kern: factors differ from P=1"; fi
+        [ "$(losses "$T/p1-$kern/metrics.json")" = "$(losses "$T/p$p-$kern/metrics.json")" ] \
+            && ok "P=$p kernel=$kern: loss history identical" || bad "P=$p kernel=$kern: loss history differs"
+    done
+done
+# threads and the chunked exchange do not change a bit either
+for t in 2 3; do
+    train 1 "${COMMON[@]}" --threads $t --out "$T/t$t" > "$T/log" 2>&1
+    cmp -s "$T/p1-fast/U.npy" "$T/t$t/U.npy" && cmp -s "$T/p1-fast/V.npy" "$T/t$t/V.npy" \
+        && ok "threads=$t bitwise equal to 1 thread" || bad "threads=$t differs" "$T/log"
+done
+ALS_MPI_CHUNK=2 timeout 120 mpirun -x ALS_MPI_CHUNK -np 3 bin/als-train "${COMMON[@]}" --out "$T/chunk" > "$T/log" 2>&1
+cmp -s "$T/p1-fast/U.npy" "$T/chunk/U.npy" && cmp -s "$T/p1-fast/V.npy" "$T/chunk/V.npy" \
+    && ok "chunked Allgatherv (2 rows per call) bitwise equal" || bad "chunked exchange differs" "$T/log"
+
+# --- 2. more ranks than users and items ---
+printf '5 1 4\n9 2 3\n5 2 1\n' > "$T/tiny.txt"
+printf '9 12\n' > "$T/tiny-soc.txt"
+for p in 1 4; do
+    train $p --ratings "$T/tiny.txt" --social "$T/tiny-soc.txt" --alpha 1 --rank 2 --iters 3 --out "$T/tiny$p" > "$T/log" 2>&1 \
+        || bad "tiny P=$p runs" "$T/log"
+done
+cmp -s "$T/tiny1/U.npy" "$T/tiny4/U.npy" && cmp -s "$T/tiny1/V.npy" "$T/tiny4/V.npy" \
+    && ok "P=4 > 3 users, 2 items: bitwise equal to P=1" || bad "P > rows differs"
+[ "$(cat "$T/tiny4/user_ids.txt" | tr '\n' ' ')" = "5 9 12 " ] && ok "user ids: union of ratings and social, ascending" \
+    || bad "user_ids.txt: $(cat "$T/tiny4/user_ids.txt" | tr '\n' ' ')"
+
+# --- 3. independent NumPy implementation, P = 3, from given factors ---
+$PY - "$T" <<'PYEOF'
+import sys, numpy as np
+t = sys.argv[1]
+rng = np.random.default_rng(5)
+m = len(open(f"{t}/p1-fast/user_ids.txt").readlines())
+n = len(open(f"{t}/p1-fast/item_ids.txt").readlines())
+np.save(f"{t}/U0.npy", rng.standard_normal((m, 5)) * 0.3)
+np.save(f"{t}/V0.npy", rng.standard_normal((n, 5)) * 0.3)
+np.save(f"{t}/U0bad.npy", rng.standard_normal((m + 1, 5)))
+np.save(f"{t}/U0f4.npy", rng.standard_normal((m, 5)).astype(np.float32))
+PYEOF
+train 3 --ratings "$D/ratings.txt" --social "$D/social.txt" --rank 5 --lambda-u 0.3 --lambda-v 0.2 \
+    --alpha 0.8 --iters 4 --init-user "$T/U0.npy" --init-item "$T/V0.npy" --out "$T/init3" > "$T/log" 2>&1 \
+    || bad "train from --init-*" "$T/log"
+$PY tests/ref_soreg.py "$D/ratings.txt" "$D/social.txt" "$T/U0.npy" "$T/V0.npy" "$T/init3/user_ids.txt" \
+    "$T/init3/item_ids.txt" 5 0.3 0.2 0.8 4 "$T/refU.npy" "$T/refV.npy"
+if $PY -c '
+import sys, numpy as np
+t = sys.argv[1]
+for a, b in (("init3/U.npy", "refU.npy"), ("init3/V.npy", "refV.npy")):
+    x, y = np.load(f"{t}/{a}"), np.load(f"{t}/{b}")
+    rel = np.abs(x - y).max() / np.abs(y).max()
+    print(a, "max relative difference", rel)
+    assert rel < 1e-9
+' "$T" > "$T/cmp" 2>&1; then ok "P=3 matches the NumPy reference to 1e-9 ($(tr '\n' ' ' < "$T/cmp"))"
+else bad "NumPy reference" "$T/cmp"; fi
+
+# --- 4. bad input: message, non-zero exit on every rank, no hang, no output ---
+printf '1 2 3\n4 5\n' > "$T/malformed.txt"
+printf '1 2 3\n4 5 nan\n' > "$T/nan.txt"
+printf '1 2 -1\n' > "$T/negw.txt"
+printf '1 1 3\n2 1 4\n1 1 5\n' > "$T/dups.txt"
+: > "$T/empty.txt"
+touch "$T/afile"
+expect_fail() { # name pattern args...
+    local name=$1 pat=$2; shift 2
+    rm -rf "$T/out-bad" "$T/codes"
+    timeout 60 mpirun -np 2 sh -c 'bin/als-train "$@"; rc=$?; echo $rc >> '"$T/codes"'; exit $rc' sh "$@" --out "$T/out-bad" > "$T/log" 2>&1
+    local rc=$?
+    if [ $rc = 124 ]; then bad "$name: timed out (hang)" "$T/log"; return; fi
+    local codes; codes=$(sort "$T/codes" 2>/dev/null | tr '\n' ' ')
+    # mpirun may kill a rank that is still finalizing once another has exited
+    # non-zero, so require: mpirun failed and no rank that finished exited 0.
+    if [ $rc = 0 ] || [ "$(grep -c . "$T/codes")" = 0 ] || grep -qx 0 "$T/codes"; then
+        bad "$name: expected non-zero exit on both ranks (mpirun $rc, ranks: $codes)" "$T/log"; return; fi
+    if ! grep -q -- "$pat" "$T/log"; then bad "$name: message lacks '$pat'" "$T/log"; return; fi
+    if [ -n "$(ls -A "$T/out-bad" 2>/dev/null)" ]; then bad "$name: left files in --out: $(ls -A "$T/out-bad")"; return; fi
+    ok "$name: '$(grep -m1 'error:' "$T/log" | cut -c1-120)'"
+}
+expect_fail "missing file" "nosuch.txt: cannot open" --ratings "$T/nosuch.txt"
+expect_fail "malformed line" "malformed.txt:2" --ratings "$T/malformed.txt"
+expect_fail "non-finite rating" "nan.txt:2" --ratings "$T/nan.txt"
+expect_fail "negative weight" "negw.txt:1" --ratings "$D/ratings.txt" --social "$T/negw.txt"
+expect_fail "empty ratings" "no ratings" --ratings "$T/empty.txt"
+expect_fail "--rank 0" "\-\-rank" --ratings "$D/ratings.txt" --rank 0
+expect_fail "negative lambda" "\-\-lambda-u" --ratings "$D/ratings.txt" --lambda-u -1
+expect_fail "unknown option" "unknown option" --ratings "$D/ratings.txt" --frobnicate
+expect_fail "init of wrong shape" "shape" --ratings "$D/ratings.txt" --social "$D/social.txt" --rank 5 \
+    --init-user "$T/U0bad.npy" --init-item "$T/V0.npy"
+expect_fail "init of wrong dtype" "f4" --ratings "$D/ratings.txt" --social "$D/social.txt" --rank 5 \
+    --init-user "$T/U0f4.npy" --init-item "$T/V0.npy"
+expect_fail "duplicates=error" "rates item 1 2 times" --ratings "$T/dups.txt" --duplicates error
+expect_fail "singular system" "not positive definite" --ratings "$T/tiny.txt" --rank 3 --lambda 0
+# an unwritable --out (a path below a regular file; root ignores permissions)
+rm -f "$T/codes"
+timeout 60 mpirun -np 2 sh -c 'bin/als-train "$@"; rc=$?; echo $rc >> '"$T/codes"'; exit $rc' sh --ratings "$T/tiny.txt" --out "$T/afile/x" > "$T/log" 2>&1
+[ $? != 0 ] && ! grep -qx 0 "$T/codes" && grep -q "afile/x" "$T/log" && ok "unwritable --out: '$(grep -m1 error "$T/log")'" \
+    || bad "unwritable --out" "$T/log"
+
+# --- 5. front-end behaviour ---
+train 1 --help > "$T/log" 2>&1 && grep -q -- "--ratings" "$T/log" && ok "--help exits 0 with usage" || bad "--help" "$T/log"
+train 2 --version > "$T/log" 2>&1 && grep -q "SoReg-ALS" "$T/log" && ok "--version" || bad "--version" "$T/log"
+train 2 "${COMMON[@]}" --iters 200 --tol 1e-3 > "$T/log" 2>&1
+grep -q "stopping: relative loss decrease" "$T/log" && ok "--tol stops early" || bad "--tol" "$T/log"
+train 2 "${COMMON[@]}" --iters 1 > "$T/log" 2>&1
+grep -q "warning: 2 (user, item) pairs occur more than once" "$T/log" && grep -q "self-links dropped" "$T/log" \
+    && grep -q "1 with unknown user, 1 with unknown item" "$T/log" && ok "dirty-data warnings and unknown test pairs reported" \
+    || bad "dirty-data warnings" "$T/log"
+
+echo "mpi tests: $pass passed, $fail failed"
+[ $fail = 0 ]

@@ -1,0 +1,362 @@
+/* test_solver.c - numerical oracles for the ALS half-steps and the loss.
+ *
+ * Runs on one rank (MPI singleton). Every oracle here is independent of the
+ * solver's code path: dense loops written from DESIGN.md §1-2.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "als.h"
+#include "als_test.h"
+
+/* A random instance: m users, n items, density, social links. */
+typedef struct {
+    als_triplets_t r, s;
+    als_global_t g;
+    als_data_t d;
+    als_options_t o;
+    als_solver_t sv;
+} inst_t;
+
+static void add(als_triplets_t *t, uint64_t a, uint64_t b, double v)
+{
+    if (t->n == t->cap) {
+        t->cap = t->cap ? 2 * t->cap : 64;
+        t->row = realloc(t->row, t->cap * sizeof *t->row);
+        t->col = realloc(t->col, t->cap * sizeof *t->col);
+        t->val = realloc(t->val, t->cap * sizeof *t->val);
+    }
+    t->row[t->n] = a;
+    t->col[t->n] = b;
+    t->val[t->n++] = v;
+}
+
+/* Build the instance and the solver. Raw ids are spread (x*7+3) to check
+ * that dense ids, not raw ones, index the factors. */
+static void build(inst_t *I, int m, int n, double density, int links, int k, double lu,
+                  double lv, double alpha, uint64_t seed)
+{
+    memset(I, 0, sizeof *I);
+    uint64_t st = seed;
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++)
+            if (density >= 1.0 || (als_test_uniform(&st) + 1) / 2 < density || j == i % n)
+                add(&I->r, (uint64_t)i * 7 + 3, (uint64_t)j * 5 + 1, 3 + 2 * als_test_uniform(&st));
+    for (int l = 0; l < links; l++) {
+        uint64_t a = als_test_next(&st) % (uint64_t)(m + 2), b = als_test_next(&st) % (uint64_t)(m + 2);
+        int seen = a == b; /* no self-links; no repeated links (the oracles sum them all) */
+        for (int64_t x = 0; x < I->s.n && !seen; x++)
+            seen = I->s.row[x] == a * 7 + 3 && I->s.col[x] == b * 7 + 3;
+        if (!seen) /* ids m, m+1 are users with links only */
+            add(&I->s, a * 7 + 3, b * 7 + 3, 0.25 + (als_test_uniform(&st) + 1) / 2);
+    }
+    als_err_t err;
+    als_err_clear(&err);
+    assert_int_equal(als_global_build(&I->r, links ? &I->s : NULL, ALS_DUP_KEEP, "test", &I->g,
+                                      &err), ALS_OK);
+    assert_int_equal(als_data_scatter(MPI_COMM_WORLD, 0, &I->g, &I->d, &err), ALS_OK);
+    als_options_defaults(&I->o);
+    I->o.rank_k = k;
+    I->o.lambda_u = lu;
+    I->o.lambda_v = lv;
+    I->o.alpha = alpha;
+    I->o.seed = seed;
+    assert_int_equal(als_solver_init(MPI_COMM_WORLD, &I->o, &I->d, &I->sv, &err), ALS_OK);
+}
+
+static void destroy(inst_t *I)
+{
+    als_solver_free(&I->sv);
+    als_data_free(&I->d);
+    als_global_free(&I->g);
+    als_triplets_free(&I->r);
+    als_triplets_free(&I->s);
+}
+
+/* Dense loss from the triplets of the global structure (oracle). */
+static double oracle_loss(const inst_t *I, const double *U, const double *V)
+{
+    const als_global_t *g = &I->g;
+    int k = I->o.rank_k;
+    double L = 0.0;
+    for (int64_t u = 0; u < g->m; u++)
+        for (int64_t x = g->uptr[u]; x < g->uptr[u + 1]; x++) {
+            double p = 0;
+            for (int c = 0; c < k; c++)
+                p += U[u * k + c] * V[g->ucol[x] * k + c];
+            L += 0.5 * (g->uval[x] - p) * (g->uval[x] - p);
+        }
+    /* Social term from the original directed links. */
+    for (int64_t l = 0; l < I->s.n && I->o.alpha > 0; l++) {
+        int64_t a = als_id_find(g->user_ids, g->m, I->s.row[l]);
+        int64_t b = als_id_find(g->user_ids, g->m, I->s.col[l]);
+        double q = 0;
+        for (int c = 0; c < k; c++)
+            q += (U[a * k + c] - U[b * k + c]) * (U[a * k + c] - U[b * k + c]);
+        L += 0.5 * I->o.alpha * I->s.val[l] * q;
+    }
+    double ru = 0, rv = 0;
+    for (int64_t x = 0; x < g->m * k; x++)
+        ru += U[x] * U[x];
+    for (int64_t x = 0; x < g->n * k; x++)
+        rv += V[x] * V[x];
+    return L + 0.5 * I->o.lambda_u * ru + 0.5 * I->o.lambda_v * rv;
+}
+
+/* Analytic dL/dU (DESIGN §2, with out-links and in-links) into G (m×k). */
+static void oracle_grad_u(const inst_t *I, const double *U, const double *V, double *G)
+{
+    const als_global_t *g = &I->g;
+    int k = I->o.rank_k;
+    for (int64_t x = 0; x < g->m * k; x++)
+        G[x] = I->o.lambda_u * U[x];
+    for (int64_t u = 0; u < g->m; u++)
+        for (int64_t x = g->uptr[u]; x < g->uptr[u + 1]; x++) {
+            double p = 0;
+            for (int c = 0; c < k; c++)
+                p += U[u * k + c] * V[g->ucol[x] * k + c];
+            for (int c = 0; c < k; c++)
+                G[u * k + c] -= (g->uval[x] - p) * V[g->ucol[x] * k + c];
+        }
+    for (int64_t l = 0; l < I->s.n; l++) {
+        int64_t a = als_id_find(g->user_ids, g->m, I->s.row[l]);
+        int64_t b = als_id_find(g->user_ids, g->m, I->s.col[l]);
+        for (int c = 0; c < k; c++) {
+            double d = I->o.alpha * I->s.val[l] * (U[a * k + c] - U[b * k + c]);
+            G[a * k + c] += d; /* out-link term of a */
+            G[b * k + c] -= d; /* in-link term of b */
+        }
+    }
+}
+
+/* Naive Gaussian elimination with partial pivoting: solve M x = y (n×n). */
+static void naive_solve(int n, double *M, double *y)
+{
+    for (int c = 0; c < n; c++) {
+        int piv = c;
+        for (int r = c + 1; r < n; r++)
+            if (fabs(M[r * n + c]) > fabs(M[piv * n + c]))
+                piv = r;
+        for (int q = 0; q < n; q++) {
+            double t = M[c * n + q];
+            M[c * n + q] = M[piv * n + q];
+            M[piv * n + q] = t;
+        }
+        double t = y[c];
+        y[c] = y[piv];
+        y[piv] = t;
+        for (int r = c + 1; r < n; r++) {
+            double f = M[r * n + c] / M[c * n + c];
+            for (int q = c; q < n; q++)
+                M[r * n + q] -= f * M[c * n + q];
+            y[r] -= f * y[c];
+        }
+    }
+    for (int c = n - 1; c >= 0; c--) {
+        for (int q = c + 1; q < n; q++)
+            y[c] -= M[c * n + q] * y[q];
+        y[c] /= M[c * n + c];
+    }
+}
+
+/* λ = α = 0, every rating observed: one U-step gives U = R V (VᵀV)⁻¹. */
+static void test_solver_closed_form(void **state)
+{
+    (void)state;
+    for (int kern = 0; kern < 2; kern++) {
+        inst_t I;
+        build(&I, 9, 6, 1.0, 0, 4, 0.0, 0.0, 0.0, 11);
+        I.o.kernel = (als_kernel_t)kern;
+        int k = 4, m = 9, n = 6;
+        als_err_t err;
+        als_err_clear(&err);
+        assert_int_equal(als_solver_ustep(&I.sv, &err), ALS_OK);
+        double VtV[16], rhs[4];
+        for (int u = 0; u < m; u++) {
+            memset(VtV, 0, sizeof VtV);
+            memset(rhs, 0, sizeof rhs);
+            for (int j = 0; j < n; j++) {
+                double r = I.g.uval[I.g.uptr[u] + j]; /* full row, items in order */
+                for (int p = 0; p < k; p++) {
+                    rhs[p] += r * I.sv.V[j * k + p];
+                    for (int q = 0; q < k; q++)
+                        VtV[p * k + q] += I.sv.V[j * k + p] * I.sv.V[j * k + q];
+                }
+            }
+            naive_solve(k, VtV, rhs);
+            for (int p = 0; p < k; p++)
+                assert_close(I.sv.U[u * k + p], rhs[p], 1e-12, 1e-13);
+        }
+        destroy(&I);
+    }
+}
+
+/* The solver's loss equals the oracle, and the oracle gradient matches
+ * central differences of the solver's loss. */
+static void test_solver_gradient_fd(void **state)
+{
+    (void)state;
+    inst_t I;
+    build(&I, 12, 10, 0.4, 30, 3, 0.3, 0.2, 0.7, 5);
+    int k = 3;
+    int64_t m = I.d.m;
+    als_loss_t L;
+    als_solver_loss(&I.sv, &L);
+    assert_close(L.total, oracle_loss(&I, I.sv.U, I.sv.V), 1e-13, 0);
+    double *G = malloc(m * k * sizeof *G);
+    oracle_grad_u(&I, I.sv.U, I.sv.V, G);
+    for (int64_t x = 0; x < m * k; x++) {
+        double h = 1e-5, keep = I.sv.U[x];
+        I.sv.U[x] = keep + h;
+        als_loss_t a, b;
+        als_solver_loss(&I.sv, &a);
+        I.sv.U[x] = keep - h;
+        als_solver_loss(&I.sv, &b);
+        I.sv.U[x] = keep;
+        assert_close((a.total - b.total) / (2 * h), G[x], 1e-6, 1e-7);
+    }
+    free(G);
+    destroy(&I);
+}
+
+/* After a U-step every row satisfies its normal equation, built here densely
+ * from the previous U; with α = 0 the U-gradient vanishes. */
+static void test_solver_normal_equations(void **state)
+{
+    (void)state;
+    for (int social = 0; social < 2; social++) {
+        inst_t I;
+        build(&I, 15, 11, 0.35, social ? 40 : 0, 5, 0.25, 0.15, social ? 0.9 : 0.0, 8);
+        int k = 5;
+        int64_t m = I.d.m;
+        double *U0 = malloc(m * k * sizeof *U0);
+        memcpy(U0, I.sv.U, m * k * sizeof *U0);
+        als_err_t err;
+        als_err_clear(&err);
+        assert_int_equal(als_solver_ustep(&I.sv, &err), ALS_OK);
+        /* Dense W from the directed links. */
+        double *W = calloc(m * m, sizeof *W);
+        for (int64_t l = 0; l < I.s.n && social; l++) {
+            int64_t a = als_id_find(I.g.user_ids, m, I.s.row[l]);
+            int64_t b = als_id_find(I.g.user_ids, m, I.s.col[l]);
+            W[a * m + b] += I.s.val[l];
+            W[b * m + a] += I.s.val[l];
+        }
+        for (int64_t u = 0; u < m; u++) {
+            double A[25] = {0}, b[5] = {0}, dsum = 0;
+            for (int64_t f = 0; f < m; f++) {
+                dsum += W[u * m + f];
+                for (int c = 0; c < k; c++)
+                    b[c] += I.o.alpha * W[u * m + f] * U0[f * k + c];
+            }
+            for (int64_t x = I.g.uptr[u]; x < I.g.uptr[u + 1]; x++) {
+                const double *v = I.sv.V + I.g.ucol[x] * k;
+                for (int p = 0; p < k; p++) {
+                    b[p] += I.g.uval[x] * v[p];
+                    for (int q = 0; q < k; q++)
+                        A[p * k + q] += v[p] * v[q];
+                }
+            }
+            double res = 0, nb = 0;
+            for (int p = 0; p < k; p++) {
+                double r = -b[p];
+                for (int q = 0; q < k; q++)
+                    r += (A[p * k + q] + (p == q ? I.o.lambda_u + I.o.alpha * dsum : 0)) *
+                         I.sv.U[u * k + q];
+                res += r * r;
+                nb += b[p] * b[p];
+            }
+            assert_true(sqrt(res) <= 1e-12 * (sqrt(nb) + 1e-300) || nb == 0);
+        }
+        if (!social) {
+            double *G = malloc(m * k * sizeof *G);
+            oracle_grad_u(&I, I.sv.U, I.sv.V, G);
+            for (int64_t x = 0; x < m * k; x++)
+                assert_close(G[x], 0.0, 0, 1e-12);
+            free(G);
+        }
+        free(W);
+        free(U0);
+        destroy(&I);
+    }
+}
+
+/* The loss never increases over half-steps, with and without social term. */
+static void test_solver_monotone(void **state)
+{
+    (void)state;
+    for (int trial = 0; trial < 20; trial++) {
+        inst_t I;
+        double alpha = (trial % 2) ? 0.0 : 0.05 + trial * 0.3;
+        build(&I, 20 + trial, 13 + trial % 5, 0.3, (trial % 2) ? 0 : 60, 2 + trial % 6,
+              0.05 + 0.1 * (trial % 3), 0.1, alpha, 100 + trial);
+        als_err_t err;
+        als_err_clear(&err);
+        als_loss_t prev, cur;
+        als_solver_loss(&I.sv, &prev);
+        for (int it = 0; it < 6; it++) {
+            assert_int_equal(als_solver_ustep(&I.sv, &err), ALS_OK);
+            als_solver_loss(&I.sv, &cur);
+            assert_true(cur.total <= prev.total * (1 + 1e-12));
+            prev = cur;
+            assert_int_equal(als_solver_vstep(&I.sv, &err), ALS_OK);
+            als_solver_loss(&I.sv, &cur);
+            assert_true(cur.total <= prev.total * (1 + 1e-12));
+            prev = cur;
+        }
+        destroy(&I);
+    }
+}
+
+/* λ = 0 with a user whose ratings cannot determine u: a clear error with the
+ * raw id. */
+static void test_solver_singular_names_id(void **state)
+{
+    (void)state;
+    inst_t I;
+    memset(&I, 0, sizeof I);
+    /* User 42 rates one item: a rank-1 Gram matrix for k = 2. */
+    add(&I.r, 42, 1, 3.0);
+    add(&I.r, 43, 1, 4.0);
+    add(&I.r, 43, 2, 2.0);
+    als_err_t err;
+    als_err_clear(&err);
+    assert_int_equal(als_global_build(&I.r, NULL, ALS_DUP_KEEP, "t", &I.g, &err), ALS_OK);
+    assert_int_equal(als_data_scatter(MPI_COMM_WORLD, 0, &I.g, &I.d, &err), ALS_OK);
+    als_options_defaults(&I.o);
+    I.o.rank_k = 2;
+    I.o.lambda_u = 0.0;
+    assert_int_equal(als_solver_init(MPI_COMM_WORLD, &I.o, &I.d, &I.sv, &err), ALS_OK);
+    assert_int_equal(als_solver_ustep(&I.sv, &err), ALS_ERR_NUMERIC);
+    assert_non_null(strstr(err.msg, "user 42"));
+    assert_non_null(strstr(err.msg, "--lambda-u"));
+    destroy(&I);
+}
+
+/* The initial factors depend on (seed, row, column) only. */
+static void test_solver_init_counter_based(void **state)
+{
+    (void)state;
+    double a = als_init_value(7, 0, 123, 4, 8), b = als_init_value(7, 0, 123, 4, 8);
+    assert_true(a == b);
+    assert_true(a != als_init_value(8, 0, 123, 4, 8));
+    assert_true(a != als_init_value(7, 1, 123, 4, 8));
+    assert_true(a != als_init_value(7, 0, 124, 4, 8));
+    assert_true(a >= 0 && a < 1 / sqrt(8.0));
+}
+
+int main(int argc, char **argv)
+{
+    MPI_Init(&argc, &argv);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_solver_closed_form),
+        cmocka_unit_test(test_solver_gradient_fd),
+        cmocka_unit_test(test_solver_normal_equations),
+        cmocka_unit_test(test_solver_monotone),
+        cmocka_unit_test(test_solver_singular_names_id),
+        cmocka_unit_test(test_solver_init_counter_based),
+    };
+    int rc = cmocka_run_group_tests_name("solver", tests, NULL, NULL);
+    MPI_Finalize();
+    return rc;
+}
