@@ -16,8 +16,12 @@ LIB_OBJ  := $(LIB_SRC:src/%.c=build/%.o)
 TOOLS    := $(patsubst tools/%.c,bin/%,$(wildcard tools/als-*.c))
 UNITS    := $(patsubst tests/%.c,build/tests/%,$(wildcard tests/test_*.c))
 
-.PHONY: all tools check test unit mpi-test demo bench clean
+.PHONY: all tools deps check test unit mpi-test demo bench clean
 all: $(TOOLS)
+
+# Install missing Debian packages (apt-get; root or sudo).
+deps:
+	./tools/install-deps.sh
 tools: $(TOOLS)
 
 build/%.o: src/%.c $(wildcard include/*.h) | build
@@ -35,14 +39,18 @@ build/tests/%: tests/%.c tests/als_test.h build/libals.a | build/tests
 build build/tests bin:
 	mkdir -p $@
 
-# Unit tests (cmocka), then the multi-rank and end-to-end tests.
-check test: unit mpi-test
+# The README's test command: install what is missing, build, then the unit
+# tests (cmocka) and the multi-rank and end-to-end tests.
+check test: deps
+	$(MAKE) unit mpi-test
 unit: $(UNITS)
 	@set -e; for t in $(UNITS); do echo "== $$t"; timeout 300 $$t; done
 mpi-test: $(TOOLS)
 	timeout 1800 tests/run-mpi-tests.sh
 
-demo: $(TOOLS)
+# The main job on the embedded FilmTrust data (installs what is missing).
+demo: deps
+	$(MAKE) tools
 	./tools/demo.sh
 
 bench: $(TOOLS)
