@@ -1,0 +1,211 @@
+/* test_dataset.c - dense ids, CSR/CSC, duplicate policies, W = S + S^T, plan. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "als.h"
+#include "als_test.h"
+
+static void add(als_triplets_t *t, uint64_t a, uint64_t b, double v)
+{
+    if (t->n == t->cap) {
+        t->cap = t->cap ? 2 * t->cap : 16;
+        t->row = realloc(t->row, t->cap * sizeof *t->row);
+        t->col = realloc(t->col, t->cap * sizeof *t->col);
+        t->val = realloc(t->val, t->cap * sizeof *t->val);
+    }
+    t->row[t->n] = a;
+    t->col[t->n] = b;
+    t->val[t->n++] = v;
+}
+
+/* Ratings with a duplicate pair (user 30, item 7: 1 then 5), ids out of order. */
+static void ratings(als_triplets_t *r)
+{
+    memset(r, 0, sizeof *r);
+    add(r, 30, 7, 1.0);
+    add(r, 10, 9, 2.0);
+    add(r, 30, 2, 3.0);
+    add(r, 18446744073709551615ULL, 7, 4.0);
+    add(r, 30, 7, 5.0);
+}
+
+static void test_dataset_ids_and_csr(void **state)
+{
+    (void)state;
+    als_triplets_t r;
+    ratings(&r);
+    als_global_t g;
+    als_err_t err;
+    als_err_clear(&err);
+    assert_int_equal(als_global_build(&r, NULL, ALS_DUP_KEEP, "r", &g, &err), ALS_OK);
+    assert_int_equal(g.m, 3);
+    assert_int_equal(g.n, 3);
+    assert_true(g.user_ids[0] == 10 && g.user_ids[1] == 30 && g.user_ids[2] == UINT64_MAX);
+    assert_true(g.item_ids[0] == 2 && g.item_ids[1] == 7 && g.item_ids[2] == 9);
+    /* user 30: items 2, 7, 7 in (item, file) order */
+    assert_int_equal(g.uptr[1], 1);
+    assert_int_equal(g.uptr[2], 4);
+    assert_int_equal(g.ucol[1], 0);
+    assert_int_equal(g.ucol[2], 1);
+    assert_int_equal(g.ucol[3], 1);
+    assert_close(g.uval[2], 1.0, 0, 0);
+    assert_close(g.uval[3], 5.0, 0, 0);
+    assert_int_equal(g.stats.duplicate_pairs, 1);
+    assert_int_equal(g.stats.duplicate_rows, 1);
+    /* CSC of item 7: users 30, 30, max */
+    assert_int_equal(g.iptr[1], 1);
+    assert_int_equal(g.iptr[2], 4);
+    assert_int_equal(g.irow[1], 1);
+    assert_int_equal(g.irow[3], 2);
+    assert_close(g.ival[2], 5.0, 0, 0);
+    assert_close(g.rmin, 1.0, 0, 0);
+    assert_close(g.rmax, 5.0, 0, 0);
+    als_global_free(&g);
+    als_triplets_free(&r);
+}
+
+static void test_dataset_duplicate_policies(void **state)
+{
+    (void)state;
+    const als_dup_policy_t pol[] = {ALS_DUP_FIRST, ALS_DUP_LAST, ALS_DUP_MEAN};
+    const double want[] = {1.0, 5.0, 3.0};
+    for (int p = 0; p < 3; p++) {
+        als_triplets_t r;
+        ratings(&r);
+        als_global_t g;
+        als_err_t err;
+        als_err_clear(&err);
+        assert_int_equal(als_global_build(&r, NULL, pol[p], "r", &g, &err), ALS_OK);
+        assert_int_equal(g.nnz, 4);
+        assert_int_equal(g.uptr[2] - g.uptr[1], 2);
+        assert_close(g.uval[2], want[p], 0, 0);
+        assert_int_equal(g.iptr[2] - g.iptr[1], 2);
+        als_global_free(&g);
+        als_triplets_free(&r);
+    }
+    als_triplets_t r;
+    ratings(&r);
+    als_global_t g;
+    als_err_t err;
+    als_err_clear(&err);
+    assert_int_equal(als_global_build(&r, NULL, ALS_DUP_ERROR, "r.txt", &g, &err), ALS_ERR_DATA);
+    assert_non_null(strstr(err.msg, "user 30 rates item 7 2 times"));
+    als_triplets_free(&r);
+}
+
+/* W = S + S^T: a mutual pair sums, a repeated link keeps the last weight,
+ * a link to an unrated user adds a user. */
+static void test_dataset_social_w(void **state)
+{
+    (void)state;
+    als_triplets_t r, s;
+    ratings(&r);
+    memset(&s, 0, sizeof s);
+    add(&s, 10, 30, 0.5);
+    add(&s, 30, 10, 0.25);
+    add(&s, 10, 99, 9.0);
+    add(&s, 10, 99, 2.0); /* repeated: last (2.0) kept */
+    als_global_t g;
+    als_err_t err;
+    als_err_clear(&err);
+    assert_int_equal(als_global_build(&r, &s, ALS_DUP_KEEP, "r", &g, &err), ALS_OK);
+    assert_int_equal(g.m, 4); /* 10, 30, 99, max */
+    assert_true(g.user_ids[2] == 99);
+    assert_int_equal(g.stats.social_only_users, 1);
+    assert_int_equal(g.nlinks, 3);
+    assert_int_equal(g.stats.duplicate_links, 1);
+    assert_int_equal(g.wnnz, 4);
+    /* row of user 10: (30, 0.75), (99, 2.0) */
+    assert_int_equal(g.wptr[1] - g.wptr[0], 2);
+    assert_int_equal(g.wcol[0], 1);
+    assert_close(g.wval[0], 0.75, 0, 0);
+    assert_int_equal(g.wcol[1], 2);
+    assert_close(g.wval[1], 2.0, 0, 0);
+    /* symmetric */
+    assert_int_equal(g.wptr[2] - g.wptr[1], 1);
+    assert_close(g.wval[g.wptr[1]], 0.75, 0, 0);
+    assert_int_equal(g.wptr[4] - g.wptr[3], 0);
+    als_global_free(&g);
+    als_triplets_free(&r);
+    als_triplets_free(&s);
+}
+
+static void test_dataset_no_ratings_is_error(void **state)
+{
+    (void)state;
+    als_triplets_t r;
+    memset(&r, 0, sizeof r);
+    als_global_t g;
+    als_err_t err;
+    als_err_clear(&err);
+    assert_int_equal(als_global_build(&r, NULL, ALS_DUP_KEEP, "empty.txt", &g, &err), ALS_ERR_DATA);
+    assert_non_null(strstr(err.msg, "empty.txt: no ratings"));
+}
+
+/* Plan: contiguous, covering, balanced; empty blocks when p > rows. */
+static void test_plan_blocks(void **state)
+{
+    (void)state;
+    int64_t cnt[10] = {9, 0, 0, 0, 9, 0, 0, 0, 0, 9};
+    int64_t beg[5];
+    als_plan_blocks(10, cnt, 3, beg);
+    assert_int_equal(beg[0], 0);
+    assert_int_equal(beg[3], 10);
+    /* work w = cnt + 1 = 10 1 1 1 10 1 1 1 1 10, total 37: block r starts at
+     * the first row whose exclusive prefix is >= r*37/3, i.e. 13, 12, 12. */
+    assert_int_equal(beg[1], 4);
+    assert_int_equal(beg[2], 7);
+    als_plan_blocks(2, NULL, 4, beg);
+    assert_int_equal(beg[0], 0);
+    assert_int_equal(beg[4], 2);
+    for (int r = 0; r < 4; r++)
+        assert_true(beg[r] <= beg[r + 1]);
+    int64_t e[2];
+    als_plan_blocks(0, NULL, 1, e);
+    assert_int_equal(e[0], 0);
+    assert_int_equal(e[1], 0);
+}
+
+/* Scatter at one rank reproduces the global arrays and the degrees. */
+static void test_dataset_scatter_single(void **state)
+{
+    (void)state;
+    als_triplets_t r, s;
+    ratings(&r);
+    memset(&s, 0, sizeof s);
+    add(&s, 10, 30, 0.5);
+    add(&s, 30, 10, 0.25);
+    als_global_t g;
+    als_data_t d;
+    als_err_t err;
+    als_err_clear(&err);
+    assert_int_equal(als_global_build(&r, &s, ALS_DUP_KEEP, "r", &g, &err), ALS_OK);
+    assert_int_equal(als_data_scatter(MPI_COMM_WORLD, 0, &g, &d, &err), ALS_OK);
+    assert_int_equal(d.u1 - d.u0, g.m);
+    assert_int_equal(d.lnnz_u, g.nnz);
+    assert_memory_equal(d.ucol, g.ucol, g.nnz * sizeof *g.ucol);
+    assert_memory_equal(d.irow, g.irow, g.nnz * sizeof *g.irow);
+    assert_close(d.wdeg[0], 0.75, 0, 0);
+    assert_close(d.wdeg[1], 0.75, 0, 0);
+    assert_close(d.wdeg[2], 0.0, 0, 0);
+    als_data_free(&d);
+    als_global_free(&g);
+    als_triplets_free(&r);
+    als_triplets_free(&s);
+}
+
+int main(int argc, char **argv)
+{
+    MPI_Init(&argc, &argv);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dataset_ids_and_csr),
+        cmocka_unit_test(test_dataset_duplicate_policies),
+        cmocka_unit_test(test_dataset_social_w),
+        cmocka_unit_test(test_dataset_no_ratings_is_error),
+        cmocka_unit_test(test_plan_blocks),
+        cmocka_unit_test(test_dataset_scatter_single),
+    };
+    int rc = cmocka_run_group_tests_name("dataset", tests, NULL, NULL);
+    MPI_Finalize();
+    return rc;
+}
