@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <omp.h>
+#include <sys/resource.h>
 
 #include "als.h"
 
@@ -79,7 +80,7 @@ static void print_data(FILE *out, const als_data_t *d, const als_testset_t *t, c
 static void build_metrics(als_buf_t *b, const als_options_t *o, const als_data_t *d,
                           const als_testset_t *t, const als_solver_t *s,
                           const als_timer_summary_t *ts, const als_sysinfo_t *si, int passed,
-                          double compute_gflops, double iter_gflops)
+                          double compute_gflops, double iter_gflops, const double *rss)
 {
     als_buf_printf(b, "{\n  \"program\": \"als-train\",\n  \"version\": \"%s\",\n", ALS_VERSION);
     als_buf_printf(b, "  \"parameters\": {\"ratings\": ");
@@ -153,7 +154,9 @@ static void build_metrics(als_buf_t *b, const als_options_t *o, const als_data_t
     for (int p = 0; p < ALS_T_NPHASES; p++)
         als_buf_printf(b, "%s\"%s\": {\"min\": %.6f, \"avg\": %.6f, \"max\": %.6f}", p ? ", " : "",
                        als_phase_name((als_phase_t)p), ts->min[p], ts->avg[p], ts->max[p]);
-    als_buf_printf(b, "},\n  \"flops_per_iteration\": %.6e,\n  \"compute_gflops\": ",
+    als_buf_printf(b, "},\n  \"peak_rss_mb\": {\"min\": %.1f, \"avg\": %.1f, \"max\": %.1f},\n",
+                   rss[0], rss[1], rss[2]);
+    als_buf_printf(b, "  \"flops_per_iteration\": %.6e,\n  \"compute_gflops\": ",
                    s->flops_per_iter);
     als_buf_json_num(b, compute_gflops);
     als_buf_printf(b, ",\n  \"iteration_gflops\": ");
@@ -215,6 +218,11 @@ int main(int argc, char **argv)
         omp_set_num_threads(opt.threads);
     else if (getenv("OMP_NUM_THREADS") == NULL)
         omp_set_num_threads(1);
+    /* ALS_KERNEL_ISA pins the fast kernels' instruction set (mixed clusters). */
+    const char *isa = getenv("ALS_KERNEL_ISA");
+    if (isa && als_kernel_set_isa(isa) != 0)
+        als_err_set(&err, ALS_ERR_ARG, "ALS_KERNEL_ISA=%s: not available on this CPU (one of "
+                    "avx512, avx2, generic)", isa);
     als_sysinfo_t si;
     als_sysinfo_init(&si);
     if (rank == 0 && opt.out[0])
@@ -282,10 +290,20 @@ int main(int argc, char **argv)
     double compute_gflops = compute > 0 ? s.flops_per_iter * s.niters / compute * 1e-9 : NAN;
     double iter_gflops = iter_seconds > 0 ? s.flops_per_iter * s.niters / iter_seconds * 1e-9 : NAN;
 
+    /* Peak resident memory per rank (MB): min, avg, max. */
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double mine = ru.ru_maxrss / 1024.0, rss[3];
+    MPI_Allreduce(&mine, &rss[0], 1, MPI_DOUBLE, MPI_MIN, comm);
+    MPI_Allreduce(&mine, &rss[1], 1, MPI_DOUBLE, MPI_SUM, comm);
+    MPI_Allreduce(&mine, &rss[2], 1, MPI_DOUBLE, MPI_MAX, comm);
+    rss[1] /= p;
+
     double t_write = MPI_Wtime();
     if (rank == 0 && opt.out[0]) {
         als_buf_t b = {0};
-        build_metrics(&b, &opt, &data, &test, &s, &ts, &si, passed, compute_gflops, iter_gflops);
+        build_metrics(&b, &opt, &data, &test, &s, &ts, &si, passed, compute_gflops, iter_gflops,
+                      rss);
         write_outputs(&opt, &data, &s, &b, &err);
         als_buf_free(&b);
     }
@@ -312,6 +330,7 @@ int main(int argc, char **argv)
             printf("%-10s %10.4f %10.4f %10.4f\n", als_phase_name((als_phase_t)ph),
                    ph == ALS_T_WRITE ? t_write : ts.min[ph], ph == ALS_T_WRITE ? t_write : ts.avg[ph],
                    ph == ALS_T_WRITE ? t_write : ts.max[ph]);
+        printf("peak_rss_mb: min %.1f avg %.1f max %.1f (per rank)\n", rss[0], rss[1], rss[2]);
         if (opt.out[0])
             printf("output: %s/{U.npy,V.npy,user_ids.txt,item_ids.txt,metrics.json}\n", opt.out);
         printf("validation: loss non-increasing over %d half-steps (max relative increase %.3e, "
