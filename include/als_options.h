@@ -41,6 +41,8 @@ typedef struct {
     als_kernel_t kernel;          /* --kernel ref|fast */
     int threads;                  /* --threads: OpenMP threads per rank (0 = OMP default) */
     int quiet;                    /* --quiet: no per-iteration lines */
+    int bias;                     /* --bias: global mean + user and item biases */
+    int lambda_count;             /* --lambda-scale=count: lambda * n_i (ALS-WR) */
 } als_options_t;
 
 /* Fill o with the defaults. Local. */

@@ -22,7 +22,14 @@ typedef struct {
     int rank, nranks, threads;
     const als_options_t *opt;   /* collective input */
     const als_data_t *data;     /* this rank's part of the dataset */
-    int k;
+    int k;                      /* stored row width: --rank, or --rank + 3 with --bias */
+    int latent;                 /* --rank */
+    /* With --bias the rows are augmented so that a prediction is one dot
+     * product: U row [u, b_i, 1, mu], V row [v, 1, c_j, 1]. The constant
+     * coordinates (nfixed per row) are neither updated nor regularized. */
+    int nfixed;
+    int ufix[2], vfix[2];
+    double ufixval[2], vfixval[2];
     double *U, *V;              /* m×k and n×k, replicated on every rank */
     double *ublk, *vblk;        /* this rank's new rows before the exchange */
     double timers[ALS_T_NPHASES];

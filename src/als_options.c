@@ -55,6 +55,9 @@ void als_options_usage(FILE *out, const char *prog)
 "  --lambda-u X         user regularization (>= 0)\n"
 "  --lambda-v Y         item regularization (>= 0)\n"
 "  --alpha A            social regularization weight (>= 0, default 0)\n"
+"  --bias               predict mu + b_i + c_j + u_i.v_j (biases solved inside ALS)\n"
+"  --lambda-scale S     none (default: plain lambda) or count (lambda * ratings of\n"
+"                       the row, ALS-WR; rows without ratings count as 1)\n"
 "Run:\n"
 "  --iters N            iterations (default 10); one = U-step then V-step\n"
 "  --tol T              stop when the relative loss decrease falls below T (default 0)\n"
@@ -112,7 +115,7 @@ int als_options_parse(int argc, char **argv, als_options_t *o, FILE *out, als_er
 {
     enum { O_RATINGS = 256, O_SOCIAL, O_TEST, O_INIT_U, O_INIT_V, O_OUT, O_RANK, O_LAMBDA,
            O_LAMBDA_U, O_LAMBDA_V, O_ALPHA, O_ITERS, O_TOL, O_SEED, O_VALCOL, O_DUP,
-           O_KERNEL, O_THREADS, O_QUIET, O_HELP, O_VERSION };
+           O_KERNEL, O_THREADS, O_QUIET, O_HELP, O_VERSION, O_BIAS, O_LSCALE };
     static const struct option longopts[] = {
         {"ratings", required_argument, NULL, O_RATINGS},
         {"social", required_argument, NULL, O_SOCIAL},
@@ -133,6 +136,8 @@ int als_options_parse(int argc, char **argv, als_options_t *o, FILE *out, als_er
         {"kernel", required_argument, NULL, O_KERNEL},
         {"threads", required_argument, NULL, O_THREADS},
         {"quiet", no_argument, NULL, O_QUIET},
+        {"bias", no_argument, NULL, O_BIAS},
+        {"lambda-scale", required_argument, NULL, O_LSCALE},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0}};
@@ -195,6 +200,16 @@ int als_options_parse(int argc, char **argv, als_options_t *o, FILE *out, als_er
             break;
         case O_THREADS: rc = parse_int("--threads", optarg, 1, 4096, &o->threads, err); break;
         case O_QUIET: o->quiet = 1; break;
+        case O_BIAS: o->bias = 1; break;
+        case O_LSCALE:
+            if (strcmp(optarg, "none") == 0)
+                o->lambda_count = 0;
+            else if (strcmp(optarg, "count") == 0)
+                o->lambda_count = 1;
+            else
+                rc = als_err_set(err, ALS_ERR_ARG, "--lambda-scale: '%s' is not one of none, count",
+                                 optarg);
+            break;
         case O_HELP: als_options_usage(out, prog); return ALS_OPTIONS_EXIT;
         case O_VERSION: fprintf(out, "%s (SoReg-ALS) %s\n", prog, ALS_VERSION); return ALS_OPTIONS_EXIT;
         case ':':

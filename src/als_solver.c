@@ -26,9 +26,10 @@ double als_init_value(uint64_t seed, int which, int64_t t, int c, int k)
     return (double)(z >> 11) * 0x1.0p-53 / sqrt((double)k);
 }
 
-/* Rank 0 reads one --init-* file and checks its shape; then broadcast. */
+/* Rank 0 reads one --init-* file (rows × k) and checks its shape; then
+ * broadcast into the first k columns of the width-wide rows of dst. */
 static int read_init(MPI_Comm comm, int rank, const char *path, const char *what, int64_t rows,
-                     int k, double *dst, als_err_t *err)
+                     int k, int width, double *dst, als_err_t *err)
 {
     if (rank == 0) {
         double *a = NULL;
@@ -46,14 +47,15 @@ static int read_init(MPI_Comm comm, int rank, const char *path, const char *what
                         break;
                     }
                 if (err->code == ALS_OK)
-                    memcpy(dst, a, (size_t)(r * c) * sizeof *dst);
+                    for (int64_t t = 0; t < rows; t++)
+                        memcpy(dst + t * width, a + t * k, (size_t)k * sizeof *dst);
             }
         }
         free(a);
     }
     if (als_err_agree(comm, err) != ALS_OK)
         return err->code;
-    als_bcast_big(comm, dst, rows * k, MPI_DOUBLE, 0);
+    als_bcast_big(comm, dst, rows * width, MPI_DOUBLE, 0);
     return ALS_OK;
 }
 
@@ -66,7 +68,16 @@ int als_solver_init(MPI_Comm comm, const als_options_t *opt, const als_data_t *d
     MPI_Comm_size(comm, &s->nranks);
     s->opt = opt;
     s->data = data;
-    s->k = opt->rank_k;
+    s->latent = opt->rank_k;
+    s->k = opt->rank_k + (opt->bias ? 3 : 0);
+    if (opt->bias) {
+        int k0 = opt->rank_k;
+        s->nfixed = 2;
+        s->ufix[0] = k0 + 1; s->ufixval[0] = 1.0;          /* meets c_j */
+        s->ufix[1] = k0 + 2; s->ufixval[1] = data->rmean;  /* mu, meets 1 */
+        s->vfix[0] = k0;     s->vfixval[0] = 1.0;          /* meets b_i */
+        s->vfix[1] = k0 + 2; s->vfixval[1] = 1.0;          /* meets mu */
+    }
     s->threads = omp_get_max_threads();
     int64_t m = data->m, n = data->n, k = s->k;
     s->U = malloc((size_t)(m * k + 1) * sizeof(double));
@@ -79,19 +90,31 @@ int als_solver_init(MPI_Comm comm, const als_options_t *opt, const als_data_t *d
                     " and %" PRId64 " x %" PRId64 " doubles)", m, k, n, k);
     if (als_err_agree(comm, err) != ALS_OK)
         return err->code;
+    const int k0 = s->latent;
     if (opt->init_user[0]) {
-        if (read_init(comm, s->rank, opt->init_user, "users", m, s->k, s->U, err) ||
-            read_init(comm, s->rank, opt->init_item, "items", n, s->k, s->V, err))
+        if (read_init(comm, s->rank, opt->init_user, "users", m, k0, s->k, s->U, err) ||
+            read_init(comm, s->rank, opt->init_item, "items", n, k0, s->k, s->V, err))
             return err->code;
     } else {
 #pragma omp parallel for schedule(static)
         for (int64_t t = 0; t < m; t++)
-            for (int c = 0; c < k; c++)
-                s->U[t * k + c] = als_init_value(opt->seed, 0, t, c, s->k);
+            for (int c = 0; c < k0; c++)
+                s->U[t * k + c] = als_init_value(opt->seed, 0, t, c, k0);
 #pragma omp parallel for schedule(static)
         for (int64_t t = 0; t < n; t++)
-            for (int c = 0; c < k; c++)
-                s->V[t * k + c] = als_init_value(opt->seed, 1, t, c, s->k);
+            for (int c = 0; c < k0; c++)
+                s->V[t * k + c] = als_init_value(opt->seed, 1, t, c, k0);
+    }
+    /* Biases start at 0; constant coordinates take their values. */
+    for (int64_t t = 0; t < m && opt->bias; t++) {
+        s->U[t * k + k0] = 0.0;
+        for (int f = 0; f < s->nfixed; f++)
+            s->U[t * k + s->ufix[f]] = s->ufixval[f];
+    }
+    for (int64_t t = 0; t < n && opt->bias; t++) {
+        s->V[t * k + k0 + 1] = 0.0;
+        for (int f = 0; f < s->nfixed; f++)
+            s->V[t * k + s->vfix[f]] = s->vfixval[f];
     }
     double dk = (double)k;
     s->flops_per_iter = (double)data->nnz * 2.0 * (dk * (dk + 1.0) + 2.0 * dk) +
@@ -117,9 +140,20 @@ void als_solver_free(als_solver_t *s)
 static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, const int64_t *idx,
                           const double *val, const double *X, double reg, const int64_t *wptr,
                           const int64_t *wcol, const double *wval, const double *deg,
-                          const double *Y, double *out, int *info_out)
+                          const double *Y, const int *fix, const double *fixval, double *out,
+                          int *info_out)
 {
-    const int k = s->k;
+    const int k = s->k, nf = s->nfixed, kr = k - nf;
+    const int count_scale = s->opt->lambda_count;
+    /* The unknown coordinates, ascending (all of them without --bias). */
+    int q[4096 + 3];
+    for (int c = 0, a = 0; c < k; c++) {
+        int fixed = 0;
+        for (int f = 0; f < nf; f++)
+            fixed |= fix[f] == c;
+        if (!fixed)
+            q[a++] = c;
+    }
     const double alpha = s->opt->alpha;
     const als_kernel_t kern = s->opt->kernel;
     int64_t bad = INT64_MAX;
@@ -129,14 +163,15 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
     {
         double *A = malloc((size_t)k * k * sizeof *A);
         double *ws = malloc((size_t)(als_gram_ws_size(k) + 1) * sizeof *ws);
-        if (!A || !ws)
+        double *Ar = malloc((size_t)(kr * kr + kr) * sizeof *Ar), *xr = Ar + kr * kr;
+        if (!A || !ws || !Ar)
             ALS_ABORT("out of memory for the per-thread workspace (k = %d)", k);
 #pragma omp for schedule(dynamic, 16)
         for (int64_t t = 0; t < nrows; t++) {
             double *b = out + t * k;
             double c0 = omp_get_wtime();
             als_gram_rhs(kern, k, ptr[t + 1] - ptr[t], idx + ptr[t], val + ptr[t], X, A, b, ws);
-            double shift = reg;
+            double shift = count_scale && ptr[t + 1] > ptr[t] ? reg * (double)(ptr[t + 1] - ptr[t]) : reg;
             if (wptr) {
                 shift += alpha * deg[t];
                 for (int64_t x = wptr[t]; x < wptr[t + 1]; x++) {
@@ -148,7 +183,28 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
             for (int c = 0; c < k; c++)
                 A[c * k + c] += shift;
             double c1 = omp_get_wtime();
-            int info = als_solve_spd(kern, k, A, b);
+            int info;
+            if (nf == 0) {
+                info = als_solve_spd(kern, k, A, b);
+            } else {
+                /* Drop the constant coordinates: unknowns q, right-hand side
+                 * minus the constant columns times their values. */
+                for (int a = 0; a < kr; a++) {
+                    for (int c = a; c < kr; c++)
+                        Ar[a * kr + c] = A[q[a] * k + q[c]];
+                    double r = b[q[a]];
+                    for (int f = 0; f < nf; f++) {
+                        int lo = q[a] < fix[f] ? q[a] : fix[f], hi = q[a] ^ fix[f] ^ lo;
+                        r -= A[lo * k + hi] * fixval[f];
+                    }
+                    xr[a] = r;
+                }
+                info = als_solve_spd(kern, kr, Ar, xr);
+                for (int a = 0; a < kr; a++)
+                    b[q[a]] = xr[a];
+                for (int f = 0; f < nf; f++)
+                    b[fix[f]] = fixval[f];
+            }
             double c2 = omp_get_wtime();
             tg += c1 - c0;
             ts += c2 - c1;
@@ -162,6 +218,7 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
         }
         free(A);
         free(ws);
+        free(Ar);
     }
     /* Split the loop's wall time between gram and solve by their CPU shares. */
     double wall = omp_get_wtime() - t0;
@@ -195,7 +252,8 @@ int als_solver_ustep(als_solver_t *s, als_err_t *err)
     const als_data_t *d = s->data;
     int info = 0;
     int64_t bad = solve_rows(s, d->u1 - d->u0, d->uptr, d->ucol, d->uval, s->V, s->opt->lambda_u,
-                             d->wptr, d->wcol, d->wval, d->wdeg, s->U, s->ublk, &info);
+                             d->wptr, d->wcol, d->wval, d->wdeg, s->U, s->ufix, s->ufixval,
+                             s->ublk, &info);
     int64_t nr = bad >= 0 ? d->uptr[bad + 1] - d->uptr[bad] : 0;
     if (check_failure(s, bad, info, "user", d->user_ids, d->u0, nr, "--lambda-u", err))
         return err->code;
@@ -212,7 +270,7 @@ int als_solver_vstep(als_solver_t *s, als_err_t *err)
     const als_data_t *d = s->data;
     int info = 0;
     int64_t bad = solve_rows(s, d->i1 - d->i0, d->iptr, d->irow, d->ival, s->U, s->opt->lambda_v,
-                             NULL, NULL, NULL, NULL, NULL, s->vblk, &info);
+                             NULL, NULL, NULL, NULL, NULL, s->vfix, s->vfixval, s->vblk, &info);
     int64_t nr = bad >= 0 ? d->iptr[bad + 1] - d->iptr[bad] : 0;
     if (check_failure(s, bad, info, "item", d->item_ids, d->i0, nr, "--lambda-v", err))
         return err->code;
@@ -257,7 +315,10 @@ void als_solver_loss(als_solver_t *s, als_loss_t *L)
             soc += d->wval[x] * q;
         }
         for (int c = 0; c < k; c++)
-            reg += u[c] * u[c];
+            if (!s->nfixed || (c != s->ufix[0] && c != s->ufix[1]))
+                reg += u[c] * u[c];
+        if (s->opt->lambda_count && d->uptr[t + 1] > d->uptr[t])
+            reg *= (double)(d->uptr[t + 1] - d->uptr[t]);
         ut[3 * t] = sse;
         ut[3 * t + 1] = 0.5 * soc; /* W counts every link from both ends */
         ut[3 * t + 2] = reg;
@@ -267,7 +328,10 @@ void als_solver_loss(als_solver_t *s, als_loss_t *L)
         const double *v = s->V + (d->i0 + t) * k;
         double reg = 0.0;
         for (int c = 0; c < k; c++)
-            reg += v[c] * v[c];
+            if (!s->nfixed || (c != s->vfix[0] && c != s->vfix[1]))
+                reg += v[c] * v[c];
+        if (s->opt->lambda_count && d->iptr[t + 1] > d->iptr[t])
+            reg *= (double)(d->iptr[t + 1] - d->iptr[t]);
         it[t] = reg;
     }
     als_allgather_rows(s->comm, ut, uall, 3, d->ubeg);

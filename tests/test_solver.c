@@ -345,6 +345,108 @@ static void test_solver_init_counter_based(void **state)
     assert_true(a >= 0 && a < 1 / sqrt(8.0));
 }
 
+/* --bias: ratings mu + b_i + c_j exactly are fitted, and the constant
+ * coordinates keep their values. */
+static void test_solver_bias_planted(void **state)
+{
+    (void)state;
+    inst_t I;
+    memset(&I, 0, sizeof I);
+    uint64_t st = 77;
+    double bu[12], bi[9];
+    for (int i = 0; i < 12; i++)
+        bu[i] = 0.8 * als_test_uniform(&st);
+    for (int j = 0; j < 9; j++)
+        bi[j] = 0.8 * als_test_uniform(&st);
+    for (int i = 0; i < 12; i++)
+        for (int j = 0; j < 9; j++)
+            if ((i + j) % 3 != 0)
+                add(&I.r, (uint64_t)i, (uint64_t)j, 3.0 + bu[i] + bi[j]);
+    als_err_t err;
+    als_err_clear(&err);
+    assert_int_equal(als_global_build(&I.r, NULL, ALS_DUP_KEEP, "t", &I.g, &err), ALS_OK);
+    assert_int_equal(als_data_scatter(MPI_COMM_WORLD, 0, &I.g, &I.d, &err), ALS_OK);
+    als_options_defaults(&I.o);
+    I.o.rank_k = 2;
+    I.o.bias = 1;
+    I.o.lambda_u = I.o.lambda_v = 0.01;
+    assert_int_equal(als_solver_init(MPI_COMM_WORLD, &I.o, &I.d, &I.sv, &err), ALS_OK);
+    assert_int_equal(I.sv.k, 5);
+    als_loss_t prev, cur;
+    als_solver_loss(&I.sv, &prev);
+    for (int it = 0; it < 100; it++) {
+        assert_int_equal(als_solver_ustep(&I.sv, &err), ALS_OK);
+        assert_int_equal(als_solver_vstep(&I.sv, &err), ALS_OK);
+        als_solver_loss(&I.sv, &cur);
+        assert_true(cur.total <= prev.total * (1 + 1e-12));
+        prev = cur;
+    }
+    assert_true(sqrt(cur.sse / (double)I.d.nnz) < 0.01);
+    /* Held-out pairs ((i + j) % 3 == 0) of an exactly additive model are
+     * predicted by the biases alone. */
+    double se = 0;
+    int cnt = 0;
+    for (int i = 0; i < 12; i++)
+        for (int j = 0; j < 9; j++)
+            if ((i + j) % 3 == 0) {
+                double p = 0;
+                for (int c = 0; c < 5; c++)
+                    p += I.sv.U[i * 5 + c] * I.sv.V[j * 5 + c];
+                se += (p - 3.0 - bu[i] - bi[j]) * (p - 3.0 - bu[i] - bi[j]);
+                cnt++;
+            }
+    assert_true(sqrt(se / cnt) < 0.05);
+    for (int64_t i = 0; i < I.d.m; i++) {
+        assert_true(I.sv.U[i * 5 + 3] == 1.0);
+        assert_true(I.sv.U[i * 5 + 4] == I.d.rmean);
+    }
+    for (int64_t j = 0; j < I.d.n; j++) {
+        assert_true(I.sv.V[j * 5 + 2] == 1.0);
+        assert_true(I.sv.V[j * 5 + 4] == 1.0);
+    }
+    destroy(&I);
+}
+
+/* --lambda-scale=count equals plain lambda times the row's rating count:
+ * every user below has exactly 3 ratings, so one U-step with count scaling
+ * and lambda equals one with plain 3 * lambda. */
+static void test_solver_lambda_count(void **state)
+{
+    (void)state;
+    double *Ucount = NULL;
+    for (int pass = 0; pass < 2; pass++) {
+        inst_t I;
+        memset(&I, 0, sizeof I);
+        uint64_t st = 9;
+        for (int i = 0; i < 10; i++)
+            for (int c = 0; c < 3; c++)
+                add(&I.r, (uint64_t)i, (uint64_t)((i + 2 * c) % 7), 2 + als_test_uniform(&st));
+        als_err_t err;
+        als_err_clear(&err);
+        assert_int_equal(als_global_build(&I.r, NULL, ALS_DUP_KEEP, "t", &I.g, &err), ALS_OK);
+        assert_int_equal(als_data_scatter(MPI_COMM_WORLD, 0, &I.g, &I.d, &err), ALS_OK);
+        als_options_defaults(&I.o);
+        I.o.rank_k = 4;
+        I.o.lambda_count = pass == 0;
+        I.o.lambda_u = pass == 0 ? 0.2 : 0.6;
+        assert_int_equal(als_solver_init(MPI_COMM_WORLD, &I.o, &I.d, &I.sv, &err), ALS_OK);
+        assert_int_equal(als_solver_ustep(&I.sv, &err), ALS_OK);
+        if (pass == 0) {
+            Ucount = malloc(I.d.m * 4 * sizeof *Ucount);
+            memcpy(Ucount, I.sv.U, I.d.m * 4 * sizeof *Ucount);
+        } else {
+            for (int64_t x = 0; x < I.d.m * 4; x++)
+                assert_close(Ucount[x], I.sv.U[x], 1e-13, 1e-15);
+            /* and the loss's regularization term is weighted the same way */
+            als_loss_t L;
+            als_solver_loss(&I.sv, &L);
+            assert_true(L.reg_u > 0);
+        }
+        destroy(&I);
+    }
+    free(Ucount);
+}
+
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
@@ -355,6 +457,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_solver_monotone),
         cmocka_unit_test(test_solver_singular_names_id),
         cmocka_unit_test(test_solver_init_counter_based),
+        cmocka_unit_test(test_solver_bias_planted),
+        cmocka_unit_test(test_solver_lambda_count),
     };
     int rc = cmocka_run_group_tests_name("solver", tests, NULL, NULL);
     MPI_Finalize();

@@ -32,8 +32,9 @@ static void print_params(FILE *out, const als_options_t *o, int p, const als_sys
     fprintf(out, "ratings: %s\n", o->ratings);
     fprintf(out, "social: %s\n", o->social[0] ? o->social : "(none)");
     fprintf(out, "test: %s\n", o->test[0] ? o->test : "(none)");
-    fprintf(out, "rank_k: %d  lambda_u: %g  lambda_v: %g  alpha: %g\n", o->rank_k, o->lambda_u,
-            o->lambda_v, o->alpha);
+    fprintf(out, "rank_k: %d  lambda_u: %g  lambda_v: %g  lambda_scale: %s  alpha: %g  bias: %s\n",
+            o->rank_k, o->lambda_u, o->lambda_v, o->lambda_count ? "count" : "none", o->alpha,
+            o->bias ? "yes" : "no");
     fprintf(out, "iters: %d  tol: %g  seed: %" PRIu64 "  duplicates: %s  value_column: %d\n",
             o->iters, o->tol, o->seed, als_dup_policy_name(o->duplicates), o->value_col);
     if (o->init_user[0])
@@ -95,6 +96,8 @@ static void build_metrics(als_buf_t *b, const als_options_t *o, const als_data_t
     als_buf_json_num(b, o->lambda_v);
     als_buf_printf(b, ", \"alpha\": ");
     als_buf_json_num(b, o->alpha);
+    als_buf_printf(b, ", \"lambda_scale\": \"%s\", \"bias\": %s", o->lambda_count ? "count" : "none",
+                   o->bias ? "true" : "false");
     als_buf_printf(b, ", \"iters\": %d, \"tol\": ", o->iters);
     als_buf_json_num(b, o->tol);
     als_buf_printf(b, ", \"seed\": %" PRIu64 ", \"duplicates\": \"%s\", \"kernel\": \"%s\", "
@@ -125,7 +128,11 @@ static void build_metrics(als_buf_t *b, const als_options_t *o, const als_data_t
         als_buf_printf(b, ", \"test_ratings\": %" PRId64 ", \"test_evaluated\": %" PRId64
                        ", \"test_unknown_user\": %" PRId64 ", \"test_unknown_item\": %" PRId64,
                        t->total, t->n, t->unknown_user, t->unknown_item);
-    als_buf_printf(b, "},\n  \"initial_loss\": ");
+    als_buf_printf(b, "},\n  \"model\": {\"factor_columns\": %d, \"global_mean\": ", s->k);
+    als_buf_json_num(b, o->bias ? d->rmean : 0.0);
+    als_buf_printf(b, ", \"layout\": \"%s\"},\n  \"initial_loss\": ",
+                   o->bias ? "U rows [u, b_i, 1, mu], V rows [v, 1, c_j, 1]: prediction = U_i.V_j"
+                           : "prediction = U_i.V_j");
     als_buf_json_num(b, s->initial.total);
     als_buf_printf(b, ",\n  \"iterations\": [");
     for (int i = 0; i < s->niters; i++) {
