@@ -1,0 +1,981 @@
+/* als_kernels.c - the per-row kernels of the ALS half-steps (local).
+ *
+ * See include/als_kernels.h for the contract. Two families:
+ *
+ *   *_ref  gather + cblas_dsyrk/cblas_dgemv, LAPACKE_dposv: the oracle.
+ *   *_fast a register-blocked gram+rhs kernel and a blocked left-looking
+ *          Cholesky, each compiled three times (AVX-512, AVX2+FMA, portable C)
+ *          through per-function target attributes (the Makefile builds for
+ *          x86-64-v2), picked once at start-up with __builtin_cpu_supports.
+ *
+ * Gram kernel layout. The rows X[idx[t]] are gathered, in blocks of at most
+ * fast_block(k) ratings (about 128 KiB, L2-resident), into ws with a padded
+ * leading dimension kp (k rounded up to 8, padding columns zero). The upper
+ * triangle of the padded kp×kp gram is covered by register tiles: row blocks
+ * of 8 (AVX-512) or 4 (AVX2, portable) starting at p0, column tiles starting
+ * at the diagonal p0 and going right (AVX-512: 8×24, 8×16 or 8×8 tiles, i.e.
+ * 3/2/1 zmm per row; AVX2 and portable: 4×8 and 4×4). For every tile the
+ * kernel streams the gathered block: per rating it loads the tile's columns
+ * of x_t, broadcasts the tile's row scalars x_t[p] and does one FMA per (row,
+ * vector). The tiles of the first row block also accumulate b (rhs fused into
+ * the same pass, the broadcast being r_t). Between blocks the accumulators
+ * live in a padded kp×kp buffer in ws; the last block's AVX-512 tiles write
+ * the upper triangle of A (masked columns) and b directly, the other ISAs
+ * copy it out. While a block is computed, the rows of the next block are
+ * prefetched a few at a time after each tile pass (the rows are random rows
+ * of X; prefetching a whole block at once would stall on the line-fill
+ * buffers).
+ *
+ * Measured (Xeon with AVX-512, 2.9 GHz, one core, k = 64, ~50 random rows of
+ * a 100000×64 X per call): the gather costs ~30 ns per rating against ~70 ns
+ * of arithmetic and cannot be hidden within one call of ~50 ratings:
+ * splitting such a call into growing sub-blocks (8, 16, 32, ...) to overlap
+ * the gather of the next sub-block with the arithmetic of the current one
+ * was slower (31 -> 23 GFLOP/s at first sub-block 4, 36 -> 33 at 16), the
+ * accumulator reloads and short loops costing more than the hidden latency.
+ * Writing the last block straight into A (no copy-out) and the 8×24 tiles
+ * raised the kernel from ~36 to ~46-48 GFLOP/s on that workload (~62 with
+ * X in cache); 128 KiB blocks beat 32 KiB ones for n >> block.
+ *
+ * Determinism: every element of A and b is a sequential sum over t = 0..n-1
+ * (FMA for the AVX paths, multiply then add for the portable path, where
+ * FP contraction is off: -std=c11 for GCC, the STDC pragma for clang); the
+ * order depends neither on the block size nor on threads.
+ *
+ * FLOP conventions (DESIGN §6): gram k(k+1) per rating, rhs 2k per rating,
+ * Cholesky k^3/3, the two triangular solves 2k^2.
+ */
+#include "als_kernels.h"
+
+#include <cblas.h>
+#include <lapacke.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define ALS_HAVE_X86 1
+#else
+#define ALS_HAVE_X86 0
+#endif
+
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
+
+#define ALS_AVX512 __attribute__((target("avx512f,avx512vl,fma")))
+#define ALS_AVX2 __attribute__((target("avx2,fma")))
+#define ALS_INLINE static inline __attribute__((always_inline))
+
+/* Rows of X gathered per block by the fast gram kernel: about 64 KiB of
+ * gathered rows (L2-resident; the tiles stream through it sequentially), at
+ * least 16 and at most 1024 ratings. */
+#ifndef FAST_BLOCK_BYTES
+#define FAST_BLOCK_BYTES (128 * 1024)
+#endif
+/* Prefetch the rows that come this many ratings later. */
+#ifndef FAST_PREFETCH_ROWS
+#define FAST_PREFETCH_ROWS 8
+#endif
+
+/* k rounded up to a multiple of 8: the leading dimension of the gathered
+ * block and of the padded accumulator matrix. */
+static inline int64_t pad8(int k)
+{
+    return ((int64_t)k + 7) & ~(int64_t)7;
+}
+
+/* Ratings per gathered block of the fast gram kernel for rank k. */
+static inline int64_t fast_block(int k)
+{
+    int64_t b = FAST_BLOCK_BYTES / (8 * pad8(k));
+    if (b < 16)
+        b = 16;
+    if (b > 1024)
+        b = 1024;
+    return b;
+}
+
+/* Doubles of ws the fast kernel uses: 8 for alignment, the kp×kp
+ * accumulators, kp for b, and the gathered block. */
+static inline int64_t fast_ws_size(int k)
+{
+    int64_t kp = pad8(k);
+    return 8 + kp * kp + kp + fast_block(k) * kp;
+}
+
+int64_t als_gram_ws_size(int k)
+{
+    if (k <= 0)
+        return 0;
+    int64_t ref = (int64_t)ALS_REF_BLOCK * k;
+    int64_t fast = fast_ws_size(k);
+    return ref > fast ? ref : fast;
+}
+
+/* Zero the upper triangle of the k×k row-major A and all of b. */
+static void zero_upper(int k, double *A, double *b)
+{
+    for (int p = 0; p < k; p++)
+        memset(A + (int64_t)p * k + p, 0, sizeof(double) * (size_t)(k - p));
+    memset(b, 0, sizeof(double) * (size_t)k);
+}
+
+/* Prefetch the k doubles of row i of X (row-major, leading dimension k). */
+static inline void prefetch_row(const double *X, int k, int64_t i)
+{
+    const char *s = (const char *)(X + i * k);
+    const char *e = s + 8 * (size_t)k - 1;
+    for (; s <= e; s += 64)
+        __builtin_prefetch(s, 0, 3);
+    __builtin_prefetch(e, 0, 3);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Reference kernels                                                         */
+/* ------------------------------------------------------------------------ */
+
+/* Gram and rhs through BLAS: gather at most ALS_REF_BLOCK rows into ws, one
+ * dsyrk (upper, beta 0 on the first block, then 1) and one dgemv per block. */
+void als_gram_rhs_ref(int k, int64_t n, const int64_t *idx, const double *r,
+                      const double *X, double *A, double *b, double *ws)
+{
+    if (k <= 0)
+        return;
+    if (n <= 0) {
+        zero_upper(k, A, b);
+        return;
+    }
+    for (int64_t t0 = 0; t0 < n; t0 += ALS_REF_BLOCK) {
+        int64_t m = n - t0 < ALS_REF_BLOCK ? n - t0 : ALS_REF_BLOCK;
+        for (int64_t t = 0; t < m; t++)
+            memcpy(ws + t * k, X + idx[t0 + t] * k, sizeof(double) * (size_t)k);
+        double beta = t0 == 0 ? 0.0 : 1.0;
+        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, k, (int)m, 1.0, ws, k,
+                    beta, A, k);
+        cblas_dgemv(CblasRowMajor, CblasTrans, (int)m, k, 1.0, ws, k, r + t0, 1,
+                    beta, b, 1);
+    }
+}
+
+/* 1 if the upper triangle of A or any of b is NaN or infinite, else 0. */
+static int has_nonfinite(int k, const double *A, const double *b)
+{
+    int bad = 0;
+    for (int p = 0; p < k; p++) {
+        const double *a = A + (int64_t)p * k;
+        for (int q = p; q < k; q++)
+            bad |= !isfinite(a[q]);
+        bad |= !isfinite(b[p]);
+    }
+    return bad;
+}
+
+/* Cholesky solve through LAPACKE_dposv (row-major, upper). NaN/Inf in the
+ * upper triangle of A or in b gives -1 before LAPACK is called (LAPACKE
+ * would otherwise report its own negative argument number). */
+int als_solve_spd_ref(int k, double *A, double *b)
+{
+    if (k <= 0)
+        return 0;
+    if (has_nonfinite(k, A, b))
+        return -1;
+    lapack_int info = LAPACKE_dposv(LAPACK_ROW_MAJOR, 'U', k, 1, A, k, b, 1);
+    return (int)info;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Portable C kernels                                                        */
+/* ------------------------------------------------------------------------ */
+
+/* Prefetch schedule of the rows of the next block, spread over the tile
+ * passes of the current block so that the memory traffic of the next block
+ * overlaps the arithmetic of this one (a burst of all the rows at once would
+ * stall on the few line-fill buffers): after each tile pass, pf_step issues
+ * L2 prefetches for the next `per` rows idx[t..end). */
+typedef struct {
+    const double *X;
+    const int64_t *idx;
+    int k;
+    int64_t t, end, per;
+} pf_sched;
+
+/* Prefetch (into L2) the k doubles of row i of X. */
+static inline void prefetch_row_l2(const double *X, int k, int64_t i)
+{
+    const char *s = (const char *)(X + i * k);
+    const char *e = s + 8 * (size_t)k - 1;
+    for (; s <= e; s += 64)
+        __builtin_prefetch(s, 0, 2);
+    __builtin_prefetch(e, 0, 2);
+}
+
+/* Issue the prefetches due after one tile pass. */
+static inline void pf_step(pf_sched *pf)
+{
+    int64_t e = pf->t + pf->per < pf->end ? pf->t + pf->per : pf->end;
+    for (; pf->t < e; pf->t++)
+        prefetch_row_l2(pf->X, pf->k, pf->idx[pf->t]);
+}
+
+/* Gather rows idx[t0..t0+m) of X into G (leading dimension kp; columns
+ * k..kp must already be zero), prefetching FAST_PREFETCH_ROWS rows ahead
+ * within the block (rows already prefetched by the previous block's
+ * schedule then hit in cache). */
+static void gather_block(int k, int64_t kp, int64_t t0, int64_t m, const int64_t *idx,
+                         const double *X, double *G)
+{
+    int64_t e = m < FAST_PREFETCH_ROWS ? m : FAST_PREFETCH_ROWS;
+    for (int64_t t = 0; t < e; t++)
+        prefetch_row(X, k, idx[t0 + t]);
+    for (int64_t t = 0; t < m; t++) {
+        if (t + FAST_PREFETCH_ROWS < m)
+            prefetch_row(X, k, idx[t0 + t + FAST_PREFETCH_ROWS]);
+        memcpy(G + t * kp, X + idx[t0 + t] * k, sizeof(double) * (size_t)k);
+    }
+}
+
+/* Portable tile: rows p0..p0+4, columns q0..q0+W of the padded gram C
+ * (leading dimension kp), over the m gathered rows of G; when RHS, also
+ * bacc[q0..q0+W) += r_t x_t[q0..q0+W). first: start from zero instead of
+ * the stored accumulators. */
+ALS_INLINE void gen_tile(int64_t m, const double *G, int64_t kp, int64_t p0, int64_t q0,
+                         double *C, int first, const double *r, double *bacc,
+                         const int W, const int RHS)
+{
+    double c[4][8], bb[8];
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < W; j++)
+            c[i][j] = first ? 0.0 : C[(p0 + i) * kp + q0 + j];
+    if (RHS)
+        for (int j = 0; j < W; j++)
+            bb[j] = first ? 0.0 : bacc[q0 + j];
+    for (int64_t t = 0; t < m; t++) {
+        const double *g = G + t * kp;
+        for (int i = 0; i < 4; i++) {
+            double s = g[p0 + i];
+            for (int j = 0; j < W; j++)
+                c[i][j] += s * g[q0 + j];
+        }
+        if (RHS) {
+            double s = r[t];
+            for (int j = 0; j < W; j++)
+                bb[j] += s * g[q0 + j];
+        }
+    }
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < W; j++)
+            C[(p0 + i) * kp + q0 + j] = c[i][j];
+    if (RHS)
+        for (int j = 0; j < W; j++)
+            bacc[q0 + j] = bb[j];
+}
+
+/* All the tiles of one gathered block, portable version. */
+static void gen_block(int k, int64_t kp, int64_t m, const double *G, double *C,
+                      int first, int final, double *A, double *b, const double *r,
+                      double *bacc, pf_sched *pf)
+{
+    (void)final, (void)A, (void)b; /* written by the caller from C */
+    for (int64_t p0 = 0; p0 < k; p0 += 4) {
+        int64_t q0 = p0;
+        for (; q0 + 8 <= kp; q0 += 8) {
+            if (p0 == 0)
+                gen_tile(m, G, kp, p0, q0, C, first, r, bacc, 8, 1);
+            else
+                gen_tile(m, G, kp, p0, q0, C, first, r, bacc, 8, 0);
+            pf_step(pf);
+        }
+        if (q0 < kp) { /* kp - q0 == 4; never in the first row block */
+            gen_tile(m, G, kp, p0, q0, C, first, r, bacc, 4, 0);
+            pf_step(pf);
+        }
+    }
+}
+
+#if ALS_HAVE_X86
+/* ------------------------------------------------------------------------ */
+/* AVX2 + FMA gram tiles: 4 rows × 8 columns (two ymm) and 4 × 4             */
+/* ------------------------------------------------------------------------ */
+
+/* AVX2 tile: rows p0..p0+4, columns q0..q0+8 (8 FMA accumulators), with b
+ * fused when RHS. See gen_tile for the arguments. */
+ALS_INLINE ALS_AVX2 void avx2_tile8(int64_t m, const double *G, int64_t kp, int64_t p0,
+                                    int64_t q0, double *C, int first, const double *r,
+                                    double *bacc, const int RHS)
+{
+    __m256d c00, c01, c10, c11, c20, c21, c30, c31, b0, b1;
+    double *c = C + p0 * kp + q0;
+    if (first) {
+        c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = b0 = b1 = _mm256_setzero_pd();
+    } else {
+        c00 = _mm256_loadu_pd(c + 0 * kp), c01 = _mm256_loadu_pd(c + 0 * kp + 4);
+        c10 = _mm256_loadu_pd(c + 1 * kp), c11 = _mm256_loadu_pd(c + 1 * kp + 4);
+        c20 = _mm256_loadu_pd(c + 2 * kp), c21 = _mm256_loadu_pd(c + 2 * kp + 4);
+        c30 = _mm256_loadu_pd(c + 3 * kp), c31 = _mm256_loadu_pd(c + 3 * kp + 4);
+        b0 = b1 = _mm256_setzero_pd();
+        if (RHS)
+            b0 = _mm256_loadu_pd(bacc + q0), b1 = _mm256_loadu_pd(bacc + q0 + 4);
+    }
+    const double *g = G;
+    for (int64_t t = 0; t < m; t++, g += kp) {
+        __m256d v0 = _mm256_loadu_pd(g + q0), v1 = _mm256_loadu_pd(g + q0 + 4), s;
+        s = _mm256_broadcast_sd(g + p0 + 0);
+        c00 = _mm256_fmadd_pd(s, v0, c00), c01 = _mm256_fmadd_pd(s, v1, c01);
+        s = _mm256_broadcast_sd(g + p0 + 1);
+        c10 = _mm256_fmadd_pd(s, v0, c10), c11 = _mm256_fmadd_pd(s, v1, c11);
+        s = _mm256_broadcast_sd(g + p0 + 2);
+        c20 = _mm256_fmadd_pd(s, v0, c20), c21 = _mm256_fmadd_pd(s, v1, c21);
+        s = _mm256_broadcast_sd(g + p0 + 3);
+        c30 = _mm256_fmadd_pd(s, v0, c30), c31 = _mm256_fmadd_pd(s, v1, c31);
+        if (RHS) {
+            s = _mm256_broadcast_sd(r + t);
+            b0 = _mm256_fmadd_pd(s, v0, b0), b1 = _mm256_fmadd_pd(s, v1, b1);
+        }
+    }
+    _mm256_storeu_pd(c + 0 * kp, c00), _mm256_storeu_pd(c + 0 * kp + 4, c01);
+    _mm256_storeu_pd(c + 1 * kp, c10), _mm256_storeu_pd(c + 1 * kp + 4, c11);
+    _mm256_storeu_pd(c + 2 * kp, c20), _mm256_storeu_pd(c + 2 * kp + 4, c21);
+    _mm256_storeu_pd(c + 3 * kp, c30), _mm256_storeu_pd(c + 3 * kp + 4, c31);
+    if (RHS)
+        _mm256_storeu_pd(bacc + q0, b0), _mm256_storeu_pd(bacc + q0 + 4, b1);
+}
+
+/* AVX2 tile: rows p0..p0+4, columns q0..q0+4 (the last, narrow tile of a row
+ * block; never carries b since the first row block has kp - 0 = 0 mod 8). */
+ALS_INLINE ALS_AVX2 void avx2_tile4(int64_t m, const double *G, int64_t kp, int64_t p0,
+                                    int64_t q0, double *C, int first)
+{
+    __m256d c0, c1, c2, c3;
+    double *c = C + p0 * kp + q0;
+    if (first) {
+        c0 = c1 = c2 = c3 = _mm256_setzero_pd();
+    } else {
+        c0 = _mm256_loadu_pd(c + 0 * kp), c1 = _mm256_loadu_pd(c + 1 * kp);
+        c2 = _mm256_loadu_pd(c + 2 * kp), c3 = _mm256_loadu_pd(c + 3 * kp);
+    }
+    const double *g = G;
+    for (int64_t t = 0; t < m; t++, g += kp) {
+        __m256d v = _mm256_loadu_pd(g + q0);
+        c0 = _mm256_fmadd_pd(_mm256_broadcast_sd(g + p0 + 0), v, c0);
+        c1 = _mm256_fmadd_pd(_mm256_broadcast_sd(g + p0 + 1), v, c1);
+        c2 = _mm256_fmadd_pd(_mm256_broadcast_sd(g + p0 + 2), v, c2);
+        c3 = _mm256_fmadd_pd(_mm256_broadcast_sd(g + p0 + 3), v, c3);
+    }
+    _mm256_storeu_pd(c + 0 * kp, c0), _mm256_storeu_pd(c + 1 * kp, c1);
+    _mm256_storeu_pd(c + 2 * kp, c2), _mm256_storeu_pd(c + 3 * kp, c3);
+}
+
+/* All the tiles of one gathered block, AVX2 version. */
+static ALS_AVX2 void avx2_block(int k, int64_t kp, int64_t m, const double *G, double *C,
+                                int first, int final, double *A, double *b,
+                                const double *r, double *bacc, pf_sched *pf)
+{
+    (void)final, (void)A, (void)b; /* written by the caller from C */
+    for (int64_t p0 = 0; p0 < k; p0 += 4) {
+        int64_t q0 = p0;
+        for (; q0 + 8 <= kp; q0 += 8) {
+            if (p0 == 0)
+                avx2_tile8(m, G, kp, p0, q0, C, first, r, bacc, 1);
+            else
+                avx2_tile8(m, G, kp, p0, q0, C, first, r, bacc, 0);
+            pf_step(pf);
+        }
+        if (q0 < kp) {
+            avx2_tile4(m, G, kp, p0, q0, C, first);
+            pf_step(pf);
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* AVX-512 gram tiles: 8 rows × 8·NV columns, NV = 1, 2, 3 zmm per row       */
+/* ------------------------------------------------------------------------ */
+
+/* Mask of the columns c..c+8 that are < k. */
+ALS_INLINE ALS_AVX512 __mmask8 cmask(int64_t c, int64_t k)
+{
+    int64_t w = k - c;
+    return w >= 8 ? (__mmask8)0xff : w <= 0 ? (__mmask8)0 : (__mmask8)((1u << w) - 1);
+}
+
+#define Z512 _mm512_setzero_pd()
+/* One row of the tile: broadcast x_t[p0+i], NV FMAs. */
+#define T512_ROW(i)                                                    \
+    do {                                                               \
+        __m512d s_ = _mm512_set1_pd(g[p0 + i]);                        \
+        c##i##0 = _mm512_fmadd_pd(s_, v0, c##i##0);                    \
+        if (NV > 1)                                                    \
+            c##i##1 = _mm512_fmadd_pd(s_, v1, c##i##1);                \
+        if (NV > 2)                                                    \
+            c##i##2 = _mm512_fmadd_pd(s_, v2, c##i##2);                \
+    } while (0)
+/* Load row i of the tile's accumulators from the padded buffer C. */
+#define T512_LOAD(i)                                                   \
+    do {                                                               \
+        c##i##0 = _mm512_loadu_pd(cc + i * kp);                        \
+        if (NV > 1)                                                    \
+            c##i##1 = _mm512_loadu_pd(cc + i * kp + 8);                \
+        if (NV > 2)                                                    \
+            c##i##2 = _mm512_loadu_pd(cc + i * kp + 16);               \
+    } while (0)
+/* Store row i: to A (leading dimension k, masked columns, rows < k only)
+ * on the last block, else to C. */
+#define T512_STORE(i)                                                  \
+    do {                                                               \
+        if (final) {                                                   \
+            if (i < nr) {                                              \
+                _mm512_mask_storeu_pd(ad + i * k, mk0, c##i##0);       \
+                if (NV > 1)                                            \
+                    _mm512_mask_storeu_pd(ad + i * k + 8, mk1, c##i##1); \
+                if (NV > 2)                                            \
+                    _mm512_mask_storeu_pd(ad + i * k + 16, mk2, c##i##2); \
+            }                                                          \
+        } else {                                                       \
+            _mm512_storeu_pd(cc + i * kp, c##i##0);                    \
+            if (NV > 1)                                                \
+                _mm512_storeu_pd(cc + i * kp + 8, c##i##1);            \
+            if (NV > 2)                                                \
+                _mm512_storeu_pd(cc + i * kp + 16, c##i##2);           \
+        }                                                              \
+    } while (0)
+
+/* AVX-512 tile: rows p0..p0+8, columns q0..q0+8·NV of the gram over the m
+ * gathered rows of G (leading dimension kp): per rating NV loads, 8
+ * broadcasts, 8·NV FMAs (NV more with b fused when RHS; at most 31 zmm).
+ * first: start from zero, else from the padded accumulators C (and bacc);
+ * final: write the result to A (leading dimension k, only rows and columns
+ * < k) and b, else to C and bacc. */
+ALS_INLINE ALS_AVX512 void avx512_tile(int64_t m, const double *G, int64_t kp, int64_t p0,
+                                       int64_t q0, double *C, int first, int final, int k,
+                                       double *A, double *b, const double *r, double *bacc,
+                                       const int NV, const int RHS)
+{
+    __m512d c00 = Z512, c01 = Z512, c02 = Z512, c10 = Z512, c11 = Z512, c12 = Z512;
+    __m512d c20 = Z512, c21 = Z512, c22 = Z512, c30 = Z512, c31 = Z512, c32 = Z512;
+    __m512d c40 = Z512, c41 = Z512, c42 = Z512, c50 = Z512, c51 = Z512, c52 = Z512;
+    __m512d c60 = Z512, c61 = Z512, c62 = Z512, c70 = Z512, c71 = Z512, c72 = Z512;
+    __m512d b0 = Z512, b1 = Z512, b2 = Z512;
+    double *cc = C + p0 * kp + q0;
+    if (!first) {
+        T512_LOAD(0); T512_LOAD(1); T512_LOAD(2); T512_LOAD(3);
+        T512_LOAD(4); T512_LOAD(5); T512_LOAD(6); T512_LOAD(7);
+        if (RHS) {
+            b0 = _mm512_loadu_pd(bacc + q0);
+            if (NV > 1)
+                b1 = _mm512_loadu_pd(bacc + q0 + 8);
+            if (NV > 2)
+                b2 = _mm512_loadu_pd(bacc + q0 + 16);
+        }
+    }
+    const double *g = G;
+    for (int64_t t = 0; t < m; t++, g += kp) {
+        __m512d v0 = _mm512_loadu_pd(g + q0), v1 = v0, v2 = v0;
+        if (NV > 1)
+            v1 = _mm512_loadu_pd(g + q0 + 8);
+        if (NV > 2)
+            v2 = _mm512_loadu_pd(g + q0 + 16);
+        T512_ROW(0); T512_ROW(1); T512_ROW(2); T512_ROW(3);
+        T512_ROW(4); T512_ROW(5); T512_ROW(6); T512_ROW(7);
+        if (RHS) {
+            __m512d s = _mm512_set1_pd(r[t]);
+            b0 = _mm512_fmadd_pd(s, v0, b0);
+            if (NV > 1)
+                b1 = _mm512_fmadd_pd(s, v1, b1);
+            if (NV > 2)
+                b2 = _mm512_fmadd_pd(s, v2, b2);
+        }
+    }
+    __mmask8 mk0 = cmask(q0, k), mk1 = cmask(q0 + 8, k), mk2 = cmask(q0 + 16, k);
+    double *ad = A + p0 * k + q0;
+    int64_t nr = k - p0;
+    T512_STORE(0); T512_STORE(1); T512_STORE(2); T512_STORE(3);
+    T512_STORE(4); T512_STORE(5); T512_STORE(6); T512_STORE(7);
+    if (RHS) {
+        if (final) {
+            _mm512_mask_storeu_pd(b + q0, mk0, b0);
+            if (NV > 1)
+                _mm512_mask_storeu_pd(b + q0 + 8, mk1, b1);
+            if (NV > 2)
+                _mm512_mask_storeu_pd(b + q0 + 16, mk2, b2);
+        } else {
+            _mm512_storeu_pd(bacc + q0, b0);
+            if (NV > 1)
+                _mm512_storeu_pd(bacc + q0 + 8, b1);
+            if (NV > 2)
+                _mm512_storeu_pd(bacc + q0 + 16, b2);
+        }
+    }
+}
+
+/* Width of the next AVX-512 column tile when w (a multiple of 8) columns of
+ * the row block remain: 24 while possible, but 32 as 16 + 16 and 8 alone. */
+static inline int64_t avx512_width(int64_t w)
+{
+    return w == 32 || w == 16 ? 16 : w >= 24 ? 24 : w;
+}
+
+/* All the tiles of one gathered block, AVX-512 version: row blocks of 8,
+ * columns from the diagonal block in tiles of 24/16/8. */
+static ALS_AVX512 void avx512_block(int k, int64_t kp, int64_t m, const double *G,
+                                    double *C, int first, int final, double *A, double *b,
+                                    const double *r, double *bacc, pf_sched *pf)
+{
+    for (int64_t p0 = 0; p0 < k; p0 += 8) {
+        for (int64_t q0 = p0; q0 < kp;) {
+            int64_t w = avx512_width(kp - q0);
+            if (p0 == 0) {
+                if (w == 24)
+                    avx512_tile(m, G, kp, p0, q0, C, first, final, k, A, b, r, bacc, 3, 1);
+                else if (w == 16)
+                    avx512_tile(m, G, kp, p0, q0, C, first, final, k, A, b, r, bacc, 2, 1);
+                else
+                    avx512_tile(m, G, kp, p0, q0, C, first, final, k, A, b, r, bacc, 1, 1);
+            } else {
+                if (w == 24)
+                    avx512_tile(m, G, kp, p0, q0, C, first, final, k, A, b, r, bacc, 3, 0);
+                else if (w == 16)
+                    avx512_tile(m, G, kp, p0, q0, C, first, final, k, A, b, r, bacc, 2, 0);
+                else
+                    avx512_tile(m, G, kp, p0, q0, C, first, final, k, A, b, r, bacc, 1, 0);
+            }
+            q0 += w;
+            pf_step(pf);
+        }
+    }
+}
+#endif /* ALS_HAVE_X86 */
+
+/* ------------------------------------------------------------------------ */
+/* Cholesky solve                                                            */
+/* ------------------------------------------------------------------------ */
+
+/* Portable left-looking Cholesky of the row-major upper k×k A (A = U^T U, U
+ * overwrites the upper triangle): for each row j, subtract the rows i < j
+ * (axpy A[j][j..k) -= U[i][j] U[i][j..k), i ascending), then take the pivot
+ * and scale. Returns 0 or the 1-based failing minor. The same order of
+ * operations per element as the AVX-512 version. */
+ALS_INLINE int gen_chol_body(int k, double *A)
+{
+    for (int j = 0; j < k; j++) {
+        double *aj = A + (int64_t)j * k;
+        for (int i = 0; i < j; i++) {
+            const double *ui = A + (int64_t)i * k;
+            double s = ui[j];
+            for (int q = j; q < k; q++)
+                aj[q] -= s * ui[q];
+        }
+        double d = aj[j];
+        if (!(d > 0.0))
+            return j + 1;
+        d = sqrt(d);
+        aj[j] = d;
+        double inv = 1.0 / d;
+        for (int q = j + 1; q < k; q++)
+            aj[q] *= inv;
+    }
+    return 0;
+}
+
+/* Portable triangular solves with the factor U in the upper triangle of A:
+ * U^T y = b (forward, axpy on rows of U) then U x = y (backward, dot
+ * products with rows of U), in place in b. */
+ALS_INLINE void gen_trsv_body(int k, const double *A, double *b)
+{
+    for (int j = 0; j < k; j++) {
+        const double *uj = A + (int64_t)j * k;
+        double y = b[j] / uj[j];
+        b[j] = y;
+        for (int q = j + 1; q < k; q++)
+            b[q] -= y * uj[q];
+    }
+    for (int j = k - 1; j >= 0; j--) {
+        const double *uj = A + (int64_t)j * k;
+        double s = b[j];
+        for (int q = j + 1; q < k; q++)
+            s -= uj[q] * b[q];
+        b[j] = s / uj[j];
+    }
+}
+
+/* Portable solve: factor, then the two triangular solves. */
+static int gen_solve(int k, double *A, double *b)
+{
+    int info = gen_chol_body(k, A);
+    if (info)
+        return info;
+    gen_trsv_body(k, A, b);
+    return 0;
+}
+
+#if ALS_HAVE_X86
+/* AVX2 solve: the portable code compiled for AVX2 (FP contraction is off,
+ * so the rounding is the portable one). */
+static ALS_AVX2 int avx2_solve(int k, double *A, double *b)
+{
+    int info = gen_chol_body(k, A);
+    if (info)
+        return info;
+    gen_trsv_body(k, A, b);
+    return 0;
+}
+
+/* Left-looking update of 4 consecutive rows J..J+4 (rows >= k are clamped to
+ * k-1 and not stored) over NC column chunks of 8 starting at c:
+ * A[J+r][q] -= sum_{i<J} U[i][J+r] U[i][q], i ascending; 4·NC accumulators. */
+ALS_INLINE ALS_AVX512 void chol512_update(int k, double *A, int J, int c, const int NC)
+{
+    __m512d acc[4][4];
+    __mmask8 mk[4];
+    double *row[4];
+    int nr = k - J < 4 ? k - J : 4;
+    for (int r = 0; r < 4; r++)
+        row[r] = A + (int64_t)(r < nr ? J + r : k - 1) * k;
+    for (int j = 0; j < NC; j++)
+        mk[j] = cmask(c + 8 * j, k);
+    for (int r = 0; r < 4; r++)
+        for (int j = 0; j < NC; j++)
+            acc[r][j] = _mm512_maskz_loadu_pd(mk[j], row[r] + c + 8 * j);
+    int jc[4];
+    for (int r = 0; r < 4; r++)
+        jc[r] = J + r < k ? J + r : k - 1;
+    const double *ui = A;
+    for (int i = 0; i < J; i++, ui += k) {
+        __m512d v[4];
+        for (int j = 0; j < NC; j++)
+            v[j] = _mm512_maskz_loadu_pd(mk[j], ui + c + 8 * j);
+        for (int r = 0; r < 4; r++) {
+            __m512d s = _mm512_set1_pd(ui[jc[r]]);
+            for (int j = 0; j < NC; j++)
+                acc[r][j] = _mm512_fnmadd_pd(s, v[j], acc[r][j]);
+        }
+    }
+    for (int r = 0; r < nr; r++)
+        for (int j = 0; j < NC; j++)
+            _mm512_mask_storeu_pd(row[r] + c + 8 * j, mk[j], acc[r][j]);
+}
+
+/* Largest k of the AVX-512 solve (its stack buffers); beyond it the
+ * portable solve is used.
+ *
+ * Own Cholesky vs LAPACK, measured per k (one core, Xeon with AVX-512,
+ * OpenBLAS 0.3.21, ns per solve of one right-hand side, fast / LAPACKE_dposv
+ * row-major 'U' / LAPACKE_dposv column-major 'L' on the same storage, which
+ * skips LAPACKE's transposes), default core (Prescott) and SKYLAKEX alike:
+ *     k=8    342 /    794 /    495        k=64    6045 /  18015 / 13254
+ *     k=16   743 /   1547 /    934        k=96   15028 /  45229 / 30791
+ *     k=32  1855 /   3944 /   2704        k=128  31186 / 119164 / 56490
+ *     k=48  3395 /   9972 /   6881        k=256 197500 / 695940 / 446588
+ * The own solve is faster at every k measured (8..256), so als_solve_spd_fast
+ * never calls LAPACK (which also keeps its result independent of the BLAS
+ * build and OPENBLAS_CORETYPE). */
+#define AVX512_SOLVE_MAXK 1024
+
+/* AVX-512 blocked left-looking Cholesky, A = U^T U in place (row-major
+ * upper), 1/u_jj returned in invd. For each block of 4 rows J..J+4:
+ * (1) the update by all earlier rows in register tiles of 4 rows × 32
+ * columns (chol512_update); (2) the 4×4 diagonal block factored in scalar
+ * code (pivot checks, sqrt, reciprocal); (3) the rest of the 4 rows, chunk by
+ * chunk in registers: the updates by the earlier rows of the block, then the
+ * scaling by 1/u_jj. Per element the subtractions run over i ascending, as
+ * in gen_chol_body, but with FMA and the reciprocal. Nothing is stored and
+ * reloaded at once with another width or mask (store forwarding would fail
+ * and serialise the loop). Returns 0 or the 1-based failing minor. */
+static ALS_AVX512 int avx512_chol(int k, double *A, double *invd)
+{
+    for (int J = 0; J < k; J += 4) {
+        if (J > 0) {
+            int c = J & ~7; /* chunks aligned to the row's 8-column grid */
+            for (; c + 32 <= k; c += 32)
+                chol512_update(k, A, J, c, 4);
+            int left = k - c;
+            if (left > 24)
+                chol512_update(k, A, J, c, 4);
+            else if (left > 16)
+                chol512_update(k, A, J, c, 3);
+            else if (left > 8)
+                chol512_update(k, A, J, c, 2);
+            else if (left > 0)
+                chol512_update(k, A, J, c, 1);
+        }
+        int nr = k - J < 4 ? k - J : 4;
+        double *a0 = A + (int64_t)J * k + J; /* a0[r*k + q]: element (J+r, J+q) */
+        for (int r = 0; r < nr; r++) {
+            for (int i = 0; i < r; i++)
+                for (int q = r; q < nr; q++)
+                    a0[r * k + q] = fma(-a0[i * k + r], a0[i * k + q], a0[r * k + q]);
+            double d = a0[r * k + r];
+            if (!(d > 0.0))
+                return J + r + 1;
+            d = sqrt(d);
+            a0[r * k + r] = d;
+            double inv = 1.0 / d;
+            invd[J + r] = inv;
+            for (int q = r + 1; q < nr; q++)
+                a0[r * k + q] *= inv;
+        }
+        /* Columns >= J + 4 of the block's rows. */
+        int cs = (J + 4) & ~7;
+        double *row[4];
+        __m512d s[4][4], iv[4];
+        for (int r = 0; r < 4; r++)
+            row[r] = A + (int64_t)(r < nr ? J + r : J) * k;
+        for (int r = 0; r < nr; r++) {
+            iv[r] = _mm512_set1_pd(invd[J + r]);
+            for (int i = 0; i < r; i++)
+                s[r][i] = _mm512_set1_pd(row[i][J + r]);
+        }
+        for (int c = cs; c < k; c += 8) {
+            __mmask8 m = cmask(c, k);
+            if (c < J + 4)
+                m &= (__mmask8)(0xffu << (J + 4 - c));
+            __m512d v0 = _mm512_maskz_loadu_pd(m, row[0] + c);
+            v0 = _mm512_mul_pd(v0, iv[0]);
+            _mm512_mask_storeu_pd(row[0] + c, m, v0);
+            if (nr > 1) {
+                __m512d v1 = _mm512_maskz_loadu_pd(m, row[1] + c);
+                v1 = _mm512_fnmadd_pd(s[1][0], v0, v1);
+                v1 = _mm512_mul_pd(v1, iv[1]);
+                _mm512_mask_storeu_pd(row[1] + c, m, v1);
+                if (nr > 2) {
+                    __m512d v2 = _mm512_maskz_loadu_pd(m, row[2] + c);
+                    v2 = _mm512_fnmadd_pd(s[2][0], v0, v2);
+                    v2 = _mm512_fnmadd_pd(s[2][1], v1, v2);
+                    v2 = _mm512_mul_pd(v2, iv[2]);
+                    _mm512_mask_storeu_pd(row[2] + c, m, v2);
+                    if (nr > 3) {
+                        __m512d v3 = _mm512_maskz_loadu_pd(m, row[3] + c);
+                        v3 = _mm512_fnmadd_pd(s[3][0], v0, v3);
+                        v3 = _mm512_fnmadd_pd(s[3][1], v1, v3);
+                        v3 = _mm512_fnmadd_pd(s[3][2], v2, v3);
+                        v3 = _mm512_mul_pd(v3, iv[3]);
+                        _mm512_mask_storeu_pd(row[3] + c, m, v3);
+                    }
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+/* AVX-512 triangular solves with U (upper triangle of A) and invd = 1/u_jj,
+ * in blocks of 8 unknowns on a zero-padded copy w of b (kp doubles, 64-byte
+ * aligned): forward U^T y = b (the block's 8×8 triangle in scalar code, then
+ * the later chunks updated in registers), backward U x = y (for each block
+ * from the end, the 8 dot products with the known part, then the triangle in
+ * scalar code). */
+static ALS_AVX512 void avx512_trsv(int k, const double *A, const double *invd, double *w)
+{
+    for (int c = 0; c < k; c += 8) {
+        int nb = k - c < 8 ? k - c : 8;
+        double *y = w + c;
+        for (int j = 0; j < nb; j++) {
+            const double *uj = A + (int64_t)(c + j) * k + c;
+            double yj = y[j] * invd[c + j];
+            y[j] = yj;
+            for (int q = j + 1; q < nb; q++)
+                y[q] = fma(-yj, uj[q], y[q]);
+        }
+        for (int c2 = c + 8; c2 < k; c2 += 8) {
+            __mmask8 m = cmask(c2, k);
+            __m512d t = _mm512_load_pd(w + c2);
+            for (int j = 0; j < nb; j++)
+                t = _mm512_fnmadd_pd(_mm512_set1_pd(y[j]),
+                                     _mm512_maskz_loadu_pd(m, A + (int64_t)(c + j) * k + c2), t);
+            _mm512_store_pd(w + c2, t);
+        }
+    }
+    int cl = (k - 1) & ~7;
+    for (int c = cl; c >= 0; c -= 8) {
+        int nb = k - c < 8 ? k - c : 8;
+        double dot[8];
+        for (int j = 0; j < nb; j++) {
+            const double *uj = A + (int64_t)(c + j) * k;
+            __m512d acc = _mm512_setzero_pd();
+            for (int c2 = c + 8; c2 < k; c2 += 8)
+                acc = _mm512_fmadd_pd(_mm512_maskz_loadu_pd(cmask(c2, k), uj + c2),
+                                      _mm512_load_pd(w + c2), acc);
+            dot[j] = _mm512_reduce_add_pd(acc);
+        }
+        double *x = w + c;
+        for (int j = nb - 1; j >= 0; j--) {
+            const double *uj = A + (int64_t)(c + j) * k + c;
+            double sj = x[j] - dot[j];
+            for (int q = j + 1; q < nb; q++)
+                sj = fma(-uj[q], x[q], sj);
+            x[j] = sj * invd[c + j];
+        }
+    }
+}
+
+/* AVX-512 solve: factor, then the two triangular solves on a padded copy
+ * of b. */
+static ALS_AVX512 int avx512_solve(int k, double *A, double *b)
+{
+    if (k > AVX512_SOLVE_MAXK)
+        return gen_solve(k, A, b);
+    double invd[AVX512_SOLVE_MAXK];
+    double w[AVX512_SOLVE_MAXK + 8] __attribute__((aligned(64)));
+    int info = avx512_chol(k, A, invd);
+    if (info)
+        return info;
+    int kp = (int)pad8(k);
+    memcpy(w, b, sizeof(double) * (size_t)k);
+    for (int i = k; i < kp; i++)
+        w[i] = 0.0;
+    avx512_trsv(k, A, invd, w);
+    memcpy(b, w, sizeof(double) * (size_t)k);
+    return 0;
+}
+#endif /* ALS_HAVE_X86 */
+
+/* ------------------------------------------------------------------------ */
+/* Dispatch                                                                  */
+/* ------------------------------------------------------------------------ */
+
+typedef void (*block_fn)(int k, int64_t kp, int64_t m, const double *G, double *C,
+                         int first, int final, double *A, double *b, const double *r,
+                         double *bacc, pf_sched *pf);
+typedef int (*solve_fn)(int k, double *A, double *b);
+
+typedef struct {
+    const char *name;
+    block_fn block;
+    solve_fn solve;
+    int rows, cols; /* tile shape of the gram kernel (rows × widest columns) */
+    int direct;     /* the last block's tiles write A and b themselves */
+} isa_impl;
+
+static const isa_impl impl_generic = {"generic", gen_block, gen_solve, 4, 8, 0};
+#if ALS_HAVE_X86
+static const isa_impl impl_avx2 = {"avx2", avx2_block, avx2_solve, 4, 8, 0};
+static const isa_impl impl_avx512 = {"avx512", avx512_block, avx512_solve, 8, 24, 1};
+#endif
+
+/* The implementation in use; set by the constructor below, before main. */
+static const isa_impl *g_impl = &impl_generic;
+
+/* 1 if this CPU (and OS) supports the named ISA. */
+static int cpu_has(const char *isa)
+{
+    if (strcmp(isa, "generic") == 0)
+        return 1;
+#if ALS_HAVE_X86
+    __builtin_cpu_init();
+    if (strcmp(isa, "avx2") == 0)
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (strcmp(isa, "avx512") == 0)
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+               __builtin_cpu_supports("fma");
+#endif
+    return 0;
+}
+
+/* Pick the best ISA of this CPU once, at program start-up. */
+__attribute__((constructor)) static void als_kernels_init(void)
+{
+#if ALS_HAVE_X86
+    if (cpu_has("avx512"))
+        g_impl = &impl_avx512;
+    else if (cpu_has("avx2"))
+        g_impl = &impl_avx2;
+#endif
+}
+
+const char *als_kernel_isa(void)
+{
+    return g_impl->name;
+}
+
+int als_kernel_set_isa(const char *isa)
+{
+    if (isa == NULL || !cpu_has(isa))
+        return -1;
+#if ALS_HAVE_X86
+    if (strcmp(isa, "avx512") == 0) {
+        g_impl = &impl_avx512;
+        return 0;
+    }
+    if (strcmp(isa, "avx2") == 0) {
+        g_impl = &impl_avx2;
+        return 0;
+    }
+#endif
+    g_impl = &impl_generic;
+    return 0;
+}
+
+/* Fast gram + rhs: gather blocks of rows into ws (padded, prefetching ahead),
+ * run the ISA's register tiles over each block accumulating into a padded
+ * kp×kp buffer in ws, then copy the upper triangle to A and b out. */
+void als_gram_rhs_fast(int k, int64_t n, const int64_t *idx, const double *r,
+                       const double *X, double *A, double *b, double *ws)
+{
+    if (k <= 0)
+        return;
+    if (n <= 0) {
+        zero_upper(k, A, b);
+        return;
+    }
+    const isa_impl *impl = g_impl;
+    int64_t kp = pad8(k), B = fast_block(k);
+    double *w = (double *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
+    double *C = w, *bacc = C + kp * kp, *G = bacc + kp;
+    /* Tile passes per block, to spread the next block's prefetches. */
+    int64_t ntiles = 0;
+    for (int64_t p0 = 0; p0 < k; p0 += impl->rows)
+        ntiles += (kp - p0 + impl->cols - 1) / impl->cols;
+    /* Blocks of B ratings; while one block is computed, the rows of the
+     * next one are prefetched (spread over its tile passes). Only the first
+     * block's gather latency is exposed. (Splitting short rows into smaller
+     * first blocks to hide more of it cost more in accumulator reloads and
+     * short loops than it saved: measured, see the file comment.) */
+    int64_t m = n < B ? n : B;
+    if (kp > k)
+        for (int64_t t = 0; t < m; t++)
+            memset(G + t * kp + k, 0, sizeof(double) * (size_t)(kp - k));
+    gather_block(k, kp, 0, m, idx, X, G);
+    for (int64_t t0 = 0; t0 < n;) {
+        int64_t t1 = t0 + m;
+        int64_t mn = n - t1 < B ? n - t1 : B;
+        pf_sched pf = {X, idx, k, t1, t1 + mn, (mn + ntiles - 1) / ntiles};
+        impl->block(k, kp, m, G, C, t0 == 0, mn == 0, A, b, r + t0, bacc, &pf);
+        if (mn > 0)
+            gather_block(k, kp, t1, mn, idx, X, G);
+        t0 = t1;
+        m = mn;
+    }
+    if (!impl->direct) {
+        for (int p = 0; p < k; p++)
+            memcpy(A + (int64_t)p * k + p, C + p * kp + p, sizeof(double) * (size_t)(k - p));
+        memcpy(b, bacc, sizeof(double) * (size_t)k);
+    }
+}
+
+/* Fast SPD solve: NaN/Inf check, then the ISA's own Cholesky and triangular
+ * solves. */
+int als_solve_spd_fast(int k, double *A, double *b)
+{
+    if (k <= 0)
+        return 0;
+    if (has_nonfinite(k, A, b))
+        return -1;
+    return g_impl->solve(k, A, b);
+}
+
+void als_gram_rhs(als_kernel_t kern, int k, int64_t n, const int64_t *idx, const double *r,
+                  const double *X, double *A, double *b, double *ws)
+{
+    if (kern == ALS_KERNEL_REF)
+        als_gram_rhs_ref(k, n, idx, r, X, A, b, ws);
+    else
+        als_gram_rhs_fast(k, n, idx, r, X, A, b, ws);
+}
+
+int als_solve_spd(als_kernel_t kern, int k, double *A, double *b)
+{
+    if (kern == ALS_KERNEL_REF)
+        return als_solve_spd_ref(k, A, b);
+    return als_solve_spd_fast(k, A, b);
+}

@@ -1,0 +1,547 @@
+/* test_kernels.c - unit tests of the per-row ALS kernels (als_kernels.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "als_kernels.h"
+#include "als_test.h"
+
+static const int KS[] = {1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 128};
+static const int64_t NS[] = {0, 1, 2, 3, 17, 300, 1000};
+#define NKS ((int)(sizeof KS / sizeof KS[0]))
+#define NNS ((int)(sizeof NS / sizeof NS[0]))
+
+static const char *ALL_ISAS[] = {"avx512", "avx2", "generic"};
+#define CANARY 12345.678 /* written past the ends of the output buffers */
+#define NCANARY 16
+
+/* The ISAs this CPU supports (als_kernel_set_isa succeeds), in *out. */
+static int supported_isas(const char **out)
+{
+    const char *def = als_kernel_isa();
+    int n = 0;
+    for (int i = 0; i < 3; i++)
+        if (als_kernel_set_isa(ALL_ISAS[i]) == 0)
+            out[n++] = ALL_ISAS[i];
+    assert_int_equal(als_kernel_set_isa(def), 0);
+    return n;
+}
+
+/* A row problem: X (xrows×k), idx (with repeats: xrows < n for large n), r. */
+typedef struct {
+    int k;
+    int64_t n, xrows;
+    double *X, *r;
+    int64_t *idx;
+} problem;
+
+static void make_problem(problem *p, int k, int64_t n, uint64_t *seed)
+{
+    p->k = k;
+    p->n = n;
+    p->xrows = 7 + n / 3; /* fewer rows than ratings: indices repeat */
+    p->X = malloc(sizeof(double) * (size_t)(p->xrows * k));
+    p->r = malloc(sizeof(double) * (size_t)(n + 1));
+    p->idx = malloc(sizeof(int64_t) * (size_t)(n + 1));
+    assert_non_null(p->X);
+    assert_non_null(p->r);
+    assert_non_null(p->idx);
+    for (int64_t i = 0; i < p->xrows * k; i++)
+        p->X[i] = als_test_uniform(seed);
+    for (int64_t t = 0; t < n; t++) {
+        p->idx[t] = (int64_t)(als_test_next(seed) % (uint64_t)p->xrows);
+        p->r[t] = 3.0 * als_test_uniform(seed);
+    }
+    if (n >= 2)
+        p->idx[1] = p->idx[0]; /* at least one explicit repeat */
+}
+
+static void free_problem(problem *p)
+{
+    free(p->X), free(p->r), free(p->idx);
+}
+
+/* Output buffers with canaries after A, b and ws (ws offset by one double
+ * so that it is not 64-byte aligned). */
+typedef struct {
+    double *A, *b, *wsbuf, *ws;
+    int64_t wsn;
+    int k;
+} outbuf;
+
+static void out_alloc(outbuf *o, int k, double fill)
+{
+    o->k = k;
+    o->wsn = als_gram_ws_size(k);
+    o->A = malloc(sizeof(double) * (size_t)(k * k + NCANARY));
+    o->b = malloc(sizeof(double) * (size_t)(k + NCANARY));
+    o->wsbuf = malloc(sizeof(double) * (size_t)(o->wsn + 1 + NCANARY));
+    assert_non_null(o->A);
+    assert_non_null(o->b);
+    assert_non_null(o->wsbuf);
+    o->ws = o->wsbuf + 1;
+    for (int i = 0; i < k * k; i++)
+        o->A[i] = fill;
+    for (int i = 0; i < k; i++)
+        o->b[i] = fill;
+    for (int64_t i = 0; i < o->wsn; i++)
+        o->ws[i] = fill;
+    for (int i = 0; i < NCANARY; i++)
+        o->A[k * k + i] = o->b[k + i] = o->ws[o->wsn + i] = CANARY;
+    o->wsbuf[0] = CANARY;
+}
+
+/* Fail if anything was written past A, b or ws (or before ws). */
+static void out_check_canaries(const outbuf *o)
+{
+    for (int i = 0; i < NCANARY; i++) {
+        assert_true(o->A[o->k * o->k + i] == CANARY);
+        assert_true(o->b[o->k + i] == CANARY);
+        assert_true(o->ws[o->wsn + i] == CANARY);
+    }
+    assert_true(o->wsbuf[0] == CANARY);
+}
+
+static void out_free(outbuf *o)
+{
+    free(o->A), free(o->b), free(o->wsbuf);
+}
+
+/* Naive gram/rhs and the error scales S[p][q] = sum_t |x_tp x_tq|,
+ * sb[q] = sum_t |r_t x_tq| (upper triangle of the k×k arrays). */
+static void naive_gram(const problem *p, double *A, double *b, double *S, double *sb)
+{
+    int k = p->k;
+    for (int i = 0; i < k * k; i++)
+        A[i] = S[i] = 0.0;
+    for (int i = 0; i < k; i++)
+        b[i] = sb[i] = 0.0;
+    for (int64_t t = 0; t < p->n; t++) {
+        const double *x = p->X + p->idx[t] * k;
+        for (int i = 0; i < k; i++) {
+            for (int j = i; j < k; j++) {
+                A[i * k + j] += x[i] * x[j];
+                S[i * k + j] += fabs(x[i] * x[j]);
+            }
+            b[i] += p->r[t] * x[i];
+            sb[i] += fabs(p->r[t] * x[i]);
+        }
+    }
+}
+
+/* Compare the upper triangles of A1 and A2 and all of b1, b2 within rtol of
+ * the error scales S, sb (plus a tiny absolute term). */
+static void compare_gram(int k, const double *A1, const double *A2, const double *b1,
+                         const double *b2, const double *S, const double *sb, double rtol)
+{
+    for (int i = 0; i < k; i++) {
+        for (int j = i; j < k; j++)
+            assert_close(A1[i * k + j], A2[i * k + j], 0.0, rtol * S[i * k + j] + 1e-300);
+        assert_close(b1[i], b2[i], 0.0, rtol * sb[i] + 1e-300);
+    }
+}
+
+/* Fast (every supported ISA) vs ref vs naive for all k and n; canaries
+ * guard against writes outside A, b and ws. */
+static void test_gram_fast_vs_ref_all_isas(void **state)
+{
+    (void)state;
+    const char *isas[3];
+    int nisa = supported_isas(isas);
+    const char *def = als_kernel_isa();
+    uint64_t seed = 42;
+    for (int ki = 0; ki < NKS; ki++) {
+        for (int ni = 0; ni < NNS; ni++) {
+            int k = KS[ki];
+            problem p;
+            make_problem(&p, k, NS[ni], &seed);
+            double *An = malloc(sizeof(double) * (size_t)(k * k));
+            double *S = malloc(sizeof(double) * (size_t)(k * k));
+            double *bn = malloc(sizeof(double) * (size_t)k), *sb = malloc(sizeof(double) * (size_t)k);
+            naive_gram(&p, An, bn, S, sb);
+            outbuf ref;
+            out_alloc(&ref, k, NAN);
+            als_gram_rhs_ref(k, p.n, p.idx, p.r, p.X, ref.A, ref.b, ref.ws);
+            out_check_canaries(&ref);
+            compare_gram(k, ref.A, An, ref.b, bn, S, sb, 1e-12);
+            for (int s = 0; s < nisa; s++) {
+                assert_int_equal(als_kernel_set_isa(isas[s]), 0);
+                assert_string_equal(als_kernel_isa(), isas[s]);
+                outbuf f;
+                out_alloc(&f, k, NAN);
+                als_gram_rhs_fast(k, p.n, p.idx, p.r, p.X, f.A, f.b, f.ws);
+                out_check_canaries(&f);
+                compare_gram(k, f.A, ref.A, f.b, ref.b, S, sb, 1e-12);
+                out_free(&f);
+            }
+            assert_int_equal(als_kernel_set_isa(def), 0);
+            out_free(&ref);
+            free(An), free(S), free(bn), free(sb), free_problem(&p);
+        }
+    }
+}
+
+/* The fast gram of a tiny hand-made case against exact values. */
+static void test_gram_exact_small(void **state)
+{
+    (void)state;
+    /* X rows: (1,2,3), (0,1,-1); ratings: row 0 twice (r=1, 2), row 1 (r=3). */
+    const double X[] = {1, 2, 3, 0, 1, -1};
+    const int64_t idx[] = {0, 1, 0};
+    const double r[] = {1, 3, 2};
+    const double Aexp[] = {2, 4, 6, 0, 9, 11, 0, 0, 19};
+    const double bexp[] = {3, 9, 6};
+    const char *isas[3];
+    int nisa = supported_isas(isas);
+    const char *def = als_kernel_isa();
+    for (int s = 0; s < nisa; s++) {
+        assert_int_equal(als_kernel_set_isa(isas[s]), 0);
+        outbuf f;
+        out_alloc(&f, 3, -7.0);
+        als_gram_rhs(ALS_KERNEL_FAST, 3, 3, idx, r, X, f.A, f.b, f.ws);
+        for (int i = 0; i < 3; i++) {
+            for (int j = i; j < 3; j++)
+                assert_true(f.A[i * 3 + j] == Aexp[i * 3 + j]);
+            assert_true(f.b[i] == bexp[i]);
+        }
+        out_check_canaries(&f);
+        out_free(&f);
+    }
+    assert_int_equal(als_kernel_set_isa(def), 0);
+}
+
+/* n == 0 gives exact zeros in the upper triangle and b (over garbage). */
+static void test_gram_n0_zero(void **state)
+{
+    (void)state;
+    const char *isas[3];
+    int nisa = supported_isas(isas);
+    const char *def = als_kernel_isa();
+    double X[128];
+    for (int i = 0; i < 128; i++)
+        X[i] = 1.0;
+    for (int ki = 0; ki < NKS; ki++) {
+        int k = KS[ki];
+        for (int v = -1; v < nisa; v++) {
+            if (v >= 0)
+                assert_int_equal(als_kernel_set_isa(isas[v]), 0);
+            outbuf o;
+            out_alloc(&o, k, NAN);
+            als_gram_rhs(v < 0 ? ALS_KERNEL_REF : ALS_KERNEL_FAST, k, 0, NULL, NULL, X, o.A, o.b,
+                         o.ws);
+            for (int i = 0; i < k; i++) {
+                for (int j = i; j < k; j++)
+                    assert_true(o.A[i * k + j] == 0.0 && !signbit(o.A[i * k + j]));
+                assert_true(o.b[i] == 0.0);
+            }
+            out_check_canaries(&o);
+            out_free(&o);
+        }
+    }
+    assert_int_equal(als_kernel_set_isa(def), 0);
+}
+
+/* Calling fast twice (with different ws garbage) gives bitwise identical
+ * A and b, for every ISA. */
+static void test_gram_deterministic(void **state)
+{
+    (void)state;
+    const char *isas[3];
+    int nisa = supported_isas(isas);
+    const char *def = als_kernel_isa();
+    uint64_t seed = 7;
+    const int ks[] = {17, 64, 100};
+    for (int ki = 0; ki < 3; ki++) {
+        int k = ks[ki];
+        problem p;
+        make_problem(&p, k, 1000, &seed);
+        for (int s = 0; s < nisa; s++) {
+            assert_int_equal(als_kernel_set_isa(isas[s]), 0);
+            outbuf o1, o2;
+            out_alloc(&o1, k, 0.0);
+            out_alloc(&o2, k, NAN);
+            als_gram_rhs_fast(k, p.n, p.idx, p.r, p.X, o1.A, o1.b, o1.ws);
+            als_gram_rhs_fast(k, p.n, p.idx, p.r, p.X, o2.A, o2.b, o2.ws);
+            for (int i = 0; i < k; i++) {
+                assert_memory_equal(o1.A + i * k + i, o2.A + i * k + i, sizeof(double) * (size_t)(k - i));
+            }
+            assert_memory_equal(o1.b, o2.b, sizeof(double) * (size_t)k);
+            out_free(&o1), out_free(&o2);
+        }
+        free_problem(&p);
+    }
+    assert_int_equal(als_kernel_set_isa(def), 0);
+}
+
+/* A random SPD matrix (full storage, symmetric): M^T M / k + 0.5 I, and a
+ * random b. Its condition number is modest. */
+static void random_spd(int k, double *A, double *b, uint64_t *seed)
+{
+    double *M = malloc(sizeof(double) * (size_t)(k * k));
+    assert_non_null(M);
+    for (int i = 0; i < k * k; i++)
+        M[i] = als_test_uniform(seed);
+    for (int i = 0; i < k; i++) {
+        for (int j = 0; j < k; j++) {
+            double s = 0.0;
+            for (int t = 0; t < k; t++)
+                s += M[t * k + i] * M[t * k + j];
+            A[i * k + j] = s / k + (i == j ? 0.5 : 0.0);
+        }
+        b[i] = als_test_uniform(seed);
+    }
+    free(M);
+}
+
+/* ||A x - b||_inf / (||A||_inf ||x||_inf) with A full symmetric. */
+static double rel_residual(int k, const double *A, const double *x, const double *b)
+{
+    double rmax = 0.0, anorm = 0.0, xmax = 0.0;
+    for (int i = 0; i < k; i++) {
+        double s = -b[i], row = 0.0;
+        for (int j = 0; j < k; j++) {
+            s += A[i * k + j] * x[j];
+            row += fabs(A[i * k + j]);
+        }
+        rmax = fmax(rmax, fabs(s));
+        anorm = fmax(anorm, row);
+        xmax = fmax(xmax, fabs(x[i]));
+    }
+    return rmax / (anorm * xmax);
+}
+
+typedef int (*solve_fn)(int, double *, double *);
+
+/* Solve a copy of (A, b) with fn; x returned in x. The strict lower
+ * triangle of the copy is filled with NaN (it must not be read). */
+static int solve_copy(solve_fn fn, int k, const double *A, const double *b, double *x)
+{
+    double *W = malloc(sizeof(double) * (size_t)(k * k + NCANARY));
+    assert_non_null(W);
+    for (int i = 0; i < k; i++)
+        for (int j = 0; j < k; j++)
+            W[i * k + j] = j >= i ? A[i * k + j] : NAN;
+    for (int i = 0; i < NCANARY; i++)
+        W[k * k + i] = CANARY;
+    memcpy(x, b, sizeof(double) * (size_t)k);
+    int info = fn(k, W, x);
+    for (int i = 0; i < NCANARY; i++)
+        assert_true(W[k * k + i] == CANARY);
+    free(W);
+    return info;
+}
+
+/* Residual < 1e-13 for ref and fast (every ISA) on random SPD systems of
+ * each k, and fast agrees with ref. */
+static void test_solve_residual(void **state)
+{
+    (void)state;
+    const char *isas[3];
+    int nisa = supported_isas(isas);
+    const char *def = als_kernel_isa();
+    uint64_t seed = 99;
+    for (int ki = 0; ki < NKS; ki++) {
+        int k = KS[ki];
+        double *A = malloc(sizeof(double) * (size_t)(k * k));
+        double *b = malloc(sizeof(double) * (size_t)(k + NCANARY));
+        double *xr = malloc(sizeof(double) * (size_t)k), *xf = malloc(sizeof(double) * (size_t)k);
+        random_spd(k, A, b, &seed);
+        assert_int_equal(solve_copy(als_solve_spd_ref, k, A, b, xr), 0);
+        assert_true(rel_residual(k, A, xr, b) < 1e-13);
+        for (int s = 0; s < nisa; s++) {
+            assert_int_equal(als_kernel_set_isa(isas[s]), 0);
+            assert_int_equal(solve_copy(als_solve_spd_fast, k, A, b, xf), 0);
+            double res = rel_residual(k, A, xf, b);
+            if (!(res < 1e-13))
+                fail_msg("k=%d isa=%s residual %.3g", k, isas[s], res);
+            double xmax = 0.0;
+            for (int i = 0; i < k; i++)
+                xmax = fmax(xmax, fabs(xr[i]));
+            for (int i = 0; i < k; i++)
+                assert_close(xf[i], xr[i], 0.0, 1e-11 * xmax);
+        }
+        assert_int_equal(als_kernel_set_isa(def), 0);
+        free(A), free(b), free(xr), free(xf);
+    }
+}
+
+/* The solve writes the Cholesky factor: U^T U reproduces A (fast). */
+static void test_solve_factor(void **state)
+{
+    (void)state;
+    uint64_t seed = 5;
+    const int ks[] = {1, 9, 33, 64, 100};
+    for (int ki = 0; ki < 5; ki++) {
+        int k = ks[ki];
+        double *A = malloc(sizeof(double) * (size_t)(k * k)), *U = malloc(sizeof(double) * (size_t)(k * k));
+        double *b = malloc(sizeof(double) * (size_t)k);
+        random_spd(k, A, b, &seed);
+        memcpy(U, A, sizeof(double) * (size_t)(k * k));
+        assert_int_equal(als_solve_spd_fast(k, U, b), 0);
+        for (int i = 0; i < k; i++)
+            for (int j = i; j < k; j++) {
+                double s = 0.0;
+                for (int t = 0; t <= i; t++)
+                    s += U[t * k + i] * U[t * k + j];
+                assert_close(s, A[i * k + j], 0.0, 1e-13 * k);
+            }
+        free(A), free(U), free(b);
+    }
+}
+
+/* A = U^T D U with unit upper U and D = I except D[j][j] = -1: the leading
+ * minors of order <= j are PD, order j+1 is not; info must be j+1 for ref
+ * and for fast on every ISA. */
+static void test_solve_not_pd(void **state)
+{
+    (void)state;
+    const char *isas[3];
+    int nisa = supported_isas(isas);
+    const char *def = als_kernel_isa();
+    uint64_t seed = 11;
+    const int ks[] = {1, 2, 5, 8, 17, 33, 64, 65, 100, 128};
+    for (int ki = 0; ki < 10; ki++) {
+        int k = ks[ki];
+        const int js[] = {0, k / 2, k - 1};
+        for (int ji = 0; ji < 3; ji++) {
+            int jbad = js[ji];
+            double *U = calloc((size_t)(k * k), sizeof(double)), *A = malloc(sizeof(double) * (size_t)(k * k));
+            double *b = malloc(sizeof(double) * (size_t)k), *x = malloc(sizeof(double) * (size_t)k);
+            for (int i = 0; i < k; i++) {
+                U[i * k + i] = 1.0;
+                for (int j = i + 1; j < k; j++)
+                    U[i * k + j] = 0.3 * als_test_uniform(&seed);
+                b[i] = 1.0;
+            }
+            for (int i = 0; i < k; i++)
+                for (int j = 0; j < k; j++) {
+                    double s = 0.0;
+                    for (int t = 0; t <= (i < j ? i : j); t++)
+                        s += U[t * k + i] * U[t * k + j] * (t == jbad ? -1.0 : 1.0);
+                    A[i * k + j] = s;
+                }
+            assert_int_equal(solve_copy(als_solve_spd_ref, k, A, b, x), jbad + 1);
+            for (int s = 0; s < nisa; s++) {
+                assert_int_equal(als_kernel_set_isa(isas[s]), 0);
+                int info = solve_copy(als_solve_spd_fast, k, A, b, x);
+                if (info != jbad + 1)
+                    fail_msg("k=%d isa=%s: info %d, expected %d", k, isas[s], info, jbad + 1);
+            }
+            assert_int_equal(als_kernel_set_isa(def), 0);
+            free(U), free(A), free(b), free(x);
+        }
+    }
+}
+
+/* NaN or Inf in the upper triangle of A (or in b) gives -1 for ref and fast;
+ * NaN in the strict lower triangle is ignored. */
+static void test_solve_nonfinite(void **state)
+{
+    (void)state;
+    const char *isas[3];
+    int nisa = supported_isas(isas);
+    const char *def = als_kernel_isa();
+    uint64_t seed = 3;
+    const int k = 20;
+    double A[400], b[20], x[20];
+    random_spd(k, A, b, &seed);
+    const double bad[] = {NAN, INFINITY, -INFINITY};
+    const int where[][2] = {{0, 0}, {3, 17}, {19, 19}, {0, 19}};
+    for (int v = -1; v < nisa; v++) {
+        if (v >= 0)
+            assert_int_equal(als_kernel_set_isa(isas[v]), 0);
+        solve_fn fn = v < 0 ? als_solve_spd_ref : als_solve_spd_fast;
+        for (int bi = 0; bi < 3; bi++) {
+            for (int w = 0; w < 4; w++) {
+                double save = A[where[w][0] * k + where[w][1]];
+                A[where[w][0] * k + where[w][1]] = bad[bi];
+                assert_int_equal(solve_copy(fn, k, A, b, x), -1);
+                A[where[w][0] * k + where[w][1]] = save;
+            }
+            double sb = b[7];
+            b[7] = bad[bi];
+            assert_int_equal(solve_copy(fn, k, A, b, x), -1);
+            b[7] = sb;
+        }
+        /* solve_copy puts NaN in the strict lower triangle: still solved. */
+        assert_int_equal(solve_copy(fn, k, A, b, x), 0);
+        for (int i = 0; i < k; i++)
+            assert_true(isfinite(x[i]));
+    }
+    assert_int_equal(als_kernel_set_isa(def), 0);
+}
+
+/* The fast solve twice on the same input is bitwise identical; the
+ * dispatchers route to the right kernels. */
+static void test_solve_deterministic_and_dispatch(void **state)
+{
+    (void)state;
+    uint64_t seed = 8;
+    const int k = 64;
+    double *A = malloc(sizeof(double) * k * k), *b = malloc(sizeof(double) * k);
+    double *x1 = malloc(sizeof(double) * k), *x2 = malloc(sizeof(double) * k);
+    random_spd(k, A, b, &seed);
+    assert_int_equal(solve_copy(als_solve_spd_fast, k, A, b, x1), 0);
+    assert_int_equal(solve_copy(als_solve_spd_fast, k, A, b, x2), 0);
+    assert_memory_equal(x1, x2, sizeof(double) * k);
+    double *W = malloc(sizeof(double) * k * k);
+    memcpy(W, A, sizeof(double) * k * k);
+    memcpy(x2, b, sizeof(double) * k);
+    assert_int_equal(als_solve_spd(ALS_KERNEL_FAST, k, W, x2), 0);
+    assert_memory_equal(x1, x2, sizeof(double) * k);
+    assert_int_equal(solve_copy(als_solve_spd_ref, k, A, b, x1), 0);
+    memcpy(W, A, sizeof(double) * k * k);
+    memcpy(x2, b, sizeof(double) * k);
+    assert_int_equal(als_solve_spd(ALS_KERNEL_REF, k, W, x2), 0);
+    assert_memory_equal(x1, x2, sizeof(double) * k);
+    free(A), free(b), free(x1), free(x2), free(W);
+}
+
+/* ISA selection API: the default is the best the CPU has, unknown names
+ * are refused, and the workspace size covers the ref kernel's block. */
+static void test_isa_api_and_ws(void **state)
+{
+    (void)state;
+    const char *def = als_kernel_isa();
+    assert_true(strcmp(def, "avx512") == 0 || strcmp(def, "avx2") == 0 ||
+                strcmp(def, "generic") == 0);
+    const char *isas[3];
+    int nisa = supported_isas(isas);
+    assert_true(nisa >= 1);
+    assert_string_equal(isas[0], def); /* the best supported one */
+    assert_int_equal(als_kernel_set_isa("sse9"), -1);
+    assert_int_equal(als_kernel_set_isa(NULL), -1);
+    assert_string_equal(als_kernel_isa(), def);
+    assert_int_equal(als_kernel_set_isa("generic"), 0);
+    assert_string_equal(als_kernel_isa(), "generic");
+    assert_int_equal(als_kernel_set_isa(def), 0);
+    for (int k = 1; k <= 256; k++)
+        assert_true(als_gram_ws_size(k) >= (int64_t)ALS_REF_BLOCK * k);
+}
+
+/* The ISA chosen at start-up, restored after every test (a failing test may
+ * leave another one forced). */
+static const char *g_default_isa;
+
+static int restore_isa(void **state)
+{
+    (void)state;
+    return als_kernel_set_isa(g_default_isa);
+}
+
+int main(void)
+{
+    g_default_isa = als_kernel_isa();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_gram_fast_vs_ref_all_isas, restore_isa),
+        cmocka_unit_test_teardown(test_gram_exact_small, restore_isa),
+        cmocka_unit_test_teardown(test_gram_n0_zero, restore_isa),
+        cmocka_unit_test_teardown(test_gram_deterministic, restore_isa),
+        cmocka_unit_test_teardown(test_solve_residual, restore_isa),
+        cmocka_unit_test_teardown(test_solve_factor, restore_isa),
+        cmocka_unit_test_teardown(test_solve_not_pd, restore_isa),
+        cmocka_unit_test_teardown(test_solve_nonfinite, restore_isa),
+        cmocka_unit_test_teardown(test_solve_deterministic_and_dispatch, restore_isa),
+        cmocka_unit_test_teardown(test_isa_api_and_ws, restore_isa),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,398 @@
+/* als-bench-kernels - single-core benchmark of the per-row ALS kernels.
+ *
+ * Measures, in one run on one core (OpenBLAS forced to one thread):
+ *   1. cblas_dgemm GFLOP/s on square n×n matrices (the reference rate);
+ *   2. for each rank k, on a synthetic rows workload (X = rows×k random, the
+ *      ratings split into rows of about --per-row ratings with random idx):
+ *      GFLOP/s of the ref and fast gram+rhs kernels, of the ref and fast SPD
+ *      solves, and of the combined per-row step (gram+rhs, + lambda on the
+ *      diagonal, solve) for ref and fast, each also as a fraction of dgemm.
+ * FLOP conventions (DESIGN §6): gram k(k+1) and rhs 2k per rating, Cholesky
+ * k^3/3, the two triangular solves 2k^2. Every figure is the best of --reps.
+ */
+#include <cblas.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "als_kernels.h"
+
+extern char *openblas_get_corename(void);
+extern void openblas_set_num_threads(int num_threads);
+
+typedef struct {
+    int ks[32];
+    int nk;
+    int64_t xrows;     /* rows of X */
+    int64_t ratings;   /* total ratings of the rows workload */
+    int per_row;       /* mean ratings per row */
+    int dgemm_n;
+    int reps;
+    int json;
+    const char *isa;
+    uint64_t seed;
+} bench_opts;
+
+/* Print the usage text. */
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: als-bench-kernels [options]\n"
+            "Single-core benchmark of the ALS per-row kernels against cblas_dgemm.\n"
+            "\n"
+            "  --k LIST        ranks to measure, comma-separated (default 16,32,64,128)\n"
+            "  --xrows N       rows of the factor matrix X (default 100000)\n"
+            "  --ratings N     total ratings of the rows workload (default 2000000)\n"
+            "  --per-row N     mean ratings per row, uniform in [N/2, 3N/2] (default 50)\n"
+            "  --dgemm-n N     size of the square dgemm (default 2000)\n"
+            "  --reps N        repetitions, the best is reported (default 3)\n"
+            "  --isa NAME      force the fast kernels' ISA: avx512, avx2, generic\n"
+            "  --seed N        random seed (default 1)\n"
+            "  --json          also print one JSON line per k\n"
+            "  --help          this text\n"
+            "\n"
+            "GFLOP/s conventions: gram k(k+1) and rhs 2k flops per rating, Cholesky\n"
+            "k^3/3, triangular solves 2k^2. 'solve' times exclude copying the matrix.\n"
+            "Set OPENBLAS_CORETYPE (e.g. SKYLAKEX) to choose OpenBLAS's kernels.\n");
+}
+
+/* Parse a positive integer option value; exits with a message on error. */
+static long long parse_pos(const char *opt, const char *s)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end || v <= 0) {
+        fprintf(stderr, "als-bench-kernels: %s: expected a positive integer, got '%s'\n", opt, s);
+        exit(2);
+    }
+    return v;
+}
+
+/* Parse the command line into o; exits on --help or a bad option. */
+static void parse_args(int argc, char **argv, bench_opts *o)
+{
+    static const int defk[] = {16, 32, 64, 128};
+    memset(o, 0, sizeof *o);
+    memcpy(o->ks, defk, sizeof defk);
+    o->nk = 4;
+    o->xrows = 100000;
+    o->ratings = 2000000;
+    o->per_row = 50;
+    o->dgemm_n = 2000;
+    o->reps = 3;
+    o->seed = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            exit(0);
+        } else if (strcmp(a, "--json") == 0) {
+            o->json = 1;
+            continue;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "als-bench-kernels: unknown option or missing value: %s\n", a);
+            usage(stderr);
+            exit(2);
+        }
+        const char *v = argv[++i];
+        if (strcmp(a, "--k") == 0) {
+            o->nk = 0;
+            char *copy = strdup(v), *save = NULL;
+            for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+                if (o->nk == 32) {
+                    fprintf(stderr, "als-bench-kernels: --k: at most 32 ranks\n");
+                    exit(2);
+                }
+                long long k = parse_pos("--k", tok);
+                if (k > 4096) {
+                    fprintf(stderr, "als-bench-kernels: --k: %lld too large\n", k);
+                    exit(2);
+                }
+                o->ks[o->nk++] = (int)k;
+            }
+            free(copy);
+            if (o->nk == 0) {
+                fprintf(stderr, "als-bench-kernels: --k: empty list\n");
+                exit(2);
+            }
+        } else if (strcmp(a, "--xrows") == 0) {
+            o->xrows = parse_pos(a, v);
+        } else if (strcmp(a, "--ratings") == 0) {
+            o->ratings = parse_pos(a, v);
+        } else if (strcmp(a, "--per-row") == 0) {
+            o->per_row = (int)parse_pos(a, v);
+        } else if (strcmp(a, "--dgemm-n") == 0) {
+            o->dgemm_n = (int)parse_pos(a, v);
+        } else if (strcmp(a, "--reps") == 0) {
+            o->reps = (int)parse_pos(a, v);
+        } else if (strcmp(a, "--isa") == 0) {
+            o->isa = v;
+        } else if (strcmp(a, "--seed") == 0) {
+            o->seed = (uint64_t)parse_pos(a, v);
+        } else {
+            fprintf(stderr, "als-bench-kernels: unknown option: %s\n", a);
+            usage(stderr);
+            exit(2);
+        }
+    }
+}
+
+/* Monotonic wall-clock seconds. */
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* splitmix64 */
+static uint64_t rng_next(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+/* Uniform in [-1, 1). */
+static double rng_uniform(uint64_t *s)
+{
+    return (double)(rng_next(s) >> 11) * 0x1.0p-52 - 1.0;
+}
+
+/* Allocate n doubles aligned to 64 bytes, or exit. */
+static void *xalloc(size_t bytes)
+{
+    void *p = NULL;
+    if (posix_memalign(&p, 64, bytes ? bytes : 64) != 0) {
+        fprintf(stderr, "als-bench-kernels: out of memory (%zu bytes)\n", bytes);
+        exit(1);
+    }
+    return p;
+}
+
+/* Best-of-reps GFLOP/s of an n×n×n cblas_dgemm. */
+static double bench_dgemm(int n, int reps, uint64_t *seed)
+{
+    size_t nn = (size_t)n * n;
+    double *a = xalloc(nn * 8), *b = xalloc(nn * 8), *c = xalloc(nn * 8);
+    for (size_t i = 0; i < nn; i++)
+        a[i] = rng_uniform(seed), b[i] = rng_uniform(seed), c[i] = 0.0;
+    double best = 1e300;
+    for (int r = 0; r < reps; r++) {
+        double t = now();
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0, a, n, b, n, 0.0,
+                    c, n);
+        t = now() - t;
+        if (t < best)
+            best = t;
+    }
+    free(a), free(b), free(c);
+    return 2.0 * n * (double)n * n / best * 1e-9;
+}
+
+/* The rows workload for one k. */
+typedef struct {
+    int k;
+    int64_t nrows;   /* workload rows */
+    int64_t *start;  /* nrows + 1 offsets into idx / r */
+    int64_t *idx;
+    double *r;
+    double *X;
+} workload;
+
+/* Build X (xrows×k uniform) and the rows (sizes uniform in [m/2, 3m/2]). */
+static void make_workload(workload *w, int k, const bench_opts *o, uint64_t *seed)
+{
+    w->k = k;
+    int64_t cap = o->ratings / (o->per_row > 0 ? o->per_row : 1) + 2;
+    w->start = xalloc(sizeof(int64_t) * (size_t)(cap + 1));
+    w->idx = xalloc(sizeof(int64_t) * (size_t)(o->ratings + 4 * o->per_row + 2));
+    w->r = xalloc(sizeof(double) * (size_t)(o->ratings + 4 * o->per_row + 2));
+    w->X = xalloc(sizeof(double) * (size_t)(o->xrows * k));
+    for (int64_t i = 0; i < o->xrows * k; i++)
+        w->X[i] = rng_uniform(seed);
+    int64_t t = 0, row = 0;
+    w->start[0] = 0;
+    while (t < o->ratings && row < cap) {
+        int lo = o->per_row / 2, span = o->per_row + 1;
+        int64_t n = lo + (int64_t)(rng_next(seed) % (uint64_t)span);
+        for (int64_t j = 0; j < n; j++, t++) {
+            w->idx[t] = (int64_t)(rng_next(seed) % (uint64_t)o->xrows);
+            w->r[t] = 1.0 + 4.0 * (0.5 + 0.5 * rng_uniform(seed));
+        }
+        w->start[++row] = t;
+    }
+    w->nrows = row;
+}
+
+static void free_workload(workload *w)
+{
+    free(w->start), free(w->idx), free(w->r), free(w->X);
+}
+
+/* One sink to keep the compiler from dropping results. */
+static volatile double g_sink;
+
+/* Seconds for gram+rhs over all rows with the given kernel. */
+static double time_gram(const workload *w, als_kernel_t kern, double *A, double *b, double *ws)
+{
+    double t = now(), s = 0.0;
+    for (int64_t i = 0; i < w->nrows; i++) {
+        int64_t s0 = w->start[i];
+        als_gram_rhs(kern, w->k, w->start[i + 1] - s0, w->idx + s0, w->r + s0, w->X, A, b, ws);
+        s += b[0];
+    }
+    t = now() - t;
+    g_sink = s;
+    return t;
+}
+
+/* Seconds for the full per-row step (gram+rhs, lambda on the diagonal,
+ * solve) over all rows; exits if a solve fails. */
+static double time_step(const workload *w, als_kernel_t kern, double *A, double *b, double *ws)
+{
+    int k = w->k;
+    double t = now(), s = 0.0;
+    for (int64_t i = 0; i < w->nrows; i++) {
+        int64_t s0 = w->start[i], n = w->start[i + 1] - s0;
+        als_gram_rhs(kern, k, n, w->idx + s0, w->r + s0, w->X, A, b, ws);
+        for (int p = 0; p < k; p++)
+            A[(int64_t)p * k + p] += 0.05 * (double)n;
+        int info = als_solve_spd(kern, k, A, b);
+        if (info != 0) {
+            fprintf(stderr, "als-bench-kernels: solve failed (info %d) at k=%d row %" PRId64 "\n",
+                    info, k, i);
+            exit(1);
+        }
+        s += b[0];
+    }
+    t = now() - t;
+    g_sink = s;
+    return t;
+}
+
+#define NPOOL 64
+
+/* Seconds for nsolve solves (copy from a pool of NPOOL SPD matrices, then
+ * solve), and separately for the copies alone. */
+static void time_solve(int k, const double *poolA, const double *poolb, int64_t nsolve,
+                       als_kernel_t kern, double *A, double *b, double *t_all, double *t_copy)
+{
+    size_t kk = (size_t)k * k;
+    double t = now(), s = 0.0;
+    for (int64_t i = 0; i < nsolve; i++) {
+        memcpy(A, poolA + (size_t)(i % NPOOL) * kk, kk * 8);
+        memcpy(b, poolb + (size_t)(i % NPOOL) * k, (size_t)k * 8);
+        if (als_solve_spd(kern, k, A, b) != 0) {
+            fprintf(stderr, "als-bench-kernels: pool solve failed at k=%d\n", k);
+            exit(1);
+        }
+        s += b[0];
+    }
+    *t_all = now() - t;
+    t = now();
+    for (int64_t i = 0; i < nsolve; i++) {
+        memcpy(A, poolA + (size_t)(i % NPOOL) * kk, kk * 8);
+        memcpy(b, poolb + (size_t)(i % NPOOL) * k, (size_t)k * 8);
+        __asm__ volatile("" : : "r"(A), "r"(b) : "memory");
+        s += b[0];
+    }
+    *t_copy = now() - t;
+    g_sink = s;
+}
+
+/* Minimum helper. */
+static double dmin(double a, double b)
+{
+    return a < b ? a : b;
+}
+
+int main(int argc, char **argv)
+{
+    bench_opts o;
+    parse_args(argc, argv, &o);
+    openblas_set_num_threads(1);
+    if (o.isa && als_kernel_set_isa(o.isa) != 0) {
+        fprintf(stderr, "als-bench-kernels: --isa %s: not supported on this CPU\n", o.isa);
+        return 2;
+    }
+    uint64_t seed = o.seed;
+    const char *core = openblas_get_corename();
+    const char *ctenv = getenv("OPENBLAS_CORETYPE");
+    double dg = bench_dgemm(o.dgemm_n, o.reps, &seed);
+    printf("# OpenBLAS core: %s (OPENBLAS_CORETYPE=%s), fast kernel ISA: %s\n",
+           core ? core : "?", ctenv ? ctenv : "unset", als_kernel_isa());
+    printf("# dgemm n=%d: %.2f GFLOP/s (1 thread); rows workload: X %" PRId64
+           "×k, %" PRId64 " ratings, ~%d per row; best of %d\n",
+           o.dgemm_n, dg, o.xrows, o.ratings, o.per_row, o.reps);
+    printf("# GFLOP/s (fraction of dgemm)\n");
+    printf("%4s  %14s  %14s  %14s  %14s  %14s  %14s\n", "k", "gram+rhs ref", "gram+rhs fast",
+           "solve ref", "solve fast", "step ref", "step fast");
+    fflush(stdout);
+
+    for (int ki = 0; ki < o.nk; ki++) {
+        int k = o.ks[ki];
+        workload w;
+        make_workload(&w, k, &o, &seed);
+        size_t kk = (size_t)k * k;
+        double *A = xalloc(kk * 8), *b = xalloc((size_t)k * 8);
+        double *ws = xalloc((size_t)als_gram_ws_size(k) * 8);
+        int64_t nrat = w.start[w.nrows];
+        double f_gram = (double)nrat * ((double)k * (k + 1) + 2.0 * k);
+        double f_solve1 = (double)k * k * k / 3.0 + 2.0 * k * (double)k;
+
+        double tg[2] = {1e300, 1e300}, ts[2] = {1e300, 1e300}, tst[2] = {1e300, 1e300};
+        /* SPD pool: grams of the first rows plus lambda n I. */
+        double *poolA = xalloc(NPOOL * kk * 8), *poolb = xalloc(NPOOL * (size_t)k * 8);
+        for (int p = 0; p < NPOOL; p++) {
+            int64_t row = p % w.nrows, s0 = w.start[row], n = w.start[row + 1] - s0;
+            double *Ap = poolA + p * kk, *bp = poolb + (size_t)p * k;
+            memset(Ap, 0, kk * 8);
+            als_gram_rhs_ref(k, n, w.idx + s0, w.r + s0, w.X, Ap, bp, ws);
+            for (int i = 0; i < k; i++)
+                Ap[(size_t)i * k + i] += 0.05 * (double)n + 1e-3;
+        }
+        /* Enough solves for ~ the same flops as the gram, at least 2000. */
+        int64_t nsolve = (int64_t)(f_gram / f_solve1 / 4);
+        if (nsolve < 2000)
+            nsolve = 2000;
+        if (nsolve > w.nrows * 4)
+            nsolve = w.nrows * 4;
+        for (int rep = 0; rep < o.reps; rep++) {
+            for (int kern = 0; kern < 2; kern++) {
+                tg[kern] = dmin(tg[kern], time_gram(&w, (als_kernel_t)kern, A, b, ws));
+                double ta, tc;
+                time_solve(k, poolA, poolb, nsolve, (als_kernel_t)kern, A, b, &ta, &tc);
+                ts[kern] = dmin(ts[kern], ta - tc > 1e-9 ? ta - tc : 1e-9);
+                tst[kern] = dmin(tst[kern], time_step(&w, (als_kernel_t)kern, A, b, ws));
+            }
+        }
+        double f_step = f_gram + (double)w.nrows * f_solve1;
+        double g[6] = {f_gram / tg[0] * 1e-9, f_gram / tg[1] * 1e-9,
+                       nsolve * f_solve1 / ts[0] * 1e-9, nsolve * f_solve1 / ts[1] * 1e-9,
+                       f_step / tst[0] * 1e-9, f_step / tst[1] * 1e-9};
+        printf("%4d", k);
+        for (int i = 0; i < 6; i++)
+            printf("  %6.2f (%4.0f%%)", g[i], 100.0 * g[i] / dg);
+        printf("\n");
+        if (o.json)
+            printf("{\"k\":%d,\"blas_core\":\"%s\",\"isa\":\"%s\",\"dgemm_gflops\":%.3f,"
+                   "\"gram_ref_gflops\":%.3f,\"gram_fast_gflops\":%.3f,"
+                   "\"solve_ref_gflops\":%.3f,\"solve_fast_gflops\":%.3f,"
+                   "\"step_ref_gflops\":%.3f,\"step_fast_gflops\":%.3f,"
+                   "\"gram_fast_frac\":%.4f,\"step_fast_frac\":%.4f,"
+                   "\"rows\":%" PRId64 ",\"ratings\":%" PRId64 "}\n",
+                   k, core ? core : "?", als_kernel_isa(), dg, g[0], g[1], g[2], g[3], g[4], g[5],
+                   g[1] / dg, g[5] / dg, w.nrows, nrat);
+        fflush(stdout);
+        free(poolA), free(poolb), free(A), free(b), free(ws);
+        free_workload(&w);
+    }
+    return 0;
+}
