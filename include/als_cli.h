@@ -1,0 +1,24 @@
+/* als_cli.h - small helpers shared by the tools' front ends (local).
+ *
+ * Option values are parsed strictly (the whole string, range-checked) and
+ * every failure is an ALS_ERR_ARG message naming the option.
+ */
+#ifndef ALS_CLI_H
+#define ALS_CLI_H
+
+#include <stdint.h>
+#include "als_error.h"
+
+int als_cli_int64(const char *opt, const char *s, int64_t lo, int64_t hi, int64_t *v,
+                  als_err_t *err);
+int als_cli_u64(const char *opt, const char *s, uint64_t *v, als_err_t *err);
+/* A finite double in [lo, hi]. */
+int als_cli_double(const char *opt, const char *s, double lo, double hi, double *v,
+                   als_err_t *err);
+/* Print "PROG: error: MSG" to stderr and return the exit status (2 for
+ * ALS_ERR_ARG, 1 otherwise). */
+int als_cli_fail(const char *prog, const als_err_t *err);
+/* Format x with the fewest digits that read back as exactly x (at most 17). */
+void als_cli_fmt_double(char *buf, size_t cap, double x);
+
+#endif

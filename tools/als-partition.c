@@ -1,0 +1,175 @@
+/* als-partition - build the binary dataset once; print the block plan.
+ *
+ *   als-partition --ratings FILE [--social FILE] --out DATASET [--ranks P]
+ *   als-partition --data DATASET --ranks P
+ *
+ * Reads every text format als-train reads, builds the dataset exactly as
+ * als-train does (als_global_build: dense ids in ascending raw-id order, CSR,
+ * CSC, W = S + S^T, duplicate policy) and writes it in the binary format of
+ * als_binfmt.h, which `mpirun -np P als-train --data DATASET` reads in
+ * parallel. --ranks P prints the block plan als-train will use with P ranks.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "als.h"
+#include "als_binfmt.h"
+#include "als_cli.h"
+#include "als_partition.h"
+
+static const char *prog = "als-partition";
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+"Usage: %s --ratings FILE [--social FILE] --out DATASET [options]\n"
+"       %s --data DATASET --ranks P\n"
+"\n"
+"Builds the dataset exactly as als-train does from text and writes it as one\n"
+"binary file (header, id maps, CSR by user, CSC by item, W = S + S^T, a\n"
+"checksum per 1 MiB block of every section). Train on it with\n"
+"  mpirun -np P als-train --data DATASET [options]\n"
+"where every rank reads only its own blocks with MPI-IO.\n"
+"\n"
+"  --ratings FILE       ratings, any format als-train reads (see als-train --help)\n"
+"  --social FILE        directed links 'i f [s_if]'\n"
+"  --value-column C     0-based column of the rating (default 2)\n"
+"  --duplicates POLICY  keep (default), error, first, last, mean: as als-train\n"
+"  --out DATASET        the binary file to write (atomically: temporary + rename)\n"
+"  --block-size BYTES   checksum block size (default 1048576; multiple of 8)\n"
+"  --ranks P            print the block plan for P ranks: users, ratings, social\n"
+"                       entries and items per rank, and the load imbalance; the\n"
+"                       same plan als-train uses (als-train --print-plan shows it)\n"
+"  --data DATASET       with --ranks: print the plan of an existing binary file\n"
+"  --help\n", prog, prog);
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int main(int argc, char **argv)
+{
+    enum { O_RATINGS = 256, O_SOCIAL, O_VALCOL, O_DUP, O_OUT, O_BLOCK, O_RANKS, O_DATA, O_HELP };
+    static const struct option longopts[] = {
+        {"ratings", required_argument, NULL, O_RATINGS},
+        {"social", required_argument, NULL, O_SOCIAL},
+        {"value-column", required_argument, NULL, O_VALCOL},
+        {"duplicates", required_argument, NULL, O_DUP},
+        {"out", required_argument, NULL, O_OUT},
+        {"block-size", required_argument, NULL, O_BLOCK},
+        {"ranks", required_argument, NULL, O_RANKS},
+        {"data", required_argument, NULL, O_DATA},
+        {"help", no_argument, NULL, O_HELP},
+        {NULL, 0, NULL, 0}};
+    const char *ratings = NULL, *social = NULL, *out = NULL, *data = NULL;
+    int64_t valcol = 2, block = (int64_t)ALS_BIN_BLOCK_DEFAULT, ranks = 0;
+    als_dup_policy_t dup = ALS_DUP_KEEP;
+    als_err_t err;
+    als_err_clear(&err);
+    opterr = 0;
+    int c;
+    while (err.code == ALS_OK && (c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+        switch (c) {
+        case O_RATINGS: ratings = optarg; break;
+        case O_SOCIAL: social = optarg; break;
+        case O_OUT: out = optarg; break;
+        case O_DATA: data = optarg; break;
+        case O_VALCOL: als_cli_int64("--value-column", optarg, 2, 1000, &valcol, &err); break;
+        case O_BLOCK:
+            if (als_cli_int64("--block-size", optarg, 8, (int64_t)1 << 30, &block, &err) == ALS_OK &&
+                block % 8)
+                als_err_set(&err, ALS_ERR_ARG, "--block-size: %s is not a multiple of 8", optarg);
+            break;
+        case O_RANKS: als_cli_int64("--ranks", optarg, 1, 1 << 20, &ranks, &err); break;
+        case O_DUP: {
+            static const char *names[] = {"keep", "error", "first", "last", "mean"};
+            int found = -1;
+            for (int i = 0; i < 5; i++)
+                if (strcmp(optarg, names[i]) == 0)
+                    found = i;
+            if (found < 0)
+                als_err_set(&err, ALS_ERR_ARG, "--duplicates: '%s' is not one of keep, error, "
+                            "first, last, mean", optarg);
+            else
+                dup = (als_dup_policy_t)found;
+            break;
+        }
+        case O_HELP: usage(stdout); return 0;
+        case ':': als_err_set(&err, ALS_ERR_ARG, "%s: missing value (see --help)", argv[optind - 1]); break;
+        default: als_err_set(&err, ALS_ERR_ARG, "unknown option '%s' (see --help)", argv[optind - 1]); break;
+        }
+    }
+    if (err.code == ALS_OK && optind < argc)
+        als_err_set(&err, ALS_ERR_ARG, "unexpected argument '%s' (see --help)", argv[optind]);
+    if (err.code == ALS_OK) {
+        if (data && (ratings || social || out))
+            als_err_set(&err, ALS_ERR_ARG, "--data prints the plan of an existing file: give it "
+                        "with --ranks only");
+        else if (data && !ranks)
+            als_err_set(&err, ALS_ERR_ARG, "--data needs --ranks P");
+        else if (!data && !ratings)
+            als_err_set(&err, ALS_ERR_ARG, "--ratings FILE is required (see --help)");
+        else if (!data && !out && !ranks)
+            als_err_set(&err, ALS_ERR_ARG, "nothing to do: give --out DATASET and/or --ranks P");
+    }
+    if (err.code != ALS_OK)
+        return als_cli_fail(prog, &err);
+
+    if (data) {
+        if (als_partition_print_binary(stdout, data, (int)ranks, &err) != ALS_OK)
+            return als_cli_fail(prog, &err);
+        return 0;
+    }
+    double t0 = now();
+    als_triplets_t r, s;
+    memset(&r, 0, sizeof r);
+    memset(&s, 0, sizeof s);
+    als_text_opts_t topts = {.value_col = (int)valcol};
+    als_global_t g;
+    memset(&g, 0, sizeof g);
+    int rc = als_text_read(ratings, ALS_TEXT_RATINGS, &topts, &r, &err);
+    if (rc == ALS_OK && social)
+        rc = als_text_read(social, ALS_TEXT_SOCIAL, NULL, &s, &err);
+    if (rc == ALS_OK)
+        rc = als_global_build(&r, social ? &s : NULL, dup, ratings, &g, &err);
+    als_triplets_free(&r);
+    als_triplets_free(&s);
+    if (rc != ALS_OK)
+        return als_cli_fail(prog, &err);
+    double t1 = now();
+    const als_data_stats_t *st = &g.stats;
+    printf("users: %" PRId64 "  items: %" PRId64 "  ratings: %" PRId64 "  social_links: %" PRId64
+           "  W_nonzeros: %" PRId64 "\n", g.m, g.n, g.nnz, g.nlinks, g.wnnz);
+    printf("rating range: [%g, %g]  mean: %.4f\n", g.rmin, g.rmax, g.rmean);
+    if (st->duplicate_pairs)
+        printf("warning: %" PRId64 " (user, item) pairs occur more than once (%" PRId64
+               " extra rows; --duplicates %s)\n", st->duplicate_pairs, st->duplicate_rows,
+               als_dup_policy_name(dup));
+    if (st->self_loops)
+        printf("warning: %" PRId64 " self-links dropped from the social file\n", st->self_loops);
+    if (st->duplicate_links)
+        printf("warning: %" PRId64 " repeated social links (the last weight is kept)\n",
+               st->duplicate_links);
+    printf("read and build: %.3f s\n", t1 - t0);
+    if (out) {
+        if (als_binfmt_write(out, &g, (uint64_t)block, &err) != ALS_OK) {
+            als_global_free(&g);
+            return als_cli_fail(prog, &err);
+        }
+        printf("wrote %s (%.3f s)\n", out, now() - t1);
+    }
+    if (ranks)
+        rc = als_partition_print_global(stdout, &g, (int)ranks, &err);
+    als_global_free(&g);
+    if (rc != ALS_OK)
+        return als_cli_fail(prog, &err);
+    return 0;
+}
