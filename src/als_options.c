@@ -45,6 +45,8 @@ void als_options_usage(FILE *out, const char *prog)
 "                       FILE.mtx is read as MatrixMarket coordinate (1-based)\n"
 "  --value-column C     0-based column holding the rating (default 2)\n"
 "  --social FILE        directed links 'i f [s_if]' (f in F+(i), weight 1 if absent)\n"
+"  --data FILE          binary dataset from als-partition or als-gen instead of\n"
+"                       --ratings/--social: each rank reads only its own blocks\n"
 "  --test FILE          held-out ratings: RMSE/MAE each iteration\n"
 "  --duplicates POLICY  repeated (user,item) pairs: keep (default: each is an\n"
 "                       observation), error, first, last, mean\n"
@@ -66,6 +68,7 @@ void als_options_usage(FILE *out, const char *prog)
 "  --threads T          OpenMP threads per rank (default: OMP_NUM_THREADS or 1)\n"
 "  --out DIR            write U.npy V.npy user_ids.txt item_ids.txt metrics.json\n"
 "  --quiet              no per-iteration lines\n"
+"  --print-plan         print the block plan (rows, ratings, social entries per rank)\n"
 "  --help, --version\n"
 "\n"
 "Example: mpirun -np 2 %s --ratings data/filmtrust/ratings.txt \\\n"
@@ -116,9 +119,12 @@ int als_options_parse(int argc, char **argv, als_options_t *o, FILE *out, als_er
     enum { O_RATINGS = 256, O_SOCIAL, O_TEST, O_INIT_U, O_INIT_V, O_OUT, O_RANK, O_LAMBDA,
            O_LAMBDA_U, O_LAMBDA_V, O_ALPHA, O_ITERS, O_TOL, O_SEED, O_VALCOL, O_DUP,
            O_KERNEL, O_THREADS, O_QUIET, O_HELP, O_VERSION, O_BIAS, O_LSCALE };
+    enum { O_DATA = 512, O_PRINT_PLAN };
     static const struct option longopts[] = {
         {"ratings", required_argument, NULL, O_RATINGS},
         {"social", required_argument, NULL, O_SOCIAL},
+        {"data", required_argument, NULL, O_DATA},
+        {"print-plan", no_argument, NULL, O_PRINT_PLAN},
         {"test", required_argument, NULL, O_TEST},
         {"init-user", required_argument, NULL, O_INIT_U},
         {"init-item", required_argument, NULL, O_INIT_V},
@@ -153,6 +159,8 @@ int als_options_parse(int argc, char **argv, als_options_t *o, FILE *out, als_er
         switch (c) {
         case O_RATINGS: rc = copy_path("--ratings", optarg, o->ratings, err); break;
         case O_SOCIAL: rc = copy_path("--social", optarg, o->social, err); break;
+        case O_DATA: rc = copy_path("--data", optarg, o->data, err); break;
+        case O_PRINT_PLAN: o->print_plan = 1; break;
         case O_TEST: rc = copy_path("--test", optarg, o->test, err); break;
         case O_INIT_U: rc = copy_path("--init-user", optarg, o->init_user, err); break;
         case O_INIT_V: rc = copy_path("--init-item", optarg, o->init_item, err); break;
@@ -224,8 +232,14 @@ int als_options_parse(int argc, char **argv, als_options_t *o, FILE *out, als_er
         return rc;
     if (optind < argc)
         return als_err_set(err, ALS_ERR_ARG, "unexpected argument '%s' (see --help)", argv[optind]);
-    if (o->ratings[0] == '\0')
-        return als_err_set(err, ALS_ERR_ARG, "--ratings FILE is required (see --help)");
+    if (o->data[0] && (o->ratings[0] || o->social[0]))
+        return als_err_set(err, ALS_ERR_ARG, "--data replaces --ratings and --social (the binary "
+                           "dataset holds both): give one or the other");
+    if (o->data[0] && (o->duplicates != ALS_DUP_KEEP || o->value_col != 2))
+        return als_err_set(err, ALS_ERR_ARG, "--duplicates and --value-column apply when the "
+                           "dataset is built: give them to als-partition, not with --data");
+    if (o->ratings[0] == '\0' && o->data[0] == '\0')
+        return als_err_set(err, ALS_ERR_ARG, "--ratings FILE (or --data FILE) is required (see --help)");
     if ((o->init_user[0] == '\0') != (o->init_item[0] == '\0'))
         return als_err_set(err, ALS_ERR_ARG, "--init-user and --init-item must be given together");
     return ALS_OK;

@@ -14,6 +14,8 @@
 #include <sys/resource.h>
 
 #include "als.h"
+#include "als_binfmt.h"
+#include "als_partition.h"
 
 /* Leave with the agreed error on every rank. */
 static int fail(MPI_Comm comm, const als_err_t *err)
@@ -29,8 +31,10 @@ static int fail(MPI_Comm comm, const als_err_t *err)
 static void print_params(FILE *out, const als_options_t *o, int p, const als_sysinfo_t *si)
 {
     fprintf(out, "als-train %s (SoReg-ALS)\n", ALS_VERSION);
-    fprintf(out, "ratings: %s\n", o->ratings);
-    fprintf(out, "social: %s\n", o->social[0] ? o->social : "(none)");
+    if (o->data[0])
+        fprintf(out, "data: %s (binary dataset)\n", o->data);
+    fprintf(out, "ratings: %s\n", o->ratings[0] ? o->ratings : "(in --data)");
+    fprintf(out, "social: %s\n", o->social[0] ? o->social : o->data[0] ? "(in --data)" : "(none)");
     fprintf(out, "test: %s\n", o->test[0] ? o->test : "(none)");
     fprintf(out, "rank_k: %d  lambda_u: %g  lambda_v: %g  lambda_scale: %s  alpha: %g  bias: %s\n",
             o->rank_k, o->lambda_u, o->lambda_v, o->lambda_count ? "count" : "none", o->alpha,
@@ -86,6 +90,8 @@ static void build_metrics(als_buf_t *b, const als_options_t *o, const als_data_t
     als_buf_printf(b, "{\n  \"program\": \"als-train\",\n  \"version\": \"%s\",\n", ALS_VERSION);
     als_buf_printf(b, "  \"parameters\": {\"ratings\": ");
     als_buf_json_str(b, o->ratings);
+    als_buf_printf(b, ", \"data\": ");
+    als_buf_json_str(b, o->data);
     als_buf_printf(b, ", \"social\": ");
     als_buf_json_str(b, o->social);
     als_buf_printf(b, ", \"test\": ");
@@ -120,7 +126,7 @@ static void build_metrics(als_buf_t *b, const als_options_t *o, const als_data_t
                    ", \"social_links\": %" PRId64 ", \"social_links_read\": %" PRId64
                    ", \"self_loops_dropped\": %" PRId64 ", \"duplicate_links\": %" PRId64
                    ", \"w_nonzeros\": %" PRId64 ", \"social_only_users\": %" PRId64
-                   ", \"rating_min\": %g, \"rating_max\": %g",
+                   ", \"rating_min\": %.17g, \"rating_max\": %.17g",
                    d->m, d->n, d->nnz, st->ratings_read, st->duplicate_pairs,
                    st->duplicate_rows, d->nlinks, st->links_read, st->self_loops,
                    st->duplicate_links, d->wnnz, st->social_only_users, d->rmin, d->rmax);
@@ -245,7 +251,7 @@ int main(int argc, char **argv)
     memset(&g, 0, sizeof g);
     als_testset_t test;
     memset(&test, 0, sizeof test);
-    if (rank == 0) {
+    if (rank == 0 && !opt.data[0]) {
         als_triplets_t r, s;
         memset(&r, 0, sizeof r);
         memset(&s, 0, sizeof s);
@@ -263,11 +269,19 @@ int main(int argc, char **argv)
     t_read = MPI_Wtime() - t_read;
     double t_dist = MPI_Wtime();
     als_data_t data;
-    rc = als_data_scatter(comm, 0, &g, &data, &err);
+    /* --data: every rank reads its own blocks of the binary dataset. */
+    rc = opt.data[0] ? als_data_load_binary(comm, opt.data, &data, &err)
+                     : als_data_scatter(comm, 0, &g, &data, &err);
     als_global_free(&g);
     if (rc != ALS_OK)
         return fail(comm, &err);
     t_dist = MPI_Wtime() - t_dist;
+    if (opt.data[0]) { /* the parallel load is the read phase */
+        t_read += t_dist;
+        t_dist = 0.0;
+    }
+    if (opt.print_plan)
+        als_partition_print_data(comm, &data, rank == 0 ? stdout : NULL);
     if (rank == 0 && opt.test[0]) {
         double t0 = MPI_Wtime();
         als_text_opts_t topts = {.value_col = opt.value_col};
