@@ -7,6 +7,7 @@
 #include <string.h>
 #include <omp.h>
 
+#include "als_checkpoint.h"
 #include "als_exchange.h"
 #include "als_kernels.h"
 #include "als_npy.h"
@@ -16,6 +17,33 @@ static uint64_t mix64(uint64_t z)
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     return z ^ (z >> 31);
+}
+
+/* Dot product with 8 independent partial sums (a fixed order, so the same
+ * bits on every rank; 8 chains hide the FMA latency that one chain exposes). */
+static inline double dot(const double *a, const double *b, int k)
+{
+    double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int c = 0;
+    for (; c + 8 <= k; c += 8)
+        for (int l = 0; l < 8; l++)
+            s[l] += a[c + l] * b[c + l];
+    for (; c < k; c++)
+        s[c & 7] += a[c] * b[c];
+    return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+}
+
+/* Squared distance with the same summation structure as dot(). */
+static inline double dist2(const double *a, const double *b, int k)
+{
+    double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int c = 0;
+    for (; c + 8 <= k; c += 8)
+        for (int l = 0; l < 8; l++)
+            s[l] += (a[c + l] - b[c + l]) * (a[c + l] - b[c + l]);
+    for (; c < k; c++)
+        s[c & 7] += (a[c] - b[c]) * (a[c] - b[c]);
+    return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
 }
 
 double als_init_value(uint64_t seed, int which, int64_t t, int c, int k)
@@ -300,19 +328,11 @@ void als_solver_loss(als_solver_t *s, als_loss_t *L)
         const double *u = s->U + (d->u0 + t) * k;
         double sse = 0.0, soc = 0.0, reg = 0.0;
         for (int64_t x = d->uptr[t]; x < d->uptr[t + 1]; x++) {
-            const double *v = s->V + d->ucol[x] * k;
-            double p = 0.0;
-            for (int c = 0; c < k; c++)
-                p += u[c] * v[c];
-            double e = d->uval[x] - p;
+            double e = d->uval[x] - dot(u, s->V + d->ucol[x] * k, k);
             sse += e * e;
         }
         for (int64_t x = d->wptr[t]; x < d->wptr[t + 1]; x++) {
-            const double *f = s->U + d->wcol[x] * k;
-            double q = 0.0;
-            for (int c = 0; c < k; c++)
-                q += (u[c] - f[c]) * (u[c] - f[c]);
-            soc += d->wval[x] * q;
+            soc += d->wval[x] * dist2(u, s->U + d->wcol[x] * k, k);
         }
         for (int c = 0; c < k; c++)
             if (!s->nfixed || (c != s->ufix[0] && c != s->ufix[1]))
@@ -362,10 +382,7 @@ void als_solver_test(const als_solver_t *s, const als_testset_t *t, double *rmse
     const int k = s->k;
     double se = 0.0, ae = 0.0;
     for (int64_t x = 0; x < t->n; x++) {
-        const double *u = s->U + t->u[x] * k, *v = s->V + t->i[x] * k;
-        double p = 0.0;
-        for (int c = 0; c < k; c++)
-            p += u[c] * v[c];
+        double p = dot(s->U + t->u[x] * k, s->V + t->i[x] * k, k);
         p = p < s->data->rmin ? s->data->rmin : (p > s->data->rmax ? s->data->rmax : p);
         double e = t->r[x] - p;
         se += e * e;
@@ -389,22 +406,29 @@ int als_solver_run(als_solver_t *s, const als_testset_t *test, FILE *out, als_er
 {
     const als_options_t *o = s->opt;
     const int have_test = o->test[0] != '\0';
-    als_solver_loss(s, &s->initial);
-    double prev = s->initial.total;
-    s->max_increase = -INFINITY;
+    double prev;
+    int first = 1;
+    if (s->resumed) { /* --resume: state restored by als_ckpt_restore */
+        first = als_ckpt_resume_point(s, &prev);
+    } else {
+        als_solver_loss(s, &s->initial);
+        prev = s->initial.total;
+        s->max_increase = -INFINITY;
+    }
     if (out && s->rank == 0) {
-        fprintf(out, "initial loss: %.10e\n", prev);
+        fprintf(out, "initial loss: %.10e\n", s->initial.total);
         if (!o->quiet)
             fprintf(out, "%5s %18s %12s %12s %12s %10s\n", "iter", "loss", "train_rmse",
                     "test_rmse", "test_mae", "seconds");
         fflush(out);
     }
-    for (int it = 1; it <= o->iters; it++) {
+    for (int it = first; it <= o->iters; it++) {
         double t0 = MPI_Wtime();
         als_iter_t *h = &s->hist[it - 1];
         h->iter = it;
         if (als_solver_ustep(s, err) != ALS_OK)
             return err->code;
+        als_ckpt_fault_point(s->rank, it); /* fault-test hooks (environment) */
         als_loss_t lu;
         als_solver_loss(s, &lu);
         h->loss_half = lu.total;
@@ -434,6 +458,8 @@ int als_solver_run(als_solver_t *s, const als_testset_t *test, FILE *out, als_er
                     h->train_rmse, h->test_rmse, h->test_mae, h->seconds);
             fflush(out);
         }
+        if (als_ckpt_after_iter(s, it, err) != ALS_OK)
+            return err->code;
         double decrease = (prev - h->loss.total) / (fabs(prev) > 1e-300 ? fabs(prev) : 1e-300);
         prev = h->loss.total;
         if (o->tol > 0 && decrease < o->tol) {
