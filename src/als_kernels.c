@@ -14,7 +14,8 @@
  * triangle of the padded kp×kp gram is covered by register tiles: row blocks
  * of 8 (AVX-512) or 4 (AVX2, portable) starting at p0, column tiles starting
  * at the diagonal p0 and going right (AVX-512: 8×24, 8×16 or 8×8 tiles, i.e.
- * 3/2/1 zmm per row; AVX2 and portable: 4×8 and 4×4). For every tile the
+ * 3/2/1 zmm per row; AVX2: 4×8 and 4×4; portable: 4×4, which measured
+ * faster than 4×8 with only 16 SSE registers: 7.8 vs 6.6 GFLOP/s at k = 64). For every tile the
  * kernel streams the gathered block: per rating it loads the tile's columns
  * of x_t, broadcasts the tile's row scalars x_t[p] and does one FMA per (row,
  * vector). The tiles of the first row block also accumulate b (rhs fused into
@@ -68,13 +69,18 @@
 #define ALS_AVX2 __attribute__((target("avx2,fma")))
 #define ALS_INLINE static inline __attribute__((always_inline))
 
-/* Rows of X gathered per block by the fast gram kernel: about 64 KiB of
+/* Rows of X gathered per block by the fast gram kernel: about 128 KiB of
  * gathered rows (L2-resident; the tiles stream through it sequentially), at
  * least 16 and at most 1024 ratings. */
 #ifndef FAST_BLOCK_BYTES
 #define FAST_BLOCK_BYTES (128 * 1024)
 #endif
-/* Prefetch the rows that come this many ratings later. */
+/* Locality hint of the gather's prefetches: 3 (into L1) measured best; L2
+ * hints (2, 1) at distances 4..32 rows were ~10% slower. */
+#ifndef FAST_PF_HINT
+#define FAST_PF_HINT 3
+#endif
+/* The gather prefetches the rows that come this many ratings later. */
 #ifndef FAST_PREFETCH_ROWS
 #define FAST_PREFETCH_ROWS 8
 #endif
@@ -128,8 +134,8 @@ static inline void prefetch_row(const double *X, int k, int64_t i)
     const char *s = (const char *)(X + i * k);
     const char *e = s + 8 * (size_t)k - 1;
     for (; s <= e; s += 64)
-        __builtin_prefetch(s, 0, 3);
-    __builtin_prefetch(e, 0, 3);
+        __builtin_prefetch(s, 0, FAST_PF_HINT);
+    __builtin_prefetch(e, 0, FAST_PF_HINT);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -159,17 +165,25 @@ void als_gram_rhs_ref(int k, int64_t n, const int64_t *idx, const double *r,
     }
 }
 
-/* 1 if the upper triangle of A or any of b is NaN or infinite, else 0. */
+/* 1 if the upper triangle of A or any of b is NaN or infinite, else 0.
+ * Branch-free on the bits (vectorised by the compiler): the exponent field
+ * is all ones exactly when adding 1 to it carries into the sign bit. */
 static int has_nonfinite(int k, const double *A, const double *b)
 {
-    int bad = 0;
+    const uint64_t expo = 0x7ff0000000000000ULL, one = 0x0010000000000000ULL;
+    uint64_t acc = 0;
     for (int p = 0; p < k; p++) {
         const double *a = A + (int64_t)p * k;
-        for (int q = p; q < k; q++)
-            bad |= !isfinite(a[q]);
-        bad |= !isfinite(b[p]);
+        for (int q = p; q < k; q++) {
+            uint64_t u;
+            memcpy(&u, a + q, sizeof u);
+            acc |= (u & expo) + one;
+        }
+        uint64_t u;
+        memcpy(&u, b + p, sizeof u);
+        acc |= (u & expo) + one;
     }
-    return bad;
+    return (int)(acc >> 63);
 }
 
 /* Cholesky solve through LAPACKE_dposv (row-major, upper). NaN/Inf in the
@@ -272,23 +286,18 @@ ALS_INLINE void gen_tile(int64_t m, const double *G, int64_t kp, int64_t p0, int
             bacc[q0 + j] = bb[j];
 }
 
-/* All the tiles of one gathered block, portable version. */
+/* All the tiles of one gathered block, portable version (4×4 tiles). */
 static void gen_block(int k, int64_t kp, int64_t m, const double *G, double *C,
                       int first, int final, double *A, double *b, const double *r,
                       double *bacc, pf_sched *pf)
 {
     (void)final, (void)A, (void)b; /* written by the caller from C */
     for (int64_t p0 = 0; p0 < k; p0 += 4) {
-        int64_t q0 = p0;
-        for (; q0 + 8 <= kp; q0 += 8) {
+        for (int64_t q0 = p0; q0 < kp; q0 += 4) {
             if (p0 == 0)
-                gen_tile(m, G, kp, p0, q0, C, first, r, bacc, 8, 1);
+                gen_tile(m, G, kp, p0, q0, C, first, r, bacc, 4, 1);
             else
-                gen_tile(m, G, kp, p0, q0, C, first, r, bacc, 8, 0);
-            pf_step(pf);
-        }
-        if (q0 < kp) { /* kp - q0 == 4; never in the first row block */
-            gen_tile(m, G, kp, p0, q0, C, first, r, bacc, 4, 0);
+                gen_tile(m, G, kp, p0, q0, C, first, r, bacc, 4, 0);
             pf_step(pf);
         }
     }
@@ -708,9 +717,12 @@ static ALS_AVX512 int avx512_chol(int k, double *A, double *invd)
             double d = a0[r * k + r];
             if (!(d > 0.0))
                 return J + r + 1;
+            /* 1/sqrt(d) as sqrt(d) * (1/d): the sqrt and the division run
+             * in parallel instead of one after the other. */
+            double rd = 1.0 / d;
             d = sqrt(d);
             a0[r * k + r] = d;
-            double inv = 1.0 / d;
+            double inv = d * rd;
             invd[J + r] = inv;
             for (int q = r + 1; q < nr; q++)
                 a0[r * k + q] *= inv;
@@ -847,7 +859,7 @@ typedef struct {
     int direct;     /* the last block's tiles write A and b themselves */
 } isa_impl;
 
-static const isa_impl impl_generic = {"generic", gen_block, gen_solve, 4, 8, 0};
+static const isa_impl impl_generic = {"generic", gen_block, gen_solve, 4, 4, 0};
 #if ALS_HAVE_X86
 static const isa_impl impl_avx2 = {"avx2", avx2_block, avx2_solve, 4, 8, 0};
 static const isa_impl impl_avx512 = {"avx512", avx512_block, avx512_solve, 8, 24, 1};
