@@ -139,8 +139,13 @@ als_gen_data() {
         [ -s "$dir/test.txt" ] && ALS_DATA_ARGS+=(--test "$dir/test.txt")
         ALS_GEN_USED=gen-synthetic.awk
     fi
-    als_log "data: $users users x $items items x $rpu ratings/user (rank $rank, noise $noise, seed $seed, $links links/user) by $ALS_GEN_USED in $((SECONDS - t0)) s"
-    ALS_GEN_DESC="{\"generator\": $(als_json_str "$ALS_GEN_USED"), \"users\": $users, \"items\": $items, \"ratings_per_user\": $rpu, \"rank\": $rank, \"noise\": $noise, \"seed\": $seed, \"links_per_user\": $links, \"test_fraction\": $testfrac, \"dir\": $(als_json_str "$dir")}"
+    local format=text
+    if [ "${ALS_PARTITION:-auto}" != 0 ] && [ -x "$ALS_BIN/als-partition" ] &&
+        [ "${ALS_DATA_ARGS[0]}" = --ratings ]; then
+        als_partition_data "$dir" && format=binary
+    fi
+    als_log "data: $users users x $items items x $rpu ratings/user (rank $rank, noise $noise, seed $seed, $links links/user) by $ALS_GEN_USED, $format, in $((SECONDS - t0)) s"
+    ALS_GEN_DESC="{\"generator\": $(als_json_str "$ALS_GEN_USED"), \"format\": \"$format\", \"users\": $users, \"items\": $items, \"ratings_per_user\": $rpu, \"rank\": $rank, \"noise\": $noise, \"seed\": $seed, \"links_per_user\": $links, \"test_fraction\": $testfrac, \"dir\": $(als_json_str "$dir")}"
 }
 
 # bin/als-gen, when present: ask its --help which options it has, so that the
@@ -168,6 +173,27 @@ als_gen_with_tool() {
     ALS_DATA_ARGS=(--ratings "$dir/ratings.txt")
     [ $has_social = 1 ] && [ -s "$dir/social.txt" ] && ALS_DATA_ARGS+=(--social "$dir/social.txt")
     [ -s "$dir/test.txt" ] && ALS_DATA_ARGS+=(--test "$dir/test.txt")
+    return 0
+}
+
+# Text ratings (and social links) in ALS_DATA_ARGS -> one binary dataset file
+# that every rank reads its own blocks of (als-partition, then als-train --data).
+# The test set stays text. ALS_PARTITION=0 keeps the text files.
+als_partition_data() {
+    local dir=$1 in=() rest=() i=0
+    while [ $i -lt ${#ALS_DATA_ARGS[@]} ]; do
+        case ${ALS_DATA_ARGS[$i]} in
+            --ratings|--social) in+=("${ALS_DATA_ARGS[$i]}" "${ALS_DATA_ARGS[$((i + 1))]}") ;;
+            *) rest+=("${ALS_DATA_ARGS[$i]}" "${ALS_DATA_ARGS[$((i + 1))]}") ;;
+        esac
+        i=$((i + 2))
+    done
+    if ! "$ALS_BIN/als-partition" "${in[@]}" --out "$dir/dataset.bin" > "$dir/als-partition.log" 2>&1; then
+        als_log "als-partition failed (see $dir/als-partition.log); training from the text files"
+        return 1
+    fi
+    ALS_DATA_ARGS=(--data "$dir/dataset.bin" "${rest[@]}")
+    [ "${ALS_KEEP_DATA:-0}" = 1 ] || rm -f "$dir/ratings.txt" "$dir/social.txt"
     return 0
 }
 
