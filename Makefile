@@ -58,3 +58,15 @@ bench: $(TOOLS)
 
 clean:
 	rm -rf build bin
+
+# Slurm jobs and scaling studies (jobs/README.md). slurm-test starts a real
+# single-node Slurm (needs the Debian packages slurm-wlm and munge, and root);
+# scaling-local and weak-scaling-local run the studies with mpirun and write
+# the table, plots and model under results/.
+.PHONY: slurm-test scaling-local weak-scaling-local
+slurm-test: $(TOOLS)
+	timeout 900 tests/run-slurm-tests.sh
+scaling-local: $(TOOLS)
+	jobs/run-local.sh strong
+weak-scaling-local: $(TOOLS)
+	jobs/run-local.sh weak
