@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# make bench: seconds per iteration, GFLOP/s, fraction of the same-run dgemm
+# rate, phase breakdown and peak memory per rank, for k = 16 32 64 128 and
+# P = 1, 2 (ranks x 1 thread) plus P = 1 x 2 threads. Appends one JSON line per
+# run to build/bench/results.jsonl so runs can be compared over time.
+#
+#   make bench                   # small set (2M ratings, about a minute)
+#   BENCH_SIZE=large make bench  # 20M ratings (several minutes)
+#   BENCH_K="64" BENCH_P="1 2" make bench
+set -eu
+cd "$(dirname "$0")/.."
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+PY=/usr/bin/python3
+SIZE=${BENCH_SIZE:-small}
+KS=${BENCH_K:-16 32 64 128}
+PS=${BENCH_P:-1 2}
+ITERS=${BENCH_ITERS:-3}
+D=build/bench
+mkdir -p "$D"
+case $SIZE in
+    small) M=100000; N=20000; NNZ=2000000 ;;
+    large) M=1000000; N=100000; NNZ=20000000 ;;
+    *) echo "bench: BENCH_SIZE must be small or large" >&2; exit 2 ;;
+esac
+DATA="$D/synthetic-$SIZE.txt"
+if [ ! -s "$DATA" ]; then
+    echo "bench: generating $NNZ uniform random ratings ($M users x $N items) in $DATA"
+    awk -v m=$M -v n=$N -v nnz=$NNZ 'BEGIN { srand(12345);
+        for (t = 0; t < nnz; t++) printf "%d %d %d\n", int(rand() * m), int(rand() * n), 1 + int(rand() * 5) }' > "$DATA.tmp"
+    mv "$DATA.tmp" "$DATA"
+fi
+# The machine's single-core dgemm rate, measured now (same run).
+DGEMM=$(bin/als-bench-kernels --k 16 --xrows 1000 --ratings 20000 --reps 3 --json | tail -1 |
+        $PY -c 'import json,sys; print(json.load(sys.stdin)["dgemm_gflops"])')
+REV=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+echo "bench: dgemm (one core, same run) = $DGEMM GFLOP/s; dataset $SIZE ($NNZ ratings); git $REV"
+printf '%-4s %-3s %-3s %10s %9s %9s %9s %8s %8s %8s %8s %9s\n' k P T s/iter GFLOP/s per-core %dgemm gram solve exch eval rss_MB
+run() { # k P threads
+    local k=$1 p=$2 t=$3 out="$D/run-k$1-p$2-t$3"
+    rm -rf "$out"
+    # Threads need cores: mpirun binds each rank to one core unless told not to.
+    local bind=""; [ "$t" -gt 1 ] && bind="--bind-to none"
+    mpirun -np "$p" --oversubscribe $bind bin/als-train --ratings "$DATA" --rank "$k" --lambda 0.1 \
+        --iters "$ITERS" --threads "$t" --quiet --out "$out" > "$out.log" 2>&1 ||
+        { echo "bench: run failed, see $out.log" >&2; return 1; }
+    $PY - "$out/metrics.json" "$DGEMM" "$k" "$p" "$t" "$SIZE" "$REV" >> "$D/results.jsonl" <<'PYEOF'
+import json, sys, time
+m = json.load(open(sys.argv[1]))
+dgemm, k, p, t, size, rev = float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6], sys.argv[7]
+its = m["iterations"]
+sec = sum(i["seconds"] for i in its) / len(its)
+tm = m["timers"]
+per_iter = {ph: tm[ph]["max"] / len(its) for ph in ("gram", "solve", "exchange", "evaluate")}
+gf = m["flops_per_iteration"] / sec / 1e9
+cores = p * t
+rec = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "git": rev, "size": size, "k": k, "ranks": p,
+       "threads": t, "seconds_per_iteration": sec, "gflops": gf, "gflops_per_core": gf / cores,
+       "dgemm_gflops_one_core": dgemm, "fraction_of_dgemm": gf / cores / dgemm,
+       "compute_gflops": m["compute_gflops"], "phase_seconds_per_iteration": per_iter,
+       "peak_rss_mb_max": m["peak_rss_mb"]["max"], "blas_core": m["run"]["blas_core"],
+       "kernel_isa": m["run"]["kernel_isa"], "ratings": m["dataset"]["ratings"]}
+print(json.dumps(rec))
+sys.stderr.write("%-4d %-3d %-3d %10.4f %9.2f %9.2f %8.0f%% %8.3f %8.3f %8.3f %8.3f %9.0f\n" % (
+    k, p, t, sec, gf, gf / cores, 100 * gf / cores / dgemm, per_iter["gram"], per_iter["solve"],
+    per_iter["exchange"], per_iter["evaluate"], m["peak_rss_mb"]["max"]))
+PYEOF
+}
+for k in $KS; do
+    for p in $PS; do run "$k" "$p" 1; done
+    run "$k" 1 2
+done 2>&1
+echo "bench: results appended to $D/results.jsonl (phases: seconds per iteration, slowest rank)"
