@@ -70,3 +70,31 @@ for k in $KS; do
     run "$k" 1 2
 done 2>&1
 echo "bench: results appended to $D/results.jsonl (phases: seconds per iteration, slowest rank)"
+
+# Time to accuracy on MovieLens 100K u1 (read from ../shared/data, never copied).
+ML=${ML100K:-../shared/data/movielens-100k}
+if [ -r "$ML/u1.base" ]; then
+    echo "bench: time to accuracy, MovieLens 100K u1 (k = 64, --bias, lambda 0.15 count, 30 iterations)"
+    for pt in "1 1" "2 1" "1 2"; do
+        set -- $pt
+        out="$D/tta-p$1-t$2"
+        bind=""; [ "$2" -gt 1 ] && bind="--bind-to none"
+        mpirun -np "$1" $bind bin/als-train --ratings "$ML/u1.base" --test "$ML/u1.test" --rank 64 --bias \
+            --lambda 0.15 --lambda-scale count --iters 30 --threads "$2" --quiet --out "$out" > "$out.log" 2>&1
+        $PY - "$out/metrics.json" "$1" "$2" <<'PYEOF'
+import json, sys
+m = json.load(open(sys.argv[1]))
+its = m["iterations"]
+final = its[-1]["test_rmse"]
+t = 0.0
+for i in its:
+    t += i["seconds"]
+    if i["test_rmse"] <= final * 1.005:
+        break
+print("   P=%s x %s thread(s): test RMSE %.4f after 30 iterations; within 0.5%% (%.4f) at iteration %d, %.3f s"
+      % (sys.argv[2], sys.argv[3], final, i["test_rmse"], i["iter"], t))
+PYEOF
+    done
+else
+    echo "bench: MovieLens 100K not found at $ML: time-to-accuracy skipped"
+fi
