@@ -7,6 +7,7 @@
 #define ALS_CLI_H
 
 #include <stdint.h>
+#include <stdio.h>
 #include "als_error.h"
 
 int als_cli_int64(const char *opt, const char *s, int64_t lo, int64_t hi, int64_t *v,
@@ -20,5 +21,20 @@ int als_cli_double(const char *opt, const char *s, double lo, double hi, double 
 int als_cli_fail(const char *prog, const als_err_t *err);
 /* Format x with the fewest digits that read back as exactly x (at most 17). */
 void als_cli_fmt_double(char *buf, size_t cap, double x);
+
+/* A text output file written under a temporary name beside path and renamed
+ * into place by als_cli_out_close(keep = 1); keep = 0 removes it. */
+typedef struct {
+    const char *path;
+    char tmp[4200];
+    FILE *f;
+} als_cli_out_t;
+
+int als_cli_out_open(als_cli_out_t *t, const char *path, als_err_t *err);
+int als_cli_out_close(als_cli_out_t *t, int keep, als_err_t *err);
+
+/* Read a file of raw ids, one per line (user_ids.txt, item_ids.txt); *ids is
+ * malloc'ed. Errors name the file and line. */
+int als_cli_read_ids(const char *path, uint64_t **ids, int64_t *n, als_err_t *err);
 
 #endif

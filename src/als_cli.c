@@ -2,9 +2,12 @@
 #include "als_cli.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 int als_cli_int64(const char *opt, const char *s, int64_t lo, int64_t hi, int64_t *v,
                   als_err_t *err)
@@ -59,4 +62,79 @@ void als_cli_fmt_double(char *buf, size_t cap, double x)
         if (strtod(buf, NULL) == x)
             return;
     }
+}
+
+int als_cli_out_open(als_cli_out_t *t, const char *path, als_err_t *err)
+{
+    t->path = path;
+    snprintf(t->tmp, sizeof t->tmp, "%s.tmp.%ld", path, (long)getpid());
+    t->f = fopen(t->tmp, "w");
+    if (!t->f)
+        return als_err_set(err, ALS_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+    setvbuf(t->f, NULL, _IOFBF, 1 << 22);
+    return ALS_OK;
+}
+
+int als_cli_out_close(als_cli_out_t *t, int keep, als_err_t *err)
+{
+    if (!t->f)
+        return ALS_OK;
+    int bad = ferror(t->f) || fflush(t->f) != 0 || fsync(fileno(t->f)) != 0;
+    int e = errno;
+    bad |= fclose(t->f) != 0;
+    t->f = NULL;
+    if (keep && bad)
+        als_err_set(err, ALS_ERR_IO, "%s: write failed: %s", t->path, strerror(e));
+    else if (keep && rename(t->tmp, t->path) != 0)
+        als_err_set(err, ALS_ERR_IO, "%s: cannot rename into place: %s", t->path,
+                    strerror(errno));
+    else if (keep)
+        return ALS_OK;
+    unlink(t->tmp);
+    return keep ? err->code : ALS_OK;
+}
+
+int als_cli_read_ids(const char *path, uint64_t **ids, int64_t *n, als_err_t *err)
+{
+    *ids = NULL;
+    *n = 0;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return als_err_set(err, ALS_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    int64_t cap = 1024, k = 0, line = 0;
+    uint64_t *a = malloc((size_t)cap * sizeof *a);
+    char buf[256];
+    int rc = a ? ALS_OK : als_err_set(err, ALS_ERR_NOMEM, "%s: out of memory", path);
+    while (rc == ALS_OK && fgets(buf, sizeof buf, f)) {
+        line++;
+        char *end;
+        errno = 0;
+        unsigned long long x = strtoull(buf, &end, 10);
+        while (*end == '\r' || *end == '\n' || *end == ' ')
+            end++;
+        if (end == buf || *end != '\0' || errno == ERANGE || buf[0] == '-') {
+            rc = als_err_set(err, ALS_ERR_PARSE, "%s:%" PRId64 ": not an id", path, line);
+            break;
+        }
+        if (k == cap) {
+            uint64_t *b = realloc(a, 2 * (size_t)cap * sizeof *a);
+            if (!b) {
+                rc = als_err_set(err, ALS_ERR_NOMEM, "%s: out of memory", path);
+                break;
+            }
+            a = b;
+            cap *= 2;
+        }
+        a[k++] = x;
+    }
+    if (rc == ALS_OK && ferror(f))
+        rc = als_err_set(err, ALS_ERR_IO, "%s: read error", path);
+    fclose(f);
+    if (rc != ALS_OK) {
+        free(a);
+        return rc;
+    }
+    *ids = a;
+    *n = k;
+    return ALS_OK;
 }
