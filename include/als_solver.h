@@ -39,6 +39,8 @@ typedef struct {
     double max_increase;        /* largest relative loss increase over half-steps */
     int increases;              /* half-steps whose loss increased beyond rounding */
     double flops_per_iter;      /* DESIGN §6 count for one iteration */
+    struct als_ckpt *ckpt;      /* checkpointing (als_checkpoint.h), NULL = none */
+    int resumed;                /* U, V, hist, initial and the loss check were restored */
 } als_solver_t;
 
 /* Collective: allocate and initialise U, V (counter-based generator keyed by

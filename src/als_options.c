@@ -69,6 +69,11 @@ void als_options_usage(FILE *out, const char *prog)
 "  --out DIR            write U.npy V.npy user_ids.txt item_ids.txt metrics.json\n"
 "  --quiet              no per-iteration lines\n"
 "  --print-plan         print the block plan (rows, ratings, social entries per rank)\n"
+"Checkpoints:\n"
+"  --checkpoint-dir DIR write DIR/checkpoint.als (atomically, keeping the previous)\n"
+"  --checkpoint-every N every N iterations (default 10 with --checkpoint-dir)\n"
+"  --resume DIR         continue from DIR's checkpoint: same dataset and parameters\n"
+"                       (any P); --iters may grow\n"
 "  --help, --version\n"
 "\n"
 "Example: mpirun -np 2 %s --ratings data/filmtrust/ratings.txt \\\n"
@@ -120,11 +125,15 @@ int als_options_parse(int argc, char **argv, als_options_t *o, FILE *out, als_er
            O_LAMBDA_U, O_LAMBDA_V, O_ALPHA, O_ITERS, O_TOL, O_SEED, O_VALCOL, O_DUP,
            O_KERNEL, O_THREADS, O_QUIET, O_HELP, O_VERSION, O_BIAS, O_LSCALE };
     enum { O_DATA = 512, O_PRINT_PLAN };
+    enum { O_CKPT_EVERY = 768, O_CKPT_DIR, O_RESUME };
     static const struct option longopts[] = {
         {"ratings", required_argument, NULL, O_RATINGS},
         {"social", required_argument, NULL, O_SOCIAL},
         {"data", required_argument, NULL, O_DATA},
         {"print-plan", no_argument, NULL, O_PRINT_PLAN},
+        {"checkpoint-every", required_argument, NULL, O_CKPT_EVERY},
+        {"checkpoint-dir", required_argument, NULL, O_CKPT_DIR},
+        {"resume", required_argument, NULL, O_RESUME},
         {"test", required_argument, NULL, O_TEST},
         {"init-user", required_argument, NULL, O_INIT_U},
         {"init-item", required_argument, NULL, O_INIT_V},
@@ -161,6 +170,11 @@ int als_options_parse(int argc, char **argv, als_options_t *o, FILE *out, als_er
         case O_SOCIAL: rc = copy_path("--social", optarg, o->social, err); break;
         case O_DATA: rc = copy_path("--data", optarg, o->data, err); break;
         case O_PRINT_PLAN: o->print_plan = 1; break;
+        case O_CKPT_EVERY:
+            rc = parse_int("--checkpoint-every", optarg, 1, INT_MAX, &o->checkpoint_every, err);
+            break;
+        case O_CKPT_DIR: rc = copy_path("--checkpoint-dir", optarg, o->checkpoint_dir, err); break;
+        case O_RESUME: rc = copy_path("--resume", optarg, o->resume, err); break;
         case O_TEST: rc = copy_path("--test", optarg, o->test, err); break;
         case O_INIT_U: rc = copy_path("--init-user", optarg, o->init_user, err); break;
         case O_INIT_V: rc = copy_path("--init-item", optarg, o->init_item, err); break;
@@ -242,6 +256,10 @@ int als_options_parse(int argc, char **argv, als_options_t *o, FILE *out, als_er
         return als_err_set(err, ALS_ERR_ARG, "--ratings FILE (or --data FILE) is required (see --help)");
     if ((o->init_user[0] == '\0') != (o->init_item[0] == '\0'))
         return als_err_set(err, ALS_ERR_ARG, "--init-user and --init-item must be given together");
+    if (o->checkpoint_dir[0] && o->checkpoint_every == 0)
+        o->checkpoint_every = 10;
+    if (o->checkpoint_every > 0 && !o->checkpoint_dir[0] && !o->resume[0])
+        return als_err_set(err, ALS_ERR_ARG, "--checkpoint-every needs --checkpoint-dir DIR");
     return ALS_OK;
 }
 

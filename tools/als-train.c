@@ -15,6 +15,7 @@
 
 #include "als.h"
 #include "als_binfmt.h"
+#include "als_checkpoint.h"
 #include "als_partition.h"
 
 /* Leave with the agreed error on every rank. */
@@ -140,6 +141,8 @@ static void build_metrics(als_buf_t *b, const als_options_t *o, const als_data_t
                    o->bias ? "U rows [u, b_i, 1, mu], V rows [v, 1, c_j, 1]: prediction = U_i.V_j"
                            : "prediction = U_i.V_j");
     als_buf_json_num(b, s->initial.total);
+    if (s->ckpt)
+        als_buf_printf(b, ",\n  \"resumed_from_iteration\": %d", s->ckpt->resumed_from);
     als_buf_printf(b, ",\n  \"iterations\": [");
     for (int i = 0; i < s->niters; i++) {
         const als_iter_t *h = &s->hist[i];
@@ -296,6 +299,12 @@ int main(int argc, char **argv)
     als_solver_t s;
     if (als_solver_init(comm, &opt, &data, &s, &err) != ALS_OK)
         return fail(comm, &err);
+    /* Checkpoints (--checkpoint-every/-dir) and --resume: als_checkpoint.h. */
+    als_ckpt_t ckpt;
+    if (als_ckpt_init(comm, &opt, &data, rank == 0 ? stdout : NULL, &ckpt, &err) != ALS_OK ||
+        (opt.resume[0] && als_ckpt_restore(&s, &ckpt, opt.resume, &err) != ALS_OK))
+        return fail(comm, &err);
+    s.ckpt = &ckpt;
     s.timers[ALS_T_READ] = t_read;
     s.timers[ALS_T_DISTRIBUTE] = t_dist;
     if (als_solver_run(&s, &test, rank == 0 ? stdout : NULL, &err) != ALS_OK)

@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# Fault tests of als-train: a rank killed mid-iteration, a kill during a
+# checkpoint write, corrupted checkpoints, resume with another dataset or other
+# parameters, a full disk. Run from the project root (make fault-test).
+# ALS_BIN selects the binaries (default bin; bin-asan for the sanitizer build).
+# Every run is under `timeout`, so a hang is a failure. The disk-full tests
+# mount a small tmpfs and need root (skipped, saying so, otherwise).
+set -u
+cd "$(dirname "$0")/.."
+BIN=${ALS_BIN:-bin}
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_rmaps_base_oversubscribe=1   # more ranks than cores
+unset OMP_NUM_THREADS
+PY=/usr/bin/python3
+T=$(mktemp -d /tmp/als-fault-test.XXXXXX)
+MNT=""
+cleanup() { [ -n "$MNT" ] && umount "$MNT" 2>/dev/null; rm -rf "$T"; }
+trap cleanup EXIT
+pass=0; fail=0; skip=0
+ok()  { pass=$((pass + 1)); echo "ok   $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1"; [ -n "${2:-}" ] && sed 's/^/     /' "$2" | tail -25; }
+skp() { skip=$((skip + 1)); echo "skip $1"; }
+train() { # P args...   (environment variables named in $FWD are forwarded)
+    local p=$1; shift
+    local fw=()
+    for v in ${FWD:-}; do fw+=(-x "$v"); done
+    timeout 120 mpirun "${fw[@]}" -np "$p" "$BIN/als-train" "$@"
+}
+same_factors() { cmp -s "$1/U.npy" "$2/U.npy" && cmp -s "$1/V.npy" "$2/V.npy"; }
+losses() { $PY -c 'import json,sys; m=json.load(open(sys.argv[1])); print(repr(m["initial_loss"]), [repr(i["loss"]) for i in m["iterations"]], [repr(i["loss_after_u"]) for i in m["iterations"]], [i["iter"] for i in m["iterations"]])' "$1"; }
+same_run() { # ref dir: factors bitwise, identical loss history
+    same_factors "$1" "$2" && [ "$(losses "$1/metrics.json")" = "$(losses "$2/metrics.json")" ]
+}
+ckpt_iters() { # the iteration count stored in a checkpoint (header offset 52)
+    $PY -c 'import struct,sys; print(struct.unpack_from("<i", open(sys.argv[1],"rb").read(), 52)[0])' "$1"
+}
+
+$PY tests/gen_tricky.py "$T/d" 7
+D="$T/d"
+COMMON=(--ratings "$D/ratings.txt" --social "$D/social.txt" --test "$D/test.txt" --rank 5
+        --lambda 0.3 --alpha 0.8 --seed 3)
+CK=(--checkpoint-every 2)
+
+# The uninterrupted runs every resumed run must equal bitwise.
+train 2 "${COMMON[@]}" --iters 8 --out "$T/ref" > "$T/log" 2>&1 || bad "reference run" "$T/log"
+train 2 "${COMMON[@]}" --iters 8 --bias --lambda-scale count --out "$T/refb" > "$T/log" 2>&1 \
+    || bad "reference run (--bias)" "$T/log"
+
+# --- 1. a rank killed from outside in the middle of iteration 5 of 8 ---
+# Rank 1 stops after its U-step of iteration 5 and writes its pid; the test
+# kills it with SIGKILL. Checkpoints every 2 iterations: the last is iteration 4.
+rm -f "$T/pid"
+( ALS_TEST_STALL_RANK=1 ALS_TEST_STALL_ITER=5 ALS_TEST_STALL_PIDFILE="$T/pid" \
+  FWD="ALS_TEST_STALL_RANK ALS_TEST_STALL_ITER ALS_TEST_STALL_PIDFILE" \
+  train 3 "${COMMON[@]}" --iters 8 "${CK[@]}" --checkpoint-dir "$T/ck1" --out "$T/o1" > "$T/log1" 2>&1
+  echo $? > "$T/rc1" ) &
+job=$!
+for _ in $(seq 600); do [ -s "$T/pid" ] && break; sleep 0.1; done
+if [ -s "$T/pid" ]; then
+    t0=$(date +%s.%N)
+    kill -KILL "$(cat "$T/pid")"
+    wait $job
+    t1=$(date +%s.%N)
+    secs=$($PY -c "print(round($t1 - $t0, 2))")
+    rc=$(cat "$T/rc1")
+    if [ "$rc" != 0 ] && [ "$rc" != 124 ] && $PY -c "import sys; sys.exit(not $secs < 30)"; then
+        ok "SIGKILL of rank 1 in iteration 5: mpirun exits $rc after ${secs}s (no hang)"
+    else bad "SIGKILL of rank 1: exit $rc after ${secs}s" "$T/log1"; fi
+    [ ! -e "$T/o1/U.npy" ] && ok "killed run left no output files" || bad "killed run left output"
+    n=$(ckpt_iters "$T/ck1/checkpoint.als")
+    [ "$n" = 4 ] && ok "last checkpoint holds iteration 4" || bad "checkpoint holds iteration $n, expected 4"
+else
+    wait $job; bad "rank 1 never reached the stall point" "$T/log1"
+fi
+# Resume with another rank count (2 instead of 3): bitwise the uninterrupted run.
+train 2 "${COMMON[@]}" --iters 8 "${CK[@]}" --checkpoint-dir "$T/ck1" --resume "$T/ck1" --out "$T/o1" > "$T/log" 2>&1 \
+    || bad "resume after the kill" "$T/log"
+grep -q "continuing at iteration 5" "$T/log" && ok "resume continues at iteration 5" || bad "resume point" "$T/log"
+same_run "$T/ref" "$T/o1" && ok "resumed at P=2 (killed at P=3): factors bitwise equal, loss history identical" \
+    || bad "resumed run differs from the uninterrupted run" "$T/log"
+
+# The same with the in-process hook (SIGKILL raised by rank 0 itself), --bias
+# and weighted lambda, resumed at P=4.
+ALS_TEST_KILL_RANK=0 ALS_TEST_KILL_ITER=5 FWD="ALS_TEST_KILL_RANK ALS_TEST_KILL_ITER" \
+    train 2 "${COMMON[@]}" --iters 8 --bias --lambda-scale count "${CK[@]}" --checkpoint-dir "$T/ck2" \
+    --out "$T/o2" > "$T/log" 2>&1
+rc=$?
+[ $rc != 0 ] && [ $rc != 124 ] && ok "rank 0 SIGKILLed in iteration 5: exit $rc" || bad "rank 0 kill: exit $rc" "$T/log"
+train 4 "${COMMON[@]}" --iters 8 --bias --lambda-scale count --resume "$T/ck2" --out "$T/o2" > "$T/log" 2>&1 \
+    || bad "resume (--bias) at P=4" "$T/log"
+same_run "$T/refb" "$T/o2" && ok "--bias --lambda-scale count: resumed at P=4 bitwise equal" \
+    || bad "--bias resume differs" "$T/log"
+
+# --- 2. a kill during a checkpoint write leaves the previous one usable ---
+ALS_TEST_CRASH_IN_CHECKPOINT=2 FWD=ALS_TEST_CRASH_IN_CHECKPOINT \
+    train 2 "${COMMON[@]}" --iters 8 "${CK[@]}" --checkpoint-dir "$T/ck3" --out "$T/o3" > "$T/log" 2>&1
+rc=$?
+[ $rc != 0 ] && [ $rc != 124 ] && grep -q "ALS_TEST_CRASH_IN_CHECKPOINT: killing" "$T/log" \
+    && ok "writer killed during its 2nd checkpoint (iteration 4): exit $rc" || bad "crash in checkpoint: exit $rc" "$T/log"
+ls "$T/ck3"/.checkpoint.als.tmp.* > /dev/null 2>&1 && ok "a partial temporary was left behind" \
+    || bad "no partial temporary (the hook did not write part of the file)"
+n=$(ckpt_iters "$T/ck3/checkpoint.als")
+[ "$n" = 2 ] && ok "checkpoint.als still holds iteration 2" || bad "checkpoint.als holds $n"
+train 3 "${COMMON[@]}" --iters 8 "${CK[@]}" --checkpoint-dir "$T/ck3" --resume "$T/ck3" --out "$T/o3" > "$T/log" 2>&1 \
+    || bad "resume after the crash in a checkpoint write" "$T/log"
+same_run "$T/ref" "$T/o3" && ok "resumed from the previous checkpoint (P=3): bitwise equal" \
+    || bad "resume after checkpoint crash differs" "$T/log"
+ls "$T/ck3"/.checkpoint.als.tmp.* > /dev/null 2>&1 && bad "stale temporary not removed" \
+    || ok "the stale temporary was removed by the next run"
+
+# --- 3. corrupted and truncated checkpoints ---
+train 2 "${COMMON[@]}" --iters 4 "${CK[@]}" --checkpoint-dir "$T/ck4" > "$T/log" 2>&1 || bad "checkpointing run" "$T/log"
+cp -r "$T/ck4" "$T/ck4-orig"
+$PY -c 'import sys; p=sys.argv[1]; b=bytearray(open(p,"rb").read()); b[len(b)//2]^=0x40; open(p,"wb").write(b)' "$T/ck4/checkpoint.als"
+train 2 "${COMMON[@]}" --iters 8 --resume "$T/ck4" --out "$T/o4" > "$T/log" 2>&1
+grep -q "checksum mismatch" "$T/log" && grep -q "resuming from the previous checkpoint" "$T/log" \
+    && ok "corrupted checkpoint.als: warning, falls back to checkpoint.prev.als" || bad "fallback to prev" "$T/log"
+same_run "$T/ref" "$T/o4" && ok "resumed from the previous checkpoint: bitwise equal" || bad "fallback resume differs" "$T/log"
+expect_fail() { # name pattern args...
+    local name=$1 pat=$2; shift 2
+    rm -f "$T/codes"
+    timeout 60 mpirun -np 2 sh -c '"$0" "$@"; rc=$?; echo $rc >> '"$T/codes"'; exit $rc' \
+        "$BIN/als-train" "$@" > "$T/log" 2>&1
+    local rc=$?
+    if [ $rc = 124 ]; then bad "$name: timed out (hang)" "$T/log"; return; fi
+    if [ $rc = 0 ] || grep -qx 0 "$T/codes" 2>/dev/null; then bad "$name: expected a non-zero exit on every rank" "$T/log"; return; fi
+    if ! grep -q -- "$pat" "$T/log"; then bad "$name: message lacks '$pat'" "$T/log"; return; fi
+    ok "$name: '$(grep -m1 'error:' "$T/log" | cut -c1-200)'"
+}
+head -c 100 "$T/ck4-orig/checkpoint.prev.als" > "$T/ck4/checkpoint.prev.als"
+expect_fail "both checkpoints damaged" "checksum mismatch" "${COMMON[@]}" --iters 8 --resume "$T/ck4"
+head -c 1000 "$T/ck4-orig/checkpoint.als" > "$T/ck4/checkpoint.als"; rm -f "$T/ck4/checkpoint.prev.als"
+expect_fail "truncated checkpoint" "truncated or corrupted" "${COMMON[@]}" --iters 8 --resume "$T/ck4"
+echo "not a checkpoint, just text that is long enough to hold a header of 152 bytes ....................................................................." > "$T/ck4/checkpoint.als"
+expect_fail "not a checkpoint file" "not an als-train checkpoint" "${COMMON[@]}" --iters 8 --resume "$T/ck4"
+mkdir -p "$T/empty"
+expect_fail "--resume from a directory without a checkpoint" "no checkpoint there" "${COMMON[@]}" --resume "$T/empty"
+
+# --- 4. resume with another dataset or other parameters: a clear error ---
+rm -rf "$T/ck4"; cp -r "$T/ck4-orig" "$T/ck4"
+expect_fail "resume with another --alpha" "written with --alpha 0.8, this run has --alpha 0.5" \
+    "${COMMON[@]}" --alpha 0.5 --iters 8 --resume "$T/ck4"
+expect_fail "resume with another --seed" "written with --seed 3, this run has --seed 4" \
+    "${COMMON[@]}" --seed 4 --iters 8 --resume "$T/ck4"
+expect_fail "resume with --bias added" "written with --bias no, this run has --bias yes" "${COMMON[@]}" --bias --iters 8 --resume "$T/ck4"
+# the same shape, one rating changed: only the dataset hash can tell
+sed '0,/^\([0-9]* [0-9]*\) [0-9.]*/s//\1 2.5/' "$D/ratings.txt" > "$T/ratings2.txt"
+cmp -s "$D/ratings.txt" "$T/ratings2.txt" && bad "test setup: ratings2 equals ratings"
+expect_fail "resume with another dataset" "dataset differs" --ratings "$T/ratings2.txt" \
+    --social "$D/social.txt" --test "$D/test.txt" --rank 5 --lambda 0.3 --alpha 0.8 --seed 3 --iters 8 --resume "$T/ck4"
+expect_fail "resume with fewer --iters than done" "more than --iters 2" "${COMMON[@]}" --iters 2 --resume "$T/ck4"
+expect_fail "--checkpoint-every without a directory" "needs --checkpoint-dir" "${COMMON[@]}" --checkpoint-every 2
+# --iters may grow: 4 done, resumed to 8, equals 8 in one go
+train 1 "${COMMON[@]}" --iters 8 --resume "$T/ck4" --out "$T/o5" > "$T/log" 2>&1 || bad "extend 4 -> 8 iterations" "$T/log"
+same_run "$T/ref" "$T/o5" && ok "a finished 4-iteration run extended to 8 (P=1): bitwise equal" || bad "extension differs" "$T/log"
+
+# --- 5. disk full while writing a checkpoint or the output ---
+MNT="$T/small"
+mkdir -p "$MNT"
+if mount -t tmpfs -o size=1m tmpfs "$MNT" 2>/dev/null; then
+    train 2 "${COMMON[@]}" --iters 4 "${CK[@]}" --checkpoint-dir "$MNT/ck" --out "$MNT/out" > "$T/log" 2>&1 \
+        || bad "run on the small tmpfs" "$T/log"
+    cp -r "$MNT/ck" "$T/ck-before"; cp -r "$MNT/out" "$T/out-before"
+    dd if=/dev/zero of="$MNT/filler" bs=4k > /dev/null 2>&1   # fill the file system
+    expect_fail "disk full while writing a checkpoint" "No space left on device" \
+        "${COMMON[@]}" --iters 8 "${CK[@]}" --checkpoint-dir "$MNT/ck" --resume "$MNT/ck"
+    cmp -s "$T/ck-before/checkpoint.als" "$MNT/ck/checkpoint.als" && cmp -s "$T/ck-before/checkpoint.prev.als" "$MNT/ck/checkpoint.prev.als" \
+        && [ -z "$(ls -A "$MNT/ck" | grep -v '^checkpoint')" ] \
+        && ok "disk full: previous checkpoints intact, no temporary left" || bad "disk full damaged the checkpoints: $(ls -A "$MNT/ck")"
+    expect_fail "disk full while writing the output" "No space left on device" \
+        "${COMMON[@]}" --iters 8 --resume "$MNT/ck" --out "$MNT/out"
+    ok_files=1
+    for f in U.npy V.npy user_ids.txt item_ids.txt metrics.json; do cmp -s "$T/out-before/$f" "$MNT/out/$f" || ok_files=0; done
+    [ $ok_files = 1 ] && [ "$(ls -A "$MNT/out" | wc -l)" = 5 ] && ok "disk full: previous output files intact, no temporary left" \
+        || bad "disk full damaged the output: $(ls -A "$MNT/out")"
+    rm -f "$MNT/filler"
+    train 2 "${COMMON[@]}" --iters 8 "${CK[@]}" --checkpoint-dir "$MNT/ck" --resume "$MNT/ck" --out "$MNT/out" > "$T/log" 2>&1 \
+        || bad "resume once space is free" "$T/log"
+    same_run "$T/ref" "$MNT/out" && ok "space freed: resume finishes bitwise equal" || bad "resume after disk full differs" "$T/log"
+    umount "$MNT" && MNT=""
+else
+    skp "disk-full tests: cannot mount a tmpfs (needs root)"
+fi
+echo "fault tests: $pass passed, $fail failed, $skip skipped"
+[ $fail = 0 ]
