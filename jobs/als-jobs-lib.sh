@@ -117,11 +117,11 @@ als_launch_cmd() {
 
 # als_gen_data DIR USERS ITEMS RATINGS_PER_USER: synthetic data in DIR, sets the
 # array ALS_DATA_ARGS (als-train input options). Knobs: GEN_RANK (8), GEN_NOISE
-# (0.1), GEN_SEED (1), GEN_LINKS (social links per user, 5), GEN_TEST_FRACTION
+# (0.5), GEN_SEED (1), GEN_LINKS (social links per user, 5), GEN_TEST_FRACTION
 # (0.1). Uses bin/als-gen when it is built (ALS_GEN=awk forces the fallback).
 als_gen_data() {
     local dir=$1 users=$2 items=$3 rpu=$4
-    local rank=${GEN_RANK:-8} noise=${GEN_NOISE:-0.1} seed=${GEN_SEED:-1}
+    local rank=${GEN_RANK:-8} noise=${GEN_NOISE:-0.5} seed=${GEN_SEED:-1}
     local links=${GEN_LINKS:-5} testfrac=${GEN_TEST_FRACTION:-0.1}
     local t0=$SECONDS
     mkdir -p "$dir" || als_die "cannot create $dir"
@@ -150,25 +150,40 @@ als_gen_data() {
 
 # bin/als-gen, when present: ask its --help which options it has, so that the
 # job scripts keep working as the tool grows. Sets ALS_DATA_ARGS on success.
+# als-gen has no held-out split: with a test fraction > 0 it writes text, which
+# is split here (awk, seeded) and partitioned later; otherwise it writes the
+# binary dataset directly (--out-data).
 als_gen_with_tool() {
     local dir=$1 users=$2 items=$3 rpu=$4 rank=$5 noise=$6 seed=$7 links=$8 testfrac=$9
     local help args
     help=$("$ALS_BIN/als-gen" --help 2>&1)
-    args=(--users "$users" --items "$items" --ratings-per-user "$rpu" --rank "$rank"
-          --noise "$noise" --seed "$seed")
-    local has_test=0 has_social=0
-    if grep -q -- '--test-fraction' <<<"$help"; then
-        args+=(--test-fraction "$testfrac"); has_test=1
+    grep -q -- '--out-ratings' <<<"$help" || { als_log "bin/als-gen has no --out-ratings: not used"; return 1; }
+    args=(--users "$users" --items "$items" --ratings-per-user "$rpu" --rank "$rank" --seed "$seed")
+    if grep -q -- '--sigma' <<<"$help"; then args+=(--sigma "$noise"); else args+=(--noise "$noise"); fi
+    local has_social=0
+    if [ "$links" -gt 0 ] && grep -q -- '--links-per-user' <<<"$help"; then
+        args+=(--links-per-user "$links")
+        has_social=1
     fi
-    if [ "$links" -gt 0 ] && grep -q -- '--social' <<<"$help"; then
-        if grep -q -- '--links-per-user' <<<"$help"; then args+=(--links-per-user "$links")
-        elif grep -q -- '--links' <<<"$help"; then args+=(--links "$links"); fi
-        args+=(--social "$dir/social.txt"); has_social=1
+    local split=0
+    awk -v f="$testfrac" 'BEGIN { exit !(f > 0) }' && split=1
+    if [ $split = 0 ] && [ "${ALS_PARTITION:-auto}" != 0 ] && grep -q -- '--out-data' <<<"$help"; then
+        "$ALS_BIN/als-gen" "${args[@]}" --out-data "$dir/dataset.bin" > "$dir/als-gen.log" 2>&1 ||
+            { als_log "als-gen failed (see $dir/als-gen.log); falling back to gen-synthetic.awk"; return 1; }
+        ALS_DATA_ARGS=(--data "$dir/dataset.bin")
+        return 0
     fi
-    if [ $has_test = 1 ] && grep -q -- '--test ' <<<"$help"; then args+=(--test "$dir/test.txt"); fi
-    if ! "$ALS_BIN/als-gen" "${args[@]}" --out "$dir/ratings.txt" > "$dir/als-gen.log" 2>&1; then
+    [ $has_social = 1 ] && args+=(--out-social "$dir/social.txt")
+    if ! "$ALS_BIN/als-gen" "${args[@]}" --out-ratings "$dir/all.txt" > "$dir/als-gen.log" 2>&1; then
         als_log "als-gen failed (see $dir/als-gen.log); falling back to gen-synthetic.awk"
         return 1
+    fi
+    if [ $split = 1 ]; then
+        awk -v f="$testfrac" -v seed="$seed" -v tr="$dir/ratings.txt" -v te="$dir/test.txt" \
+            'BEGIN { srand(seed) } { if (rand() < f) print > te; else print > tr }' "$dir/all.txt" &&
+            rm -f "$dir/all.txt" || return 1
+    else
+        mv "$dir/all.txt" "$dir/ratings.txt"
     fi
     ALS_DATA_ARGS=(--ratings "$dir/ratings.txt")
     [ $has_social = 1 ] && [ -s "$dir/social.txt" ] && ALS_DATA_ARGS+=(--social "$dir/social.txt")

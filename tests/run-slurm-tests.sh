@@ -228,7 +228,8 @@ id_train=$(submit als-train "${GEN[@]}" -- jobs/train.sbatch --iters 4 --rank 8)
     bad "sbatch train.sbatch"
 id_strong=$(submit als-strong "${GEN[@]}" ALS_RANKS="1 2 4" -- --nodes=1 --ntasks-per-node=4 \
     jobs/strong-scaling.sbatch --iters 3 --rank 16) || bad "sbatch strong-scaling.sbatch"
-id_weak=$(submit als-weak GEN_USERS_PER_RANK=800 GEN_ITEMS=300 GEN_RPU=15 GEN_LINKS=3 \
+# The weak job uses the awk fallback generator, the others bin/als-gen when built.
+id_weak=$(submit als-weak ALS_GEN=awk GEN_USERS_PER_RANK=800 GEN_ITEMS=300 GEN_RPU=15 GEN_LINKS=3 \
     ALS_RANKS="1 2" -- --nodes=1 --ntasks-per-node=2 jobs/weak-scaling.sbatch --iters 3 --rank 8) ||
     bad "sbatch weak-scaling.sbatch"
 id_bad=$(submit als-bad -- --ntasks=1 jobs/train.sbatch --ratings "$T/no-such-file.txt") ||
@@ -254,6 +255,10 @@ if [ -s "$M" ]; then
         test "$(field "$P" git.revision | wc -c)" = 41 -a "$(field "$P" hosts.0)" = "$HOST" \
         -a "$(field "$P" slurm.job_id)" = "$id_train" -a -n "$(field "$D/blas.json" blas_run.blas_core)"
     check "train: provenance records the als-train arguments" grep -q '"--rank", "8"' "$P"
+    if [ -x bin/als-gen ]; then
+        check "train: data from bin/als-gen" test "$(field "$P" parameters.generated_data.generator)" = als-gen
+    fi
+    check "train: test RMSE recorded" $PY -c 'import json,sys,math; m=json.load(open(sys.argv[1])); sys.exit(not math.isfinite(m["iterations"][-1]["test_rmse"]))' "$M"
 else
     bad "train: $M missing" "$out"
 fi
@@ -283,6 +288,8 @@ if [ -s "$W/runs/p0001-t1/metrics.json" ] && [ -s "$W/runs/p0002-t1/metrics.json
     u2=$(field "$W/runs/p0002-t1/metrics.json" dataset.users)
     [ "$u2" -gt "$u1" ] && ok "weak: P=2 dataset has more users ($u2) than P=1 ($u1)" ||
         bad "weak: dataset grows with P ($u1 -> $u2)"
+    check "weak: data from the awk fallback generator" \
+        test "$(field "$W/runs/p0002-t1/run.json" data.generator)" = gen-synthetic.awk
 else
     bad "weak: metrics.json for P=1 and P=2" "$out"
 fi
