@@ -224,7 +224,7 @@ EOF
 
 # All submitted at once; the scheduler runs them as the 8 advertised CPUs allow.
 GEN=(GEN_USERS=1500 GEN_ITEMS=400 GEN_RPU=20 GEN_LINKS=3)
-id_train=$(submit als-train "${GEN[@]}" -- jobs/train.sbatch --iters 4 --rank 8) ||
+id_train=$(submit als-train "${GEN[@]}" -- --cpus-per-task=2 jobs/train.sbatch --iters 4 --rank 8) ||
     bad "sbatch train.sbatch"
 id_strong=$(submit als-strong "${GEN[@]}" ALS_RANKS="1 2 4" -- --nodes=1 --ntasks-per-node=4 \
     jobs/strong-scaling.sbatch --iters 3 --rank 16) || bad "sbatch strong-scaling.sbatch"
@@ -243,13 +243,14 @@ out=$T/out/als-train-$id_train.out
 [ "$st $ec" = "COMPLETED 0:0" ] && ok "train.sbatch job $id_train COMPLETED, exit 0:0" ||
     bad "train.sbatch job $id_train finished as $st $ec" "$out"
 D=$RES/als-train-$id_train
-M=$D/runs/p0002-t1/metrics.json
+M=$D/runs/p0002-t2/metrics.json
 if [ -s "$M" ]; then
-    ok "train: results directory named after the job holds runs/p0002-t1/metrics.json"
-    check "train: 2 ranks, validation PASSED, 4 iterations" \
-        test "$(field "$M" run.ranks) $(field "$M" validation) $($PY -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["iterations"]))' "$M")" = "2 PASSED 4"
-    check "train: launched by srun --mpi=pmix" grep -q '"srun", "--mpi=pmix"' "$D/runs/p0002-t1/run.json"
-    check "train: U.npy and V.npy kept" test -s "$D/runs/p0002-t1/U.npy" -a -s "$D/runs/p0002-t1/V.npy"
+    ok "train: results directory named after the job holds runs/p0002-t2/metrics.json"
+    check "train: 2 ranks x 2 threads (--cpus-per-task=2), validation PASSED, 4 iterations" \
+        test "$(field "$M" run.ranks) $(field "$M" run.threads_per_rank) $(field "$M" validation) $($PY -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["iterations"]))' "$M")" = "2 2 PASSED 4"
+    check "train: launched by srun --mpi=pmix --cpus-per-task=2" \
+        grep -q '"srun", "--mpi=pmix", "--ntasks=2", "--cpus-per-task=2"' "$D/runs/p0002-t2/run.json"
+    check "train: U.npy and V.npy kept" test -s "$D/runs/p0002-t2/U.npy" -a -s "$D/runs/p0002-t2/V.npy"
     P=$D/provenance.json
     check "train: provenance has git revision, host, Slurm job id, BLAS core" \
         test "$(field "$P" git.revision | wc -c)" = 41 -a "$(field "$P" hosts.0)" = "$HOST" \
