@@ -233,7 +233,8 @@ als_run() {
     local to=()
     [ -n "${ALS_TIMEOUT:-}" ] && to=(timeout "$ALS_TIMEOUT")
     als_log "run $name: P=$p x T=$t: ${cmd[*]}"
-    local start end rc
+    local start end rc load
+    load=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo null)
     start=$(date +%s.%N)
     OMP_NUM_THREADS=$t "${to[@]}" "${cmd[@]}" > "$dir/stdout.log" 2>&1
     rc=$?
@@ -248,6 +249,7 @@ als_run() {
         printf '  "launcher": %s,\n' "$(als_json_str "$ALS_LAUNCHER")"
         printf '  "command": %s,\n' "$(als_json_arr "${cmd[@]}")"
         printf '  "exit_code": %d,\n  "wall_seconds": %s,\n' "$rc" "$wall"
+        printf '  "loadavg_before": %s,\n' "${load:-null}"
         printf '  "started": %s,\n' "$(als_json_str "$(date -d "@${start%.*}" -Is 2>/dev/null || echo "$start")")"
         printf '  "data": %s\n}\n' "${ALS_GEN_DESC:-null}"
     } > "$dir/run.json"
