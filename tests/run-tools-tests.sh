@@ -1,0 +1,324 @@
+#!/usr/bin/env bash
+# Tests of the dataset tools and the binary format: als-partition, als-train
+# --data / --print-plan, als-split, als-simgraph, als-gen, als-eval,
+# als-recommend. Run from anywhere (it changes to the project root); needs the
+# binaries built (make tools). Every run is under `timeout`; exit status is
+# non-zero when a test fails. ALS_BIN selects the binaries (default bin).
+set -u
+cd "$(dirname "$0")/.."
+B="${ALS_BIN:-bin}"
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_rmaps_base_oversubscribe=1   # more ranks than cores
+unset OMP_NUM_THREADS
+PY=/usr/bin/python3
+T=$(mktemp -d /tmp/als-tools-test.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+pass=0; fail=0
+ok()  { pass=$((pass + 1)); echo "ok   $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1"; [ -n "${2:-}" ] && sed 's/^/     /' "$2" | tail -20; }
+train() { # P args...
+    local p=$1; shift
+    timeout 120 mpirun -np "$p" "$B/als-train" "$@"
+}
+tool() { # name args...
+    local t=$1; shift
+    timeout 60 "$B/$t" "$@"
+}
+same_factors() { cmp -s "$1/U.npy" "$2/U.npy" && cmp -s "$1/V.npy" "$2/V.npy"; }
+losses() { $PY -c 'import json,sys; m=json.load(open(sys.argv[1])); print(repr(m["initial_loss"]), [repr(i["loss"]) for i in m["iterations"]], [repr(i.get("test_rmse")) for i in m["iterations"]])' "$1"; }
+plan_of() { sed -n '/^block plan for/,/^imbalance/p' "$1"; }
+
+# ---- data ------------------------------------------------------------------
+$PY tests/gen_tricky.py "$T/d" 11
+D="$T/d"
+tool als-gen --users 400 --items 150 --ratings-per-user 25 --distribution powerlaw --rank 4 \
+    --links-per-user 3 --link-weight similarity --seed 4 --out-ratings "$T/g.txt" --out-social "$T/gs.txt" > /dev/null \
+    || bad "als-gen small text"
+
+# ---- 1. text -> binary -> training: bitwise equal to text training, P = 1..4 ----
+tool als-partition --ratings "$D/ratings.txt" --social "$D/social.txt" --out "$T/d.bin" --block-size 64 > "$T/log" 2>&1 \
+    && ok "als-partition writes the tricky dataset" || bad "als-partition tricky" "$T/log"
+tool als-partition --ratings "$T/g.txt" --social "$T/gs.txt" --out "$T/g.bin" > "$T/log" 2>&1 \
+    || bad "als-partition als-gen data" "$T/log"
+TR=(--rank 4 --lambda 0.3 --alpha 0.7 --iters 4 --seed 5)
+train 1 --ratings "$D/ratings.txt" --social "$D/social.txt" --test "$D/test.txt" "${TR[@]}" --out "$T/dt" > "$T/log" 2>&1 \
+    || bad "text training (tricky)" "$T/log"
+train 1 --ratings "$T/g.txt" --social "$T/gs.txt" "${TR[@]}" --out "$T/gt" > "$T/log" 2>&1 \
+    || bad "text training (als-gen)" "$T/log"
+for p in 1 2 3 4; do
+    train $p --data "$T/d.bin" --test "$D/test.txt" "${TR[@]}" --out "$T/db$p" > "$T/log" 2>&1 \
+        || { bad "P=$p --data run" "$T/log"; continue; }
+    if same_factors "$T/dt" "$T/db$p" && [ "$(losses "$T/dt/metrics.json")" = "$(losses "$T/db$p/metrics.json")" ] \
+        && cmp -s "$T/dt/user_ids.txt" "$T/db$p/user_ids.txt" && cmp -s "$T/dt/item_ids.txt" "$T/db$p/item_ids.txt"; then
+        ok "P=$p: --data (64-byte blocks) gives bitwise the factors, ids and loss/test history of text training"
+    else bad "P=$p: --data differs from text training" "$T/log"; fi
+    grep -q "1 with unknown user, 1 with unknown item" "$T/log" && grep -q "self-links dropped" "$T/log" \
+        && grep -q "users appear only in the social file" "$T/log" \
+        || bad "P=$p: dataset statistics (warnings) carried through the binary file" "$T/log"
+    train $p --data "$T/g.bin" "${TR[@]}" --out "$T/gb$p" > "$T/log" 2>&1
+    same_factors "$T/gt" "$T/gb$p" && ok "P=$p: als-gen data, --data equals text training" \
+        || bad "P=$p: als-gen --data differs" "$T/log"
+done
+ALS_MPI_CHUNK=3 timeout 120 mpirun -x ALS_MPI_CHUNK -np 3 "$B/als-train" --data "$T/d.bin" --test "$D/test.txt" \
+    "${TR[@]}" --out "$T/dchunk" > "$T/log" 2>&1
+same_factors "$T/dt" "$T/dchunk" && ok "MPI-IO reads chunked to 24 bytes per call: still bitwise equal" \
+    || bad "chunked MPI-IO reads" "$T/log"
+
+# ---- 2. the plan printed by als-partition is the plan als-train uses -------------
+printf '5 1 4\n9 2 3\n5 2 1\n' > "$T/tiny.txt"
+printf '9 12\n' > "$T/tiny-soc.txt"
+tool als-partition --ratings "$T/tiny.txt" --social "$T/tiny-soc.txt" --out "$T/tiny.bin" > /dev/null
+for p in 1 2 3 4; do
+    tool als-partition --ratings "$D/ratings.txt" --social "$D/social.txt" --ranks $p > "$T/pp" 2>&1
+    tool als-partition --data "$T/d.bin" --ranks $p > "$T/pd" 2>&1
+    train $p --ratings "$D/ratings.txt" --social "$D/social.txt" --iters 1 --print-plan > "$T/pt" 2>&1
+    train $p --data "$T/d.bin" --iters 1 --print-plan > "$T/pb" 2>&1
+    if [ -n "$(plan_of "$T/pp")" ] && [ "$(plan_of "$T/pp")" = "$(plan_of "$T/pt")" ] \
+        && [ "$(plan_of "$T/pp")" = "$(plan_of "$T/pb")" ] && [ "$(plan_of "$T/pp")" = "$(plan_of "$T/pd")" ]; then
+        ok "P=$p: als-partition --ranks plan = als-train --print-plan (text and --data) = plan of the file"
+    else bad "P=$p: plans differ"; diff <(plan_of "$T/pp") <(plan_of "$T/pb") | head; fi
+done
+tool als-partition --data "$T/tiny.bin" --ranks 4 > "$T/pp"
+train 4 --data "$T/tiny.bin" --iters 1 --rank 2 --print-plan > "$T/pb" 2>&1
+[ "$(plan_of "$T/pp")" = "$(plan_of "$T/pb")" ] && [ -n "$(plan_of "$T/pb" | awk '$1 ~ /^[0-9]+$/ && $2 == 0')" ] \
+    && ok "P=4 > 3 users: empty blocks, plans equal" || bad "P > rows plan" "$T/pb"
+train 4 --ratings "$T/tiny.txt" --social "$T/tiny-soc.txt" --rank 2 --alpha 1 --iters 3 --out "$T/tt4" > /dev/null 2>&1
+train 4 --data "$T/tiny.bin" --rank 2 --alpha 1 --iters 3 --out "$T/tb4" > "$T/log" 2>&1
+same_factors "$T/tt4" "$T/tb4" && ok "P=4 > rows: --data equals text" || bad "P > rows --data" "$T/log"
+
+# ---- 3. corrupted binary files: named file and section, every rank non-zero, no hang ----
+expect_fail() { # name P pattern args...
+    local name=$1 p=$2 pat=$3; shift 3
+    rm -rf "$T/out-bad" "$T/codes"
+    timeout 60 mpirun -np "$p" sh -c '"$0" "$@"; rc=$?; echo $rc >> '"$T/codes"'; exit $rc' "$B/als-train" "$@" \
+        --iters 1 --out "$T/out-bad" > "$T/log" 2>&1
+    local rc=$?
+    if [ $rc = 124 ]; then bad "$name: timed out (hang)" "$T/log"; return; fi
+    if [ $rc = 0 ] || [ "$(grep -c . "$T/codes" 2>/dev/null)" = 0 ] || grep -qx 0 "$T/codes"; then
+        bad "$name: expected non-zero exit on every rank (mpirun $rc, ranks: $(tr '\n' ' ' < "$T/codes"))" "$T/log"; return; fi
+    if ! grep -q -- "$pat" "$T/log"; then bad "$name: message lacks '$pat'" "$T/log"; return; fi
+    if [ -n "$(ls -A "$T/out-bad" 2>/dev/null)" ]; then bad "$name: left files in --out"; return; fi
+    ok "$name: '$(grep -m1 'error:' "$T/log" | cut -c1-150)'"
+}
+# section offsets from the header (python reads the documented layout)
+secinfo() { $PY - "$1" "$2" <<'PYEOF'
+import struct, sys
+b = open(sys.argv[1], "rb").read(4096)
+names = ["user_ids","item_ids","uptr","ucol","uval","iptr","irow","ival","wptr","wcol","wval"]
+s = names.index(sys.argv[2])
+_, _, off, cnt, _, _ = struct.unpack_from("<IIQQQQ", b, 200 + 48 * s)
+print(off, cnt)
+PYEOF
+}
+flip() { # file offset
+    $PY -c 'import sys; f=open(sys.argv[1],"r+b"); o=int(sys.argv[2]); f.seek(o); c=f.read(1); f.seek(o); f.write(bytes([c[0]^0x40]))' "$1" "$2"
+}
+tool als-partition --ratings "$T/g.txt" --social "$T/gs.txt" --out "$T/c1.bin" --block-size 512 > /dev/null
+read off cnt <<< "$(secinfo "$T/c1.bin" uval)"
+flip "$T/c1.bin" $((off + cnt * 8 - 5))      # the last block: read by the last rank only
+expect_fail "checksum mismatch in the last rank's block (P=3)" 3 "section 'uval', block .*checksum mismatch" --data "$T/c1.bin"
+grep -q "c1.bin" "$T/log" && grep -q "rank 2:" "$T/log" && ok "  the message names the file and the rank that found it" \
+    || bad "message lacks the file or rank" "$T/log"
+cp "$T/g.bin" "$T/c2.bin"
+read off cnt <<< "$(secinfo "$T/c2.bin" wptr)"
+flip "$T/c2.bin" $((off + 16))
+expect_fail "checksum mismatch in a row-pointer section (P=2)" 2 "section 'wptr'.*checksum mismatch" --data "$T/c2.bin"
+size=$(stat -c %s "$T/g.bin")
+read off cnt <<< "$(secinfo "$T/g.bin" irow)"
+head -c $((off + 100)) "$T/g.bin" > "$T/c3.bin"
+expect_fail "truncated file (P=2)" 2 "c3.bin: truncated: .*section 'irow'" --data "$T/c3.bin"
+head -c 1000 "$T/g.bin" > "$T/c4.bin"
+expect_fail "truncated header (P=3)" 3 "truncated: 1000 bytes, shorter than the 4096-byte header" --data "$T/c4.bin"
+cp "$T/g.bin" "$T/c5.bin"; printf 'XXXXXXXX' | dd of="$T/c5.bin" conv=notrunc status=none
+expect_fail "wrong magic (P=2)" 2 "not a SoReg-ALS binary dataset" --data "$T/c5.bin"
+cp "$T/g.bin" "$T/c6.bin"; printf '\x02' | dd of="$T/c6.bin" bs=1 seek=8 conv=notrunc status=none
+expect_fail "wrong version (P=2)" 2 "format version 2, this build reads version 1" --data "$T/c6.bin"
+expect_fail "text file given as --data (P=2)" 2 "not a SoReg-ALS binary dataset" --data "$T/g.txt"
+expect_fail "missing --data file (P=2)" 2 "nosuch.bin: cannot open" --data "$T/nosuch.bin"
+expect_fail "--data with --ratings" 2 "\-\-data replaces \-\-ratings" --data "$T/g.bin" --ratings "$T/g.txt"
+[ "$size" -gt 0 ] && [ ! -e "$T/g.bin.tmp."* ] && ok "no temporary files left beside the datasets" || bad "temporaries left"
+
+# ---- 4. als-simgraph on a hand-computed example -----------------------------------
+printf '1 1 5\n1 2 3\n1 3 4\n2 1 4\n2 2 2\n2 3 5\n2 4 1\n3 1 1\n3 4 5\n' > "$T/sr.txt"
+printf '1 2\n1 3\n2 1\n3 2\n3 3\n' > "$T/st.txt"
+tool als-simgraph --ratings "$T/sr.txt" --trust "$T/st.txt" --measure pcc --out "$T/pcc.txt" > "$T/log" 2>&1 || bad "simgraph pcc" "$T/log"
+tool als-simgraph --ratings "$T/sr.txt" --trust "$T/st.txt" --measure vss --fallback 0.5 --out "$T/vss.txt" > "$T/log" 2>&1 || bad "simgraph vss" "$T/log"
+tool als-simgraph --ratings "$T/sr.txt" --measure pcc --top-k 1 --out "$T/top.txt" > "$T/log" 2>&1 || bad "simgraph top-k" "$T/log"
+if $PY - "$T" > "$T/cmp" 2>&1 <<'PYEOF'
+import math, sys
+t = sys.argv[1]
+# By hand: user means 4, 3, 3. PCC(1,2): C={1,2,3}, deviations (1,-1,0) and (1,-1,2):
+# 2/sqrt(2*6) -> (1+x)/2. PCC(3,2): C={1,4}, (-2,2) and (1,-2): -6/sqrt(8*5).
+# (1,3) and (3,1): one co-rated item (|C| = 1 < 2): undefined. (3,3): self-link, dropped.
+pcc12 = (1 + 2 / math.sqrt(12)) / 2
+pcc32 = (1 - 6 / math.sqrt(40)) / 2
+vss12 = 46 / math.sqrt(50 * 45)
+vss32 = 9 / math.sqrt(26 * 17)
+def load(p):
+    return [(int(a), int(b), float(c)) for a, b, c in (l.split() for l in open(p))]
+def check(got, want):
+    assert [g[:2] for g in got] == [w[:2] for w in want], (got, want)
+    for g, w in zip(got, want):
+        assert abs(g[2] - w[2]) <= 1e-12 * abs(w[2]), (g, w)
+check(load(f"{t}/pcc.txt"), [(1, 2, pcc12), (2, 1, pcc12), (3, 2, pcc32)])
+check(load(f"{t}/vss.txt"), [(1, 2, vss12), (1, 3, 0.5), (2, 1, vss12), (3, 2, vss32)])
+# top-1 by PCC: 1 -> 2, 2 -> 1 (pcc12 > pcc32), 3 -> 2
+check(load(f"{t}/top.txt"), [(1, 2, pcc12), (2, 1, pcc12), (3, 2, pcc32)])
+print("pcc12", pcc12, "pcc32", pcc32, "vss12", vss12)
+PYEOF
+then ok "als-simgraph PCC/VSS/top-K match the hand computation to 1e-12; |C| < 2 dropped or --fallback"
+else bad "als-simgraph hand example" "$T/cmp"; fi
+grep -q "similarity undefined for 1 (1 with fewer than 2 co-rated items" <(tool als-simgraph --ratings "$T/sr.txt" --trust "$T/st.txt" --measure pcc --out "$T/pcc2.txt") \
+    && ok "als-simgraph reports the undefined links" || bad "simgraph report"
+start=$(date +%s.%N)
+tool als-simgraph --ratings /work/shared/data/movielens-100k/u.data --measure pcc --top-k 20 --out "$T/ml.txt" > /dev/null 2>&1 \
+    || bad "simgraph MovieLens 100K"
+tool als-simgraph --ratings data/filmtrust/ratings.txt --trust data/filmtrust/trust.txt --measure pcc --out "$T/ft.txt" > /dev/null 2>&1 \
+    || bad "simgraph FilmTrust"
+tool als-simgraph --ratings data/filmtrust/ratings.txt --measure vss --top-k 10 --out "$T/ft2.txt" > /dev/null 2>&1 \
+    || bad "simgraph FilmTrust top-K"
+secs=$($PY -c "import sys; print(round($(date +%s.%N) - $start, 2))")
+[ "$(wc -l < "$T/ml.txt")" = $((943 * 20)) ] && ok "als-simgraph: MovieLens 100K top-20 and FilmTrust (trust, top-10) in ${secs} s" \
+    || bad "simgraph ML100K output lines: $(wc -l < "$T/ml.txt")"
+train 2 --ratings data/filmtrust/ratings.txt --social "$T/ft.txt" --alpha 0.5 --iters 2 > "$T/log" 2>&1 \
+    && ok "als-train reads the als-simgraph output as --social" || bad "train on simgraph output" "$T/log"
+
+# ---- 5. als-gen: reproducible, budget-independent, direct binary = text + partition ----
+G=(--users 700 --items 250 --ratings-per-user 40 --distribution powerlaw --rank 4 --links-per-user 4 --seed 21)
+tool als-gen "${G[@]}" --out-ratings "$T/ga.txt" --out-social "$T/gas.txt" --out-data "$T/ga.bin" > /dev/null
+tool als-gen "${G[@]}" --out-ratings "$T/gb.txt" --out-social "$T/gbs.txt" > /dev/null
+tool als-gen "${G[@]}" --out-data "$T/gb.bin" --memory 1 > /dev/null
+tool als-gen "${G[@]}" --seed 22 --out-ratings "$T/gc.txt" --out-social "$T/gcs.txt" > /dev/null
+cmp -s "$T/ga.txt" "$T/gb.txt" && cmp -s "$T/gas.txt" "$T/gbs.txt" && cmp -s "$T/ga.bin" "$T/gb.bin" \
+    && ! cmp -s "$T/ga.txt" "$T/gc.txt" && ok "als-gen: same seed gives identical files (text, social, binary), another seed differs" \
+    || bad "als-gen reproducibility"
+tool als-gen --users 3000 --items 900 --ratings-per-user 50 --links-per-user 2 --seed 8 --out-data "$T/gm1.bin" --memory 1 --block-size 4096 > "$T/log"
+tool als-gen --users 3000 --items 900 --ratings-per-user 50 --links-per-user 2 --seed 8 --out-data "$T/gm2.bin" --block-size 4096 > /dev/null
+grep -q "3 rating passes" "$T/log" && cmp -s "$T/gm1.bin" "$T/gm2.bin" \
+    && ok "als-gen: --memory 1 (3 item-range passes) writes the same file as one pass" || bad "als-gen memory budget" "$T/log"
+tool als-partition --ratings "$T/ga.txt" --social "$T/gas.txt" --out "$T/gp.bin" > /dev/null
+cmp -s "$T/ga.bin" "$T/gp.bin" && ok "als-gen --out-data is byte-identical to als-partition of its text output" \
+    || bad "als-gen binary differs from partition of its text"
+# planted noise recovered: test RMSE within 10% of sigma
+tool als-gen --users 1500 --items 400 --ratings-per-user 80 --rank 3 --sigma 0.5 --seed 3 --out-ratings "$T/pl.txt" > /dev/null
+tool als-split --ratings "$T/pl.txt" --ratio 0.1 --seed 2 --out "$T/pl" > /dev/null
+train 2 --ratings "$T/pl/train.txt" --test "$T/pl/test.txt" --rank 3 --lambda 1 --iters 15 --out "$T/plm" > "$T/log" 2>&1
+rmse=$(sed -n 's/^test_rmse: //p' "$T/log")
+$PY -c "import sys; r=float('$rmse'); sys.exit(0 if abs(r - 0.5) <= 0.05 else 1)" 2>/dev/null \
+    && ok "planted rank 3, sigma 0.5: trained test RMSE $rmse is within 10% of sigma" || bad "planted RMSE '$rmse'" "$T/log"
+
+# ---- 6. als-split -------------------------------------------------------------
+tool als-split --ratings "$D/ratings.txt" --folds 4 --seed 9 --out "$T/f" > "$T/log" 2>&1 || bad "als-split folds" "$T/log"
+tool als-split --ratings "$D/ratings.txt" --folds 4 --seed 9 --out "$T/f2" > /dev/null 2>&1
+tool als-split --ratings "$D/ratings.txt" --ratio 0.25 --seed 9 --out "$T/r" > /dev/null 2>&1 || bad "als-split ratio"
+tool als-split --ratings "$D/ratings.txt" --ratio 0.25 --seed 10 --out "$T/r2" > /dev/null 2>&1
+if $PY - "$T" "$D/ratings.txt" > "$T/cmp" 2>&1 <<'PYEOF'
+import sys
+from collections import Counter
+t, src = sys.argv[1], sys.argv[2]
+def trip(line):
+    for sep in ("::", ",", "\t"):
+        line = line.replace(sep, " ")
+    u, i, r = line.split()[:3]
+    return (int(u), int(i), float(r))
+rows = [trip(l) for l in open(src) if l.strip() and not l.startswith("#") and l[0].isdigit()]
+inp = Counter(rows)
+def load(p):
+    return [trip(l) for l in open(p)]
+tests = [load(f"{t}/f/test-{k}.txt") for k in range(1, 5)]
+assert sum(tests, []) and Counter(sum(tests, [])) == inp, "test folds are not a partition"
+for k in range(1, 5):
+    tr = load(f"{t}/f/train-{k}.txt")
+    assert Counter(tr) + Counter(tests[k - 1]) == inp, f"fold {k}: train + test != input"
+    # file order preserved
+    assert [x for x in rows if x in set(tr)] == tr or len(set(rows)) != len(rows)
+sizes = [len(x) for x in tests]
+assert max(sizes) - min(sizes) <= len(set(u for u, _, _ in rows)), sizes
+tr, te = load(f"{t}/r/train.txt"), load(f"{t}/r/test.txt")
+assert Counter(tr) + Counter(te) == inp
+assert set(u for u, _, _ in te) <= set(u for u, _, _ in tr), "a test user without training ratings"
+share = len(te) / len(rows)
+assert 0.15 < share < 0.35, share
+tr2 = load(f"{t}/r2/train.txt")
+assert tr2 != tr, "another seed gives the same split"
+print("fold sizes", sizes, "test share", round(share, 3))
+PYEOF
+then ok "als-split: 4 test folds partition the input exactly, train-F = input - test-F; ratio split keeps every user ($(cat "$T/cmp"))"
+else bad "als-split checks" "$T/cmp"; fi
+for k in 1 2 3 4; do cmp -s "$T/f/test-$k.txt" "$T/f2/test-$k.txt" || bad "als-split not deterministic (fold $k)"; done
+ok "als-split: the same seed gives identical folds"
+
+# ---- 7. als-eval and als-recommend ----------------------------------------------
+tool als-eval --model "$T/dt" --test "$D/test.txt" --json > "$T/ev" 2> "$T/log" || bad "als-eval" "$T/log"
+if $PY - "$T/ev" "$T/dt/metrics.json" > "$T/cmp" 2>&1 <<'PYEOF'
+import json, sys
+e = json.load(open(sys.argv[1])); m = json.load(open(sys.argv[2]))
+last = m["iterations"][-1]
+assert e["rmse"] == last["test_rmse"] and e["mae"] == last["test_mae"], (e, last)
+assert e["unknown_user"] == 1 and e["unknown_item"] == 1
+assert e["evaluated"] == m["dataset"]["test_evaluated"]
+print(e["rmse"])
+PYEOF
+then ok "als-eval reproduces als-train's final test RMSE/MAE bitwise and the unknown counts ($(cat "$T/cmp"))"
+else bad "als-eval vs als-train" "$T/cmp"; fi
+tool als-eval --model "$T/dt" --test "$D/test.txt" | grep -q "1 with unknown user, 1 with unknown item" \
+    && ok "als-eval text output reports unknown users/items" || bad "als-eval text"
+tool als-eval --model "$T/nosuch" --test "$D/test.txt" > "$T/log" 2>&1
+[ $? = 1 ] && grep -q "nosuch/U.npy" "$T/log" && ok "als-eval: missing model is a clear error" || bad "als-eval missing model" "$T/log"
+U1=$(head -1 "$T/dt/user_ids.txt"); U2=$(sed -n 5p "$T/dt/user_ids.txt")
+tool als-recommend --model "$T/dt" --ratings "$D/ratings.txt" --users "$U1,$U2" --top 5 > "$T/rec1" 2> "$T/log" || bad "als-recommend --ratings" "$T/log"
+tool als-recommend --model "$T/dt" --data "$T/d.bin" --users "$U1,$U2" --top 5 > "$T/rec2" 2> "$T/log" || bad "als-recommend --data" "$T/log"
+if cmp -s "$T/rec1" "$T/rec2" && $PY - "$T" "$D/ratings.txt" "$T/rec1" > "$T/cmp" 2>&1 <<'PYEOF'
+import sys, numpy as np
+t, src, rec = sys.argv[1:4]
+U = np.load(f"{t}/dt/U.npy"); V = np.load(f"{t}/dt/V.npy")
+uid = [int(x) for x in open(f"{t}/dt/user_ids.txt")]; iid = [int(x) for x in open(f"{t}/dt/item_ids.txt")]
+seen = {}
+for l in open(src):
+    for sep in ("::", ",", "\t"):
+        l = l.replace(sep, " ")
+    f = l.split()
+    if len(f) >= 3 and f[0].isdigit():
+        seen.setdefault(int(f[0]), set()).add(int(f[1]))
+out = {}
+for l in open(rec):
+    if l.startswith("#"): continue
+    u, r, i, s = l.split()
+    out.setdefault(int(u), []).append((int(i), float(s)))
+for u, got in out.items():
+    sc = U[uid.index(u)] @ V.T
+    cand = sorted(((-sc[j], iid[j]) for j in range(len(iid)) if iid[j] not in seen[u]))[:5]
+    want = [(i, -s) for s, i in cand]
+    assert [g[0] for g in got] == [w[0] for w in want], (u, got, want)
+    assert all(abs(g[1] - w[1]) < 1e-6 for g, w in zip(got, want))
+    assert not any(g[0] in seen[u] for g in got)
+print(len(out), "users")
+PYEOF
+then ok "als-recommend: top-5 unseen items and scores match U.V (NumPy); --ratings and --data agree"
+else bad "als-recommend" "$T/cmp"; fi
+tool als-recommend --model "$T/dt" --data "$T/d.bin" --users 12345 > "$T/log" 2>&1
+[ $? = 1 ] && grep -q "user 12345 is not in the model" "$T/log" && ok "als-recommend: unknown user is a clear error" \
+    || bad "als-recommend unknown user" "$T/log"
+
+# ---- 8. every tool: --help, bad options, missing inputs -------------------------
+for t in als-partition als-split als-simgraph als-gen als-eval als-recommend; do
+    tool $t --help > "$T/log" 2>&1 && grep -q "^Usage: $t" "$T/log" || bad "$t --help"
+    tool $t --frobnicate > "$T/log" 2>&1
+    [ $? = 2 ] && grep -q "$t: error: unknown option '--frobnicate'" "$T/log" || bad "$t unknown option" "$T/log"
+done
+ok "every tool: --help exits 0 with usage; an unknown option exits 2 with a message"
+tool als-partition --ratings "$T/nosuch.txt" --out "$T/x.bin" > "$T/log" 2>&1
+[ $? = 1 ] && grep -q "nosuch.txt: cannot open" "$T/log" && [ ! -e "$T/x.bin" ] && ok "als-partition: missing input named, no output" \
+    || bad "als-partition missing input" "$T/log"
+printf '1 2 3\n4 5\n' > "$T/malformed.txt"
+tool als-partition --ratings "$T/malformed.txt" --out "$T/x.bin" > "$T/log" 2>&1
+[ $? = 1 ] && grep -q "malformed.txt:2" "$T/log" && ok "als-partition: malformed line named by file:line" || bad "als-partition malformed" "$T/log"
+tool als-partition --ratings "$D/ratings.txt" --out "$T/nodir/x.bin" > "$T/log" 2>&1
+[ $? = 1 ] && grep -q "nodir/x.bin: cannot create" "$T/log" && ok "als-partition: unwritable output named" || bad "als-partition unwritable" "$T/log"
+tool als-split --ratings "$D/ratings.txt" --ratio 0.2 --folds 3 --out "$T/x" > "$T/log" 2>&1
+[ $? = 2 ] && grep -q "exactly one of --ratio" "$T/log" && ok "als-split: --ratio with --folds refused" || bad "als-split options" "$T/log"
+tool als-gen --users 10 --items 5 > "$T/log" 2>&1
+[ $? = 2 ] && grep -q "out-ratings" "$T/log" && ok "als-gen: no output named is refused" || bad "als-gen options" "$T/log"
+
+echo "tools tests: $pass passed, $fail failed"
+[ $fail = 0 ]
