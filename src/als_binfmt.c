@@ -579,9 +579,10 @@ int als_bin_writer_open(als_bin_writer_t **wp, const char *path, int64_t m, int6
     w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (w->fd < 0) {
         int e = errno;
-        als_bin_writer_abort(w);
-        return als_err_set(err, ALS_ERR_IO, "%s: cannot create (temporary %s): %s", path,
-                           w->tmp, strerror(e));
+        als_err_set(err, ALS_ERR_IO, "%s: cannot create (temporary %s): %s", path, w->tmp,
+                    strerror(e));
+        als_bin_writer_abort(w); /* frees w: the message above reads w->tmp first */
+        return err ? err->code : ALS_ERR_IO;
     }
     *wp = w;
     return ALS_OK;

@@ -3,6 +3,8 @@
 # (make mpi-test). Every run is under `timeout`, so a hang is a failure.
 set -u
 cd "$(dirname "$0")/.."
+# ALS_BIN selects the binaries (default bin; bin-asan for the sanitizer build).
+export ALS_TRAIN="${ALS_BIN:-bin}/als-train"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_rmaps_base_oversubscribe=1   # more ranks than cores
 unset OMP_NUM_THREADS
@@ -14,7 +16,7 @@ ok()  { pass=$((pass + 1)); echo "ok   $1"; }
 bad() { fail=$((fail + 1)); echo "FAIL $1"; [ -n "${2:-}" ] && sed 's/^/     /' "$2" | tail -20; }
 train() { # P args...
     local p=$1; shift
-    timeout 120 mpirun -np "$p" bin/als-train "$@"
+    timeout 120 mpirun -np "$p" "$ALS_TRAIN" "$@"
 }
 
 $PY tests/gen_tricky.py "$T/d" 7
@@ -44,7 +46,7 @@ for t in 2 3; do
     cmp -s "$T/p1-fast/U.npy" "$T/t$t/U.npy" && cmp -s "$T/p1-fast/V.npy" "$T/t$t/V.npy" \
         && ok "threads=$t bitwise equal to 1 thread" || bad "threads=$t differs" "$T/log"
 done
-ALS_MPI_CHUNK=2 timeout 120 mpirun -x ALS_MPI_CHUNK -np 3 bin/als-train "${COMMON[@]}" --out "$T/chunk" > "$T/log" 2>&1
+ALS_MPI_CHUNK=2 timeout 120 mpirun -x ALS_MPI_CHUNK -np 3 "$ALS_TRAIN" "${COMMON[@]}" --out "$T/chunk" > "$T/log" 2>&1
 cmp -s "$T/p1-fast/U.npy" "$T/chunk/U.npy" && cmp -s "$T/p1-fast/V.npy" "$T/chunk/V.npy" \
     && ok "chunked Allgatherv (2 rows per call) bitwise equal" || bad "chunked exchange differs" "$T/log"
 
@@ -98,7 +100,7 @@ touch "$T/afile"
 expect_fail() { # name pattern args...
     local name=$1 pat=$2; shift 2
     rm -rf "$T/out-bad" "$T/codes"
-    timeout 60 mpirun -np 2 sh -c 'bin/als-train "$@"; rc=$?; echo $rc >> '"$T/codes"'; exit $rc' sh "$@" --out "$T/out-bad" > "$T/log" 2>&1
+    timeout 60 mpirun -np 2 sh -c '"$ALS_TRAIN" "$@"; rc=$?; echo $rc >> '"$T/codes"'; exit $rc' sh "$@" --out "$T/out-bad" > "$T/log" 2>&1
     local rc=$?
     if [ $rc = 124 ]; then bad "$name: timed out (hang)" "$T/log"; return; fi
     local codes; codes=$(sort "$T/codes" 2>/dev/null | tr '\n' ' ')
@@ -126,7 +128,7 @@ expect_fail "duplicates=error" "rates item 1 2 times" --ratings "$T/dups.txt" --
 expect_fail "singular system" "not positive definite" --ratings "$T/tiny.txt" --rank 3 --lambda 0
 # an unwritable --out (a path below a regular file; root ignores permissions)
 rm -f "$T/codes"
-timeout 60 mpirun -np 2 sh -c 'bin/als-train "$@"; rc=$?; echo $rc >> '"$T/codes"'; exit $rc' sh --ratings "$T/tiny.txt" --out "$T/afile/x" > "$T/log" 2>&1
+timeout 60 mpirun -np 2 sh -c '"$ALS_TRAIN" "$@"; rc=$?; echo $rc >> '"$T/codes"'; exit $rc' sh --ratings "$T/tiny.txt" --out "$T/afile/x" > "$T/log" 2>&1
 [ $? != 0 ] && ! grep -qx 0 "$T/codes" && grep -q "afile/x" "$T/log" && ok "unwritable --out: '$(grep -m1 error "$T/log")'" \
     || bad "unwritable --out" "$T/log"
 

@@ -333,6 +333,7 @@ static void test_magic_version_truncation(void **state)
     write_small("hdr.bin", p, sizeof p, &g);
     poke(p, 0, "NOTADATA", 8);
     expect_error(p, ALS_ERR_FORMAT, "wrong magic", NULL);
+    als_global_free(&g);
     write_small("hdr.bin", p, sizeof p, &g);
     uint32_t v = 7;
     poke(p, 8, &v, 4);
