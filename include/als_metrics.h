@@ -33,8 +33,8 @@ typedef struct {
     double total;   /* L */
     double sse;     /* sum of squared residuals over the training ratings */
     double social;  /* sum_i sum_{f in F+(i)} s_if |u_i - u_f|^2 */
-    double reg_u;   /* |U|_F^2 */
-    double reg_v;   /* |V|_F^2 */
+    double reg_u;   /* lambda_u |U|_F^2 (row-weighted with --lambda-scale=count) */
+    double reg_v;   /* lambda_v |V|_F^2 (idem) */
 } als_loss_t;
 
 /* One row of the iteration history. */

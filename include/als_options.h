@@ -45,6 +45,7 @@ typedef struct {
     int quiet;                    /* --quiet: no per-iteration lines */
     int bias;                     /* --bias: global mean + user and item biases */
     int lambda_count;             /* --lambda-scale=count: lambda * n_i (ALS-WR) */
+    double lambda_bias;           /* --lambda-bias: plain lambda of b_i, c_j (< 0: as the factors) */
     int checkpoint_every;         /* --checkpoint-every N: checkpoint after every N iterations */
     char checkpoint_dir[ALS_PATH_MAX]; /* --checkpoint-dir DIR ("" = no checkpoints) */
     char resume[ALS_PATH_MAX];    /* --resume DIR: continue from DIR's checkpoint */

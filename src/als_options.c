@@ -22,6 +22,7 @@ void als_options_defaults(als_options_t *o)
     o->duplicates = ALS_DUP_KEEP;
     o->kernel = ALS_KERNEL_FAST;
     o->threads = 0;
+    o->lambda_bias = -1.0;
 }
 
 const char *als_dup_policy_name(als_dup_policy_t d)
@@ -60,6 +61,8 @@ void als_options_usage(FILE *out, const char *prog)
 "  --bias               predict mu + b_i + c_j + u_i.v_j (biases solved inside ALS)\n"
 "  --lambda-scale S     none (default: plain lambda) or count (lambda * ratings of\n"
 "                       the row, ALS-WR; rows without ratings count as 1)\n"
+"  --lambda-bias B      plain (never count-scaled) regularization of the biases\n"
+"                       (default: the same as the factors of that side)\n"
 "Run:\n"
 "  --iters N            iterations (default 10); one = U-step then V-step\n"
 "  --tol T              stop when the relative loss decrease falls below T (default 0)\n"
@@ -123,7 +126,7 @@ int als_options_parse(int argc, char **argv, als_options_t *o, FILE *out, als_er
 {
     enum { O_RATINGS = 256, O_SOCIAL, O_TEST, O_INIT_U, O_INIT_V, O_OUT, O_RANK, O_LAMBDA,
            O_LAMBDA_U, O_LAMBDA_V, O_ALPHA, O_ITERS, O_TOL, O_SEED, O_VALCOL, O_DUP,
-           O_KERNEL, O_THREADS, O_QUIET, O_HELP, O_VERSION, O_BIAS, O_LSCALE };
+           O_KERNEL, O_THREADS, O_QUIET, O_HELP, O_VERSION, O_BIAS, O_LSCALE, O_LBIAS };
     enum { O_DATA = 512, O_PRINT_PLAN };
     enum { O_CKPT_EVERY = 768, O_CKPT_DIR, O_RESUME };
     static const struct option longopts[] = {
@@ -153,6 +156,7 @@ int als_options_parse(int argc, char **argv, als_options_t *o, FILE *out, als_er
         {"quiet", no_argument, NULL, O_QUIET},
         {"bias", no_argument, NULL, O_BIAS},
         {"lambda-scale", required_argument, NULL, O_LSCALE},
+        {"lambda-bias", required_argument, NULL, O_LBIAS},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0}};
@@ -223,6 +227,7 @@ int als_options_parse(int argc, char **argv, als_options_t *o, FILE *out, als_er
         case O_THREADS: rc = parse_int("--threads", optarg, 1, 4096, &o->threads, err); break;
         case O_QUIET: o->quiet = 1; break;
         case O_BIAS: o->bias = 1; break;
+        case O_LBIAS: rc = parse_double("--lambda-bias", optarg, 0.0, &o->lambda_bias, err); break;
         case O_LSCALE:
             if (strcmp(optarg, "none") == 0)
                 o->lambda_count = 0;

@@ -168,9 +168,10 @@ void als_solver_free(als_solver_t *s)
 static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, const int64_t *idx,
                           const double *val, const double *X, double reg, const int64_t *wptr,
                           const int64_t *wcol, const double *wval, const double *deg,
-                          const double *Y, const int *fix, const double *fixval, double *out,
-                          int *info_out)
+                          const double *Y, const int *fix, const double *fixval, int bcoord,
+                          double *out, int *info_out)
 {
+    const double lbias = s->opt->lambda_bias;
     const int k = s->k, nf = s->nfixed, kr = k - nf;
     const int count_scale = s->opt->lambda_count;
     /* The unknown coordinates, ascending (all of them without --bias). */
@@ -210,6 +211,8 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
             }
             for (int c = 0; c < k; c++)
                 A[c * k + c] += shift;
+            if (bcoord >= 0 && lbias >= 0) /* the bias: its own plain lambda */
+                A[bcoord * k + bcoord] += lbias - (shift - (wptr ? alpha * deg[t] : 0.0));
             double c1 = omp_get_wtime();
             int info;
             if (nf == 0) {
@@ -281,7 +284,7 @@ int als_solver_ustep(als_solver_t *s, als_err_t *err)
     int info = 0;
     int64_t bad = solve_rows(s, d->u1 - d->u0, d->uptr, d->ucol, d->uval, s->V, s->opt->lambda_u,
                              d->wptr, d->wcol, d->wval, d->wdeg, s->U, s->ufix, s->ufixval,
-                             s->ublk, &info);
+                             s->opt->bias ? s->latent : -1, s->ublk, &info);
     int64_t nr = bad >= 0 ? d->uptr[bad + 1] - d->uptr[bad] : 0;
     if (check_failure(s, bad, info, "user", d->user_ids, d->u0, nr, "--lambda-u", err))
         return err->code;
@@ -298,7 +301,8 @@ int als_solver_vstep(als_solver_t *s, als_err_t *err)
     const als_data_t *d = s->data;
     int info = 0;
     int64_t bad = solve_rows(s, d->i1 - d->i0, d->iptr, d->irow, d->ival, s->U, s->opt->lambda_v,
-                             NULL, NULL, NULL, NULL, NULL, s->vfix, s->vfixval, s->vblk, &info);
+                             NULL, NULL, NULL, NULL, NULL, s->vfix, s->vfixval,
+                             s->opt->bias ? s->latent + 1 : -1, s->vblk, &info);
     int64_t nr = bad >= 0 ? d->iptr[bad + 1] - d->iptr[bad] : 0;
     if (check_failure(s, bad, info, "item", d->item_ids, d->i0, nr, "--lambda-v", err))
         return err->code;
@@ -308,6 +312,28 @@ int als_solver_vstep(als_solver_t *s, als_err_t *err)
     if (rc != MPI_SUCCESS)
         return als_err_set(err, ALS_ERR_MPI, "MPI_Allgatherv of V failed (code %d)", rc);
     return ALS_OK;
+}
+
+/* The regularization term of one row, lambda included: lambda * w * |x|^2
+ * over the updated coordinates (w = the row's rating count with
+ * --lambda-scale=count, else 1), with the bias coordinate (index bcoord)
+ * under --lambda-bias when that is set. */
+static double row_reg(const als_solver_t *s, const double *x, int64_t nratings, double lambda,
+                      const int *fix, int bcoord)
+{
+    const int k = s->k;
+    const double lb = s->opt->lambda_bias;
+    double r = 0.0, rb = 0.0;
+    for (int c = 0; c < k; c++) {
+        if (s->nfixed && (c == fix[0] || c == fix[1]))
+            continue;
+        if (s->opt->bias && c == bcoord && lb >= 0)
+            rb += x[c] * x[c];
+        else
+            r += x[c] * x[c];
+    }
+    double w = s->opt->lambda_count && nratings > 0 ? (double)nratings : 1.0;
+    return lambda * w * r + (lb >= 0 ? lb : 0.0) * rb;
 }
 
 void als_solver_loss(als_solver_t *s, als_loss_t *L)
@@ -326,7 +352,7 @@ void als_solver_loss(als_solver_t *s, als_loss_t *L)
 #pragma omp parallel for schedule(dynamic, 64)
     for (int64_t t = 0; t < nu; t++) {
         const double *u = s->U + (d->u0 + t) * k;
-        double sse = 0.0, soc = 0.0, reg = 0.0;
+        double sse = 0.0, soc = 0.0;
         for (int64_t x = d->uptr[t]; x < d->uptr[t + 1]; x++) {
             double e = d->uval[x] - dot(u, s->V + d->ucol[x] * k, k);
             sse += e * e;
@@ -334,25 +360,15 @@ void als_solver_loss(als_solver_t *s, als_loss_t *L)
         for (int64_t x = d->wptr[t]; x < d->wptr[t + 1]; x++) {
             soc += d->wval[x] * dist2(u, s->U + d->wcol[x] * k, k);
         }
-        for (int c = 0; c < k; c++)
-            if (!s->nfixed || (c != s->ufix[0] && c != s->ufix[1]))
-                reg += u[c] * u[c];
-        if (s->opt->lambda_count && d->uptr[t + 1] > d->uptr[t])
-            reg *= (double)(d->uptr[t + 1] - d->uptr[t]);
         ut[3 * t] = sse;
         ut[3 * t + 1] = 0.5 * soc; /* W counts every link from both ends */
-        ut[3 * t + 2] = reg;
+        ut[3 * t + 2] = row_reg(s, u, d->uptr[t + 1] - d->uptr[t], s->opt->lambda_u, s->ufix,
+                                s->latent);
     }
 #pragma omp parallel for schedule(static)
     for (int64_t t = 0; t < ni; t++) {
-        const double *v = s->V + (d->i0 + t) * k;
-        double reg = 0.0;
-        for (int c = 0; c < k; c++)
-            if (!s->nfixed || (c != s->vfix[0] && c != s->vfix[1]))
-                reg += v[c] * v[c];
-        if (s->opt->lambda_count && d->iptr[t + 1] > d->iptr[t])
-            reg *= (double)(d->iptr[t + 1] - d->iptr[t]);
-        it[t] = reg;
+        it[t] = row_reg(s, s->V + (d->i0 + t) * k, d->iptr[t + 1] - d->iptr[t], s->opt->lambda_v,
+                        s->vfix, s->latent + 1);
     }
     als_allgather_rows(s->comm, ut, uall, 3, d->ubeg);
     als_allgather_rows(s->comm, it, iall, 1, d->ibeg);
@@ -364,8 +380,7 @@ void als_solver_loss(als_solver_t *s, als_loss_t *L)
     }
     for (int64_t t = 0; t < d->n; t++)
         L->reg_v += iall[t];
-    L->total = 0.5 * L->sse + 0.5 * s->opt->alpha * L->social + 0.5 * s->opt->lambda_u * L->reg_u +
-               0.5 * s->opt->lambda_v * L->reg_v;
+    L->total = 0.5 * L->sse + 0.5 * s->opt->alpha * L->social + 0.5 * L->reg_u + 0.5 * L->reg_v;
     free(ut);
     free(it);
     free(uall);

@@ -447,6 +447,55 @@ static void test_solver_lambda_count(void **state)
     free(Ucount);
 }
 
+/* Every model variant descends: biases with their own plain lambda, count-
+ * scaled lambda and the social term together, checked against the oracle of
+ * the normal equations' objective through the solver's own loss. */
+static void test_solver_monotone_variants(void **state)
+{
+    (void)state;
+    for (int trial = 0; trial < 8; trial++) {
+        inst_t I;
+        build(&I, 25, 14, 0.3, 50, 3, 0.1, 0.1, trial % 2 ? 0.0 : 1.5, 40 + trial);
+        als_solver_free(&I.sv);
+        I.o.bias = trial & 1 ? 1 : (trial & 2) != 0;
+        I.o.lambda_count = (trial & 4) != 0;
+        I.o.lambda_bias = trial & 2 ? 3.0 : -1.0;
+        als_err_t err;
+        als_err_clear(&err);
+        assert_int_equal(als_solver_init(MPI_COMM_WORLD, &I.o, &I.d, &I.sv, &err), ALS_OK);
+        als_loss_t prev, cur;
+        als_solver_loss(&I.sv, &prev);
+        for (int it = 0; it < 6; it++) {
+            assert_int_equal(als_solver_ustep(&I.sv, &err), ALS_OK);
+            als_solver_loss(&I.sv, &cur);
+            assert_true(cur.total <= prev.total * (1 + 1e-12));
+            prev = cur;
+            assert_int_equal(als_solver_vstep(&I.sv, &err), ALS_OK);
+            als_solver_loss(&I.sv, &cur);
+            assert_true(cur.total <= prev.total * (1 + 1e-12));
+            prev = cur;
+        }
+        /* The V-step minimizes exactly over V: dL/dV = 0 at every updated
+         * coordinate (central differences of the solver's loss; L is
+         * quadratic in each coordinate, so only rounding remains). */
+        int k = I.sv.k;
+        for (int64_t x = 0; x < I.d.n * k; x++) {
+            int c = (int)(x % k);
+            if (I.sv.nfixed && (c == I.sv.vfix[0] || c == I.sv.vfix[1]))
+                continue;
+            double h = 1e-4, keep = I.sv.V[x];
+            als_loss_t a, b;
+            I.sv.V[x] = keep + h;
+            als_solver_loss(&I.sv, &a);
+            I.sv.V[x] = keep - h;
+            als_solver_loss(&I.sv, &b);
+            I.sv.V[x] = keep;
+            assert_close((a.total - b.total) / (2 * h), 0.0, 0, 1e-7 * (1 + cur.total));
+        }
+        destroy(&I);
+    }
+}
+
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
@@ -459,6 +508,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_solver_init_counter_based),
         cmocka_unit_test(test_solver_bias_planted),
         cmocka_unit_test(test_solver_lambda_count),
+        cmocka_unit_test(test_solver_monotone_variants),
     };
     int rc = cmocka_run_group_tests_name("solver", tests, NULL, NULL);
     MPI_Finalize();

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <omp.h>
+#include <sched.h>
 #include <sys/resource.h>
 
 #include "als.h"
@@ -40,6 +41,8 @@ static void print_params(FILE *out, const als_options_t *o, int p, const als_sys
     fprintf(out, "rank_k: %d  lambda_u: %g  lambda_v: %g  lambda_scale: %s  alpha: %g  bias: %s\n",
             o->rank_k, o->lambda_u, o->lambda_v, o->lambda_count ? "count" : "none", o->alpha,
             o->bias ? "yes" : "no");
+    if (o->bias && o->lambda_bias >= 0)
+        fprintf(out, "lambda_bias: %g (plain, for b_i and c_j)\n", o->lambda_bias);
     fprintf(out, "iters: %d  tol: %g  seed: %" PRIu64 "  duplicates: %s  value_column: %d\n",
             o->iters, o->tol, o->seed, als_dup_policy_name(o->duplicates), o->value_col);
     if (o->init_user[0])
@@ -103,8 +106,9 @@ static void build_metrics(als_buf_t *b, const als_options_t *o, const als_data_t
     als_buf_json_num(b, o->lambda_v);
     als_buf_printf(b, ", \"alpha\": ");
     als_buf_json_num(b, o->alpha);
-    als_buf_printf(b, ", \"lambda_scale\": \"%s\", \"bias\": %s", o->lambda_count ? "count" : "none",
-                   o->bias ? "true" : "false");
+    als_buf_printf(b, ", \"lambda_scale\": \"%s\", \"bias\": %s, \"lambda_bias\": ",
+                   o->lambda_count ? "count" : "none", o->bias ? "true" : "false");
+    als_buf_json_num(b, o->lambda_bias >= 0 ? o->lambda_bias : NAN);
     als_buf_printf(b, ", \"iters\": %d, \"tol\": ", o->iters);
     als_buf_json_num(b, o->tol);
     als_buf_printf(b, ", \"seed\": %" PRIu64 ", \"duplicates\": \"%s\", \"kernel\": \"%s\", "
@@ -247,6 +251,15 @@ int main(int argc, char **argv)
         return fail(comm, &err);
     if (rank == 0)
         print_params(stdout, &opt, p, &si);
+    /* Threads bound to fewer CPUs than there are threads share a core. */
+    cpu_set_t cpus;
+    int ncpu = sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? CPU_COUNT(&cpus) : si.omp_threads;
+    int min_cpu = ncpu;
+    MPI_Reduce(&ncpu, &min_cpu, 1, MPI_INT, MPI_MIN, 0, comm);
+    if (rank == 0 && min_cpu < si.omp_threads)
+        printf("warning: %d threads per rank but a rank may use only %d CPU%s (mpirun binds each "
+               "rank to a core by default: use --bind-to none or --map-by slot:PE=%d)\n",
+               si.omp_threads, min_cpu, min_cpu == 1 ? "" : "s", si.omp_threads);
 
     /* Read and build on rank 0, then distribute. */
     double t_read = MPI_Wtime();
