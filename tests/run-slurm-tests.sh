@@ -16,7 +16,7 @@
 # KEEP=1 keeps the temporary directory; SLURM_TEST_TIMEOUT (s, default 240) bounds
 # each wait.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 ROOT=$(pwd)
 PY=/usr/bin/python3
 WAIT=${SLURM_TEST_TIMEOUT:-240}
@@ -54,11 +54,11 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 
 # ---------------------------------------------------------------- stop by pid
 stop_pid() { # name pid
-    local name=$1 pid=$2 i
+    local name=$1 pid=$2
     [ -n "$pid" ] || return 0
     kill -0 "$pid" 2>/dev/null || return 0
     kill -TERM "$pid" 2>/dev/null
-    for i in $(seq 1 100); do
+    for _ in $(seq 1 100); do
         kill -0 "$pid" 2>/dev/null || { echo "stopped $name (pid $pid)"; return 0; }
         sleep 0.1
     done
@@ -112,7 +112,7 @@ if ! runuser -u munge -- munged --force --socket="$T/munge/munge.socket" \
     bad "munged starts" "$T/munged.out"
     exit 1
 fi
-for i in $(seq 1 50); do [ -s "$T/munge/munged.pid" ] && break; sleep 0.1; done
+for _ in $(seq 1 50); do [ -s "$T/munge/munged.pid" ] && break; sleep 0.1; done
 read_pids
 [ -n "$MUNGED_PID" ] && ok "munged running (pid $MUNGED_PID)" || { bad "munged pid file" "$T/munge/munged.log"; exit 1; }
 
@@ -161,13 +161,13 @@ NodeName=$HOST NodeAddr=127.0.0.1 CPUs=8 State=UNKNOWN
 PartitionName=debug Nodes=$HOST Default=YES MaxTime=INFINITE State=UP
 EOF
 slurmctld -f "$SLURM_CONF" > "$T/slurmctld.out" 2>&1 || { bad "slurmctld starts" "$T/slurmctld.out"; dump_logs; exit 1; }
-for i in $(seq 1 50); do [ -s "$T/slurmctld.pid" ] && break; sleep 0.1; done
+for _ in $(seq 1 50); do [ -s "$T/slurmctld.pid" ] && break; sleep 0.1; done
 read_pids
 slurmd -f "$SLURM_CONF" > "$T/slurmd.out" 2>&1 || { bad "slurmd starts" "$T/slurmd.out"; dump_logs; exit 1; }
-for i in $(seq 1 50); do [ -s "$T/slurmd.pid" ] && break; sleep 0.1; done
+for _ in $(seq 1 50); do [ -s "$T/slurmd.pid" ] && break; sleep 0.1; done
 read_pids
 state=""
-for i in $(seq 1 150); do
+for _ in $(seq 1 150); do
     state=$(sinfo -h -o %T 2>/dev/null | head -1)
     [ "$state" = idle ] && break
     sleep 0.2
