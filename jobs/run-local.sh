@@ -19,7 +19,7 @@ case $study in
     strong) script=strong-scaling.sbatch ;;
     weak) script=weak-scaling.sbatch ;;
     train) script=train.sbatch ;;
-    *) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 2 ;;
 esac
 shift
 # Outside any allocation: forget Slurm variables a shell might carry, use mpirun.
