@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,6 +33,7 @@
 #define ALIGN_UP(x, a) ((((x) + (a) - 1) / (a)) * (a))
 #define SEC_ALIGN 4096u
 #define MAX_BLOCK ((uint64_t)1 << 30)
+#define PIECE_BYTES ((uint64_t)4 << 20) /* read and verify this much at a time */
 
 static const char *const sec_names[ALS_SEC_COUNT] = {
     "user_ids", "item_ids", "uptr", "ucol", "uval", "iptr", "irow", "ival",
@@ -370,10 +372,33 @@ static int verify_block(reader_t *r, int sec, uint64_t k, const void *data, uint
                        lo + bytes, stored, computed);
 }
 
+/* Entries of an index section must lie in [0, limit): a broken writer must
+ * not make the solver index out of bounds. Checked on each piece while it is
+ * in cache. */
+static int check_piece(const char *path, int sec, const void *p, uint64_t bytes, int64_t limit,
+                       als_err_t *err)
+{
+    if (limit < 0)
+        return ALS_OK;
+    const int64_t *idx = p;
+    uint64_t n = bytes / 8, mx = 0;
+    for (uint64_t x = 0; x < n; x++)
+        mx = (uint64_t)idx[x] > mx ? (uint64_t)idx[x] : mx;
+    if (mx < (uint64_t)limit)
+        return ALS_OK;
+    for (uint64_t x = 0; x < n; x++)
+        if ((uint64_t)idx[x] >= (uint64_t)limit)
+            return als_err_set(err, ALS_ERR_FORMAT, "%s: section '%s': index %" PRId64 " out of "
+                               "range [0, %" PRId64 ")", path, sec_names[sec], idx[x], limit);
+    return ALS_OK;
+}
+
 /* Read elements [first, first+count) of section sec into dst, verifying every
- * block touched. Keeps making its read calls after a failure (see read_at). */
+ * block touched (and, limit >= 0, that every entry is an index below limit).
+ * Full blocks are read straight into dst a few MiB at a time and verified
+ * while in cache. Keeps making its read calls after a failure (see read_at). */
 static int read_range(reader_t *r, int sec, uint64_t first, uint64_t count, void *dst,
-                      als_err_t *err)
+                      int64_t limit, als_err_t *err)
 {
     const als_bin_section_info_t *s = &r->h->sec[sec];
     if (first + count > s->count || first + count < first)
@@ -395,15 +420,20 @@ static int read_range(reader_t *r, int sec, uint64_t first, uint64_t count, void
             verify_block(r, sec, ka, r->scratch, len, err) == ALS_OK) {
             uint64_t e = block_end(s, B, ka) < b ? block_end(s, B, ka) : b;
             memcpy(out, r->scratch + (a - ka * B), e - a);
+            check_piece(r->path, sec, out, e - a, limit, err);
         } else {
             rc = err->code;
         }
     }
-    if (m1 > m0) {
-        uint64_t lo = m0 * B, hi = block_end(s, B, m1 - 1);
+    const uint64_t per = B >= PIECE_BYTES ? 1 : PIECE_BYTES / B; /* blocks per piece */
+    for (uint64_t k0 = m0; k0 < m1; k0 += per) {
+        uint64_t k1 = k0 + per < m1 ? k0 + per : m1;
+        uint64_t lo = k0 * B, hi = block_end(s, B, k1 - 1);
         if (read_at(r, s->offset + lo, out + (lo - a), hi - lo, sec_names[sec], err) == ALS_OK) {
-            for (uint64_t k = m0; k < m1 && rc == ALS_OK; k++)
+            for (uint64_t k = k0; k < k1 && rc == ALS_OK; k++)
                 rc = verify_block(r, sec, k, out + (k * B - a), block_end(s, B, k) - k * B, err);
+            if (rc == ALS_OK)
+                rc = check_piece(r->path, sec, out + (lo - a), hi - lo, limit, err);
         } else {
             rc = err->code;
         }
@@ -411,9 +441,10 @@ static int read_range(reader_t *r, int sec, uint64_t first, uint64_t count, void
     if (tail) {
         uint64_t len = block_end(s, B, kb) - kb * B;
         if (read_at(r, s->offset + kb * B, r->scratch, len, sec_names[sec], err) == ALS_OK &&
-            verify_block(r, sec, kb, r->scratch, len, err) == ALS_OK)
+            verify_block(r, sec, kb, r->scratch, len, err) == ALS_OK) {
             memcpy(out + (kb * B - a), r->scratch, b - kb * B);
-        else
+            check_piece(r->path, sec, out + (kb * B - a), b - kb * B, limit, err);
+        } else
             rc = err->code;
     }
     return rc != ALS_OK ? rc : err->code;
@@ -750,7 +781,7 @@ int als_bin_read(als_bin_file_t *f, int sec, int64_t first, int64_t count, void 
         return als_err_set(err, ALS_ERR_NOMEM, "%s: out of memory", f->path);
     reader_t r;
     local_reader(f, &r, scratch);
-    int rc = read_range(&r, sec, (uint64_t)first, (uint64_t)count, dst, err);
+    int rc = read_range(&r, sec, (uint64_t)first, (uint64_t)count, dst, -1, err);
     free(scratch);
     return rc;
 }
@@ -802,6 +833,23 @@ int als_binfmt_read_global(const char *path, als_global_t *g, als_err_t *err)
 }
 
 /* ---- parallel reader ----------------------------------------------------- */
+
+/* n elements of 8 bytes for a large local array (freed with free()): big
+ * arrays are 2 MiB aligned and marked for transparent huge pages, which
+ * makes their first touch by the read several times cheaper. */
+static void *big_alloc(int64_t n)
+{
+    size_t bytes = (size_t)(n > 0 ? n : 1) * 8, huge = (size_t)2 << 20;
+    if (bytes < 4 * huge)
+        return malloc(bytes);
+    void *p = NULL;
+    if (posix_memalign(&p, huge, bytes) != 0)
+        return NULL;
+#ifdef MADV_HUGEPAGE
+    madvise(p, bytes & ~(huge - 1), MADV_HUGEPAGE);
+#endif
+    return p;
+}
 
 int als_data_load_binary(MPI_Comm comm, const char *path, als_data_t *d, als_err_t *err)
 {
@@ -873,11 +921,11 @@ int als_data_load_binary(MPI_Comm comm, const char *path, als_data_t *d, als_err
                     "(%" PRId64 " users, %" PRId64 " items)", path, m, n);
     if (als_err_agree(comm, err) != ALS_OK)
         goto fail;
-    read_range(&r, ALS_SEC_USER_IDS, 0, (uint64_t)m, d->user_ids, err);
-    read_range(&r, ALS_SEC_ITEM_IDS, 0, (uint64_t)n, d->item_ids, err);
-    read_range(&r, ALS_SEC_UPTR, 0, (uint64_t)m + 1, uptr, err);
-    read_range(&r, ALS_SEC_WPTR, 0, (uint64_t)m + 1, wptr, err);
-    read_range(&r, ALS_SEC_IPTR, 0, (uint64_t)n + 1, iptr, err);
+    read_range(&r, ALS_SEC_USER_IDS, 0, (uint64_t)m, d->user_ids, -1, err);
+    read_range(&r, ALS_SEC_ITEM_IDS, 0, (uint64_t)n, d->item_ids, -1, err);
+    read_range(&r, ALS_SEC_UPTR, 0, (uint64_t)m + 1, uptr, -1, err);
+    read_range(&r, ALS_SEC_WPTR, 0, (uint64_t)m + 1, wptr, -1, err);
+    read_range(&r, ALS_SEC_IPTR, 0, (uint64_t)n + 1, iptr, -1, err);
     if (err->code == ALS_OK &&
         (check_ids(path, ALS_SEC_USER_IDS, d->user_ids, m, err) ||
          check_ids(path, ALS_SEC_ITEM_IDS, d->item_ids, n, err) ||
@@ -904,10 +952,11 @@ int als_data_load_binary(MPI_Comm comm, const char *path, als_data_t *d, als_err
     d->lnnz_u = uptr[d->u1] - ua;
     d->lnnz_i = iptr[d->i1] - ia;
     d->lwnnz = wptr[d->u1] - wa;
-    XMALLOC(d->uptr, nu + 1); XMALLOC(d->ucol, d->lnnz_u); XMALLOC(d->uval, d->lnnz_u);
-    XMALLOC(d->iptr, ni + 1); XMALLOC(d->irow, d->lnnz_i); XMALLOC(d->ival, d->lnnz_i);
-    XMALLOC(d->wptr, nu + 1); XMALLOC(d->wcol, d->lwnnz); XMALLOC(d->wval, d->lwnnz);
+    XMALLOC(d->uptr, nu + 1); XMALLOC(d->iptr, ni + 1); XMALLOC(d->wptr, nu + 1);
     XMALLOC(d->wdeg, nu);
+    d->ucol = big_alloc(d->lnnz_u); d->uval = big_alloc(d->lnnz_u);
+    d->irow = big_alloc(d->lnnz_i); d->ival = big_alloc(d->lnnz_i);
+    d->wcol = big_alloc(d->lwnnz); d->wval = big_alloc(d->lwnnz);
     if (!d->uptr || !d->ucol || !d->uval || !d->iptr || !d->irow || !d->ival || !d->wptr ||
         !d->wcol || !d->wval || !d->wdeg) {
         als_err_set(err, ALS_ERR_NOMEM, "%s: out of memory for the local blocks (%" PRId64
@@ -927,15 +976,12 @@ int als_data_load_binary(MPI_Comm comm, const char *path, als_data_t *d, als_err
 
     /* Own rows only: independent, contiguous, block-aligned reads. */
     r.kind = RD_MPI_ONE;
-    if (read_range(&r, ALS_SEC_UCOL, (uint64_t)ua, (uint64_t)d->lnnz_u, d->ucol, err) ||
-        read_range(&r, ALS_SEC_UVAL, (uint64_t)ua, (uint64_t)d->lnnz_u, d->uval, err) ||
-        read_range(&r, ALS_SEC_IROW, (uint64_t)ia, (uint64_t)d->lnnz_i, d->irow, err) ||
-        read_range(&r, ALS_SEC_IVAL, (uint64_t)ia, (uint64_t)d->lnnz_i, d->ival, err) ||
-        read_range(&r, ALS_SEC_WCOL, (uint64_t)wa, (uint64_t)d->lwnnz, d->wcol, err) ||
-        read_range(&r, ALS_SEC_WVAL, (uint64_t)wa, (uint64_t)d->lwnnz, d->wval, err) ||
-        check_idx(path, ALS_SEC_UCOL, d->ucol, d->lnnz_u, n, err) ||
-        check_idx(path, ALS_SEC_IROW, d->irow, d->lnnz_i, m, err) ||
-        check_idx(path, ALS_SEC_WCOL, d->wcol, d->lwnnz, m, err))
+    if (read_range(&r, ALS_SEC_UCOL, (uint64_t)ua, (uint64_t)d->lnnz_u, d->ucol, n, err) ||
+        read_range(&r, ALS_SEC_UVAL, (uint64_t)ua, (uint64_t)d->lnnz_u, d->uval, -1, err) ||
+        read_range(&r, ALS_SEC_IROW, (uint64_t)ia, (uint64_t)d->lnnz_i, d->irow, m, err) ||
+        read_range(&r, ALS_SEC_IVAL, (uint64_t)ia, (uint64_t)d->lnnz_i, d->ival, -1, err) ||
+        read_range(&r, ALS_SEC_WCOL, (uint64_t)wa, (uint64_t)d->lwnnz, d->wcol, m, err) ||
+        read_range(&r, ALS_SEC_WVAL, (uint64_t)wa, (uint64_t)d->lwnnz, d->wval, -1, err))
         (void)0;
     if (als_err_agree(comm, err) != ALS_OK)
         goto fail;
