@@ -14,5 +14,6 @@
 #include "als_solver.h"
 #include "als_output.h"
 #include "als_sysinfo.h"
+#include "als_coldstart.h"
 
 #endif

@@ -32,8 +32,10 @@ with open(os.path.join(d, "social.txt"), "w") as f:
         a, b = rng.choice(users), rng.choice(users)
         f.write(f"{a} {b} {rng.choice([1, 0.5, 0.25])}\n")
     f.write(f"{users[0]} {users[0]} 1\n")   # a self-link
+    f.write(f"{users[1]} {users[55]} 1\n")  # users[55] has no ratings: cold start
 with open(os.path.join(d, "test.txt"), "w") as f:
     for _ in range(80):
         f.write(f"{rng.choice(users[:50])} {rng.choice(items)} {rng.choice([1, 2, 3, 4, 5])}\n")
     f.write(f"999999999999999 {items[0]} 3\n")  # unknown user
+    f.write(f"{users[55]} {items[0]} 4\n")     # a cold-start user's rating
     f.write(f"{users[0]} 77777777 3\n")         # unknown item

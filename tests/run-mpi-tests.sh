@@ -140,6 +140,7 @@ grep -q "stopping: relative loss decrease" "$T/log" && ok "--tol stops early" ||
 train 2 "${COMMON[@]}" --iters 1 > "$T/log" 2>&1
 grep -q "warning: 2 (user, item) pairs occur more than once" "$T/log" && grep -q "self-links dropped" "$T/log" \
     && grep -q "1 with unknown user, 1 with unknown item" "$T/log" && ok "dirty-data warnings and unknown test pairs reported" \
+    && grep -q "cold_start: 1 test ratings of users without training ratings" "$T/log" && ok "cold-start test pair scored apart" \
     || bad "dirty-data warnings" "$T/log"
 
 echo "mpi tests: $pass passed, $fail failed"

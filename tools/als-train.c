@@ -89,7 +89,8 @@ static void print_data(FILE *out, const als_data_t *d, const als_testset_t *t, c
 static void build_metrics(als_buf_t *b, const als_options_t *o, const als_data_t *d,
                           const als_testset_t *t, const als_solver_t *s,
                           const als_timer_summary_t *ts, const als_sysinfo_t *si, int passed,
-                          double compute_gflops, double iter_gflops, const double *rss)
+                          double compute_gflops, double iter_gflops, const double *rss,
+                          const als_coldstart_t *cs)
 {
     als_buf_printf(b, "{\n  \"program\": \"als-train\",\n  \"version\": \"%s\",\n", ALS_VERSION);
     als_buf_printf(b, "  \"parameters\": {\"ratings\": ");
@@ -183,6 +184,18 @@ static void build_metrics(als_buf_t *b, const als_options_t *o, const als_data_t
     als_buf_json_num(b, iter_gflops);
     als_buf_printf(b, ",\n  \"max_relative_loss_increase\": ");
     als_buf_json_num(b, s->max_increase);
+    if (o->test[0]) {
+        als_buf_printf(b, ",\n  \"cold_start\": {\"users_without_ratings\": %" PRId64
+                       ", \"test_pairs\": %" PRId64 ", \"test_rmse\": ", cs->users, cs->n);
+        als_buf_json_num(b, cs->rmse);
+        als_buf_printf(b, ", \"test_mae\": ");
+        als_buf_json_num(b, cs->mae);
+        als_buf_printf(b, ", \"global_mean_rmse\": ");
+        als_buf_json_num(b, cs->mean_rmse);
+        als_buf_printf(b, ", \"item_bias_rmse\": ");
+        als_buf_json_num(b, cs->item_bias_rmse);
+        als_buf_printf(b, "}");
+    }
     als_buf_printf(b, ",\n  \"validation\": \"%s\"\n}\n", passed ? "PASSED" : "FAILED");
 }
 
@@ -324,6 +337,9 @@ int main(int argc, char **argv)
         return fail(comm, &err);
 
     int passed = s.increases == 0;
+    /* Users without training ratings, scored apart (collective). */
+    als_coldstart_t cs;
+    als_coldstart_eval(&s, opt.test[0] ? &test : NULL, &cs);
     double iter_seconds = 0.0;
     for (int i = 0; i < s.niters; i++)
         iter_seconds += s.hist[i].seconds;
@@ -346,7 +362,7 @@ int main(int argc, char **argv)
     if (rank == 0 && opt.out[0]) {
         als_buf_t b = {0};
         build_metrics(&b, &opt, &data, &test, &s, &ts, &si, passed, compute_gflops, iter_gflops,
-                      rss);
+                      rss, &cs);
         write_outputs(&opt, &data, &s, &b, &err);
         als_buf_free(&b);
     }
@@ -363,6 +379,13 @@ int main(int argc, char **argv)
             printf("train_rmse: %.6f\n", last->train_rmse);
             if (opt.test[0])
                 printf("test_rmse: %.6f\ntest_mae: %.6f\n", last->test_rmse, last->test_mae);
+            if (opt.test[0] && cs.n) {
+                printf("cold_start: %" PRId64 " test ratings of users without training ratings: "
+                       "RMSE %.6f (global-mean baseline %.6f", cs.n, cs.rmse, cs.mean_rmse);
+                if (opt.bias)
+                    printf(", item-bias baseline %.6f", cs.item_bias_rmse);
+                printf(")\n");
+            }
             printf("seconds_per_iteration: %.6f\n", iter_seconds / s.niters);
         }
         printf("flops_per_iteration: %.4e\n", s.flops_per_iter);
