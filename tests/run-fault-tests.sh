@@ -181,5 +181,48 @@ if mount -t tmpfs -o size=1m tmpfs "$MNT" 2>/dev/null; then
 else
     skp "disk-full tests: cannot mount a tmpfs (needs root)"
 fi
+# --- 6. bad inputs not covered by run-mpi-tests.sh / run-tools-tests.sh ---
+# (the README's bad-input table names the test of every case)
+printf '1 2 3\n18446744073709551616 1 3\n' > "$T/big.txt"
+printf '1 2 3\n-5 1 3\n' > "$T/negid.txt"
+printf '1 2 3\n1 2.5 3\n' > "$T/fracid.txt"
+printf '1 2 3\n1 3 inf\n' > "$T/inf.txt"
+printf '1 2 3\n3 1 -inf\n' > "$T/inf-soc.txt"
+printf 'user,item,rating\n' > "$T/header-only.txt"
+expect_fail "id beyond 64 bits" "big.txt:2: user id '18446744073709551616' does not fit in 64 bits" --ratings "$T/big.txt"
+expect_fail "negative id" "negid.txt:2: user id '-5' is negative" --ratings "$T/negid.txt"
+expect_fail "id with a fraction" "fracid.txt:2: item id '2.5' has a fraction" --ratings "$T/fracid.txt"
+expect_fail "infinite rating" "inf.txt:2: rating 'inf' is not a finite number" --ratings "$T/inf.txt"
+expect_fail "infinite social weight" "inf-soc.txt:2" --ratings "$D/ratings.txt" --social "$T/inf-soc.txt"
+expect_fail "header-only ratings file" "header-only.txt: no ratings" --ratings "$T/header-only.txt"
+$PY -c '
+import sys, numpy as np
+t = sys.argv[1]
+np.save(t + "/one.npy", np.ones(5))
+np.save(t + "/nan.npy", np.full((60, 5), np.nan))
+np.save(t + "/fortran.npy", np.asfortranarray(np.ones((60, 5))))
+np.save(t + "/V0.npy", np.ones((40, 5)))
+open(t + "/trunc.npy", "wb").write(open(t + "/V0.npy", "rb").read()[:70])
+' "$T"
+INIT=(--ratings "$D/ratings.txt" --social "$D/social.txt" --rank 5)
+expect_fail ".npy of one dimension" "one.npy: shape (5,) is 1-D" "${INIT[@]}" --init-user "$T/one.npy" --init-item "$T/V0.npy"
+expect_fail ".npy with NaN" "nan.npy: element 0 is not finite" "${INIT[@]}" --init-user "$T/nan.npy" --init-item "$T/V0.npy"
+expect_fail ".npy in Fortran order" "fortran.npy" "${INIT[@]}" --init-user "$T/fortran.npy" --init-item "$T/V0.npy"
+expect_fail "truncated .npy" "trunc.npy: truncated" "${INIT[@]}" --init-user "$T/trunc.npy" --init-item "$T/V0.npy"
+# rating 0 and an empty social file are ordinary input
+printf '1 2 0\n2 2 4\n3 5 0\n' > "$T/zero.txt"; : > "$T/empty-soc.txt"
+train 2 --ratings "$T/zero.txt" --social "$T/empty-soc.txt" --rank 2 --iters 2 > "$T/log" 2>&1 \
+    && grep -q "rating range: \[0, 4\]" "$T/log" && ok "rating 0 is a rating; an empty social file means no links" \
+    || bad "rating 0 / empty social file" "$T/log"
+# more ranks than rows, with a checkpoint and a resume at another P
+printf '5 1 4\n9 2 3\n5 2 1\n' > "$T/tiny.txt"
+train 1 --ratings "$T/tiny.txt" --rank 2 --iters 4 --out "$T/tiny-ref" > "$T/log" 2>&1 || bad "tiny reference" "$T/log"
+train 5 --ratings "$T/tiny.txt" --rank 2 --iters 2 --checkpoint-every 1 --checkpoint-dir "$T/tiny-ck" > "$T/log" 2>&1 \
+    || bad "P=5 > 2 users, 2 items with checkpoints" "$T/log"
+train 4 --ratings "$T/tiny.txt" --rank 2 --iters 4 --resume "$T/tiny-ck" --out "$T/tiny-res" > "$T/log" 2>&1 \
+    || bad "resume at P=4 > rows" "$T/log"
+same_run "$T/tiny-ref" "$T/tiny-res" && ok "more ranks than rows: checkpoint at P=5, resume at P=4, bitwise equal to P=1" \
+    || bad "P > rows checkpoint/resume differs" "$T/log"
+
 echo "fault tests: $pass passed, $fail failed, $skip skipped"
 [ $fail = 0 ]
