@@ -15,7 +15,13 @@
  * on every rank (e.g. from the environment variable ALS_MPI_CHUNK). */
 extern int64_t als_exchange_chunk;
 
-/* Read ALS_MPI_CHUNK from the environment, if set (> 0). Local. */
+/* MPI_Allgatherv displacements are ints too: when the matrix has more rows
+ * than this (default INT_MAX; ALS_MPI_DISP_MAX lowers it for tests),
+ * als_allgather_rows broadcasts every block in pieces instead. */
+extern int64_t als_exchange_disp_max;
+
+/* Read ALS_MPI_CHUNK and ALS_MPI_DISP_MAX from the environment, if set (> 0).
+ * Local. */
 void als_exchange_init_from_env(void);
 
 /* Collective: every rank r contributes rows [beg[r], beg[r+1]) of width k

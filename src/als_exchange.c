@@ -3,8 +3,10 @@
 
 #include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 
 int64_t als_exchange_chunk = INT_MAX;
+int64_t als_exchange_disp_max = INT_MAX;
 
 void als_exchange_init_from_env(void)
 {
@@ -13,6 +15,12 @@ void als_exchange_init_from_env(void)
         long long v = atoll(s);
         if (v > 0 && v <= INT_MAX)
             als_exchange_chunk = v;
+    }
+    s = getenv("ALS_MPI_DISP_MAX");
+    if (s) {
+        long long v = atoll(s);
+        if (v > 0 && v <= INT_MAX)
+            als_exchange_disp_max = v;
     }
 }
 
@@ -34,8 +42,25 @@ int als_allgather_rows(MPI_Comm comm, const double *blk, double *all, int64_t k,
         maxrows = beg[r + 1] - beg[r] > maxrows ? beg[r + 1] - beg[r] : maxrows;
     int rc = MPI_SUCCESS;
     int64_t chunk = als_exchange_chunk;
+    if (beg[p] > als_exchange_disp_max) {
+        /* Row displacements would not fit an int: every rank broadcasts its
+         * block in pieces instead (the same bytes land in the same place). */
+        for (int r = 0; r < p && rc == MPI_SUCCESS; r++) {
+            int64_t nr = beg[r + 1] - beg[r];
+            for (int64_t off = 0; off < nr && rc == MPI_SUCCESS; off += chunk) {
+                double *dst = all + (size_t)(beg[r] + off) * (size_t)k;
+                if (r == rank && dst != blk + (size_t)off * (size_t)k)
+                    memcpy(dst, blk + (size_t)off * (size_t)k,
+                           (size_t)min64(chunk, nr - off) * (size_t)k * sizeof *dst);
+                rc = MPI_Bcast(dst, (int)min64(chunk, nr - off), row, r, comm);
+            }
+        }
+        free(cnt);
+        MPI_Type_free(&row);
+        return rc;
+    }
     /* Round c moves rows [c*chunk, (c+1)*chunk) of every block. Row
-     * displacements are ints too: the whole matrix must have < 2^31 rows. */
+     * displacements are ints too: beg[p] <= als_exchange_disp_max here. */
     for (int64_t off = 0; off < maxrows; off += chunk) {
         for (int r = 0; r < p; r++) {
             int64_t nr = beg[r + 1] - beg[r];

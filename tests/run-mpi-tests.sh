@@ -49,6 +49,9 @@ done
 ALS_MPI_CHUNK=2 timeout 120 mpirun -x ALS_MPI_CHUNK -np 3 "$ALS_TRAIN" "${COMMON[@]}" --out "$T/chunk" > "$T/log" 2>&1
 cmp -s "$T/p1-fast/U.npy" "$T/chunk/U.npy" && cmp -s "$T/p1-fast/V.npy" "$T/chunk/V.npy" \
     && ok "chunked Allgatherv (2 rows per call) bitwise equal" || bad "chunked exchange differs" "$T/log"
+ALS_MPI_CHUNK=3 ALS_MPI_DISP_MAX=10 timeout 120 mpirun -x ALS_MPI_CHUNK -x ALS_MPI_DISP_MAX -np 3 "$ALS_TRAIN" "${COMMON[@]}" --out "$T/disp" > "$T/log" 2>&1
+cmp -s "$T/p1-fast/U.npy" "$T/disp/U.npy" && cmp -s "$T/p1-fast/V.npy" "$T/disp/V.npy" \
+    && ok "exchange beyond int displacements (broadcast path, 3 rows per call) bitwise equal" || bad "broadcast exchange differs" "$T/log"
 
 # --- 2. more ranks than users and items ---
 printf '5 1 4\n9 2 3\n5 2 1\n' > "$T/tiny.txt"
