@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -834,23 +833,6 @@ int als_binfmt_read_global(const char *path, als_global_t *g, als_err_t *err)
 
 /* ---- parallel reader ----------------------------------------------------- */
 
-/* n elements of 8 bytes for a large local array (freed with free()): big
- * arrays are 2 MiB aligned and marked for transparent huge pages, which
- * makes their first touch by the read several times cheaper. */
-static void *big_alloc(int64_t n)
-{
-    size_t bytes = (size_t)(n > 0 ? n : 1) * 8, huge = (size_t)2 << 20;
-    if (bytes < 4 * huge)
-        return malloc(bytes);
-    void *p = NULL;
-    if (posix_memalign(&p, huge, bytes) != 0)
-        return NULL;
-#ifdef MADV_HUGEPAGE
-    madvise(p, bytes & ~(huge - 1), MADV_HUGEPAGE);
-#endif
-    return p;
-}
-
 int als_data_load_binary(MPI_Comm comm, const char *path, als_data_t *d, als_err_t *err)
 {
     int rank, p;
@@ -954,9 +936,12 @@ int als_data_load_binary(MPI_Comm comm, const char *path, als_data_t *d, als_err
     d->lwnnz = wptr[d->u1] - wa;
     XMALLOC(d->uptr, nu + 1); XMALLOC(d->iptr, ni + 1); XMALLOC(d->wptr, nu + 1);
     XMALLOC(d->wdeg, nu);
-    d->ucol = big_alloc(d->lnnz_u); d->uval = big_alloc(d->lnnz_u);
-    d->irow = big_alloc(d->lnnz_i); d->ival = big_alloc(d->lnnz_i);
-    d->wcol = big_alloc(d->lwnnz); d->wval = big_alloc(d->lwnnz);
+    /* (Transparent huge pages would halve the first-touch cost of these, but
+     * with the usual defrag=madvise setting they stall in compaction: slower
+     * on the median run.) */
+    XMALLOC(d->ucol, d->lnnz_u); XMALLOC(d->uval, d->lnnz_u);
+    XMALLOC(d->irow, d->lnnz_i); XMALLOC(d->ival, d->lnnz_i);
+    XMALLOC(d->wcol, d->lwnnz); XMALLOC(d->wval, d->lwnnz);
     if (!d->uptr || !d->ucol || !d->uval || !d->iptr || !d->irow || !d->ival || !d->wptr ||
         !d->wcol || !d->wval || !d->wdeg) {
         als_err_set(err, ALS_ERR_NOMEM, "%s: out of memory for the local blocks (%" PRId64
