@@ -32,7 +32,7 @@
 #define ALIGN_UP(x, a) ((((x) + (a) - 1) / (a)) * (a))
 #define SEC_ALIGN 4096u
 #define MAX_BLOCK ((uint64_t)1 << 30)
-#define PIECE_BYTES ((uint64_t)4 << 20) /* read and verify this much at a time */
+#define PIECE_BYTES ((uint64_t)1 << 20) /* read and verify this much at a time */
 
 static const char *const sec_names[ALS_SEC_COUNT] = {
     "user_ids", "item_ids", "uptr", "ucol", "uval", "iptr", "irow", "ival",
@@ -394,7 +394,7 @@ static int check_piece(const char *path, int sec, const void *p, uint64_t bytes,
 
 /* Read elements [first, first+count) of section sec into dst, verifying every
  * block touched (and, limit >= 0, that every entry is an index below limit).
- * Full blocks are read straight into dst a few MiB at a time and verified
+ * Full blocks are read straight into dst 1 MiB at a time and verified
  * while in cache. Keeps making its read calls after a failure (see read_at). */
 static int read_range(reader_t *r, int sec, uint64_t first, uint64_t count, void *dst,
                       int64_t limit, als_err_t *err)
