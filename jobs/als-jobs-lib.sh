@@ -72,6 +72,9 @@ als_setup() {
     mkdir -p "$ALS_JOBDIR/runs" || als_die "cannot create $ALS_JOBDIR"
     ALS_JOBDIR=$(cd "$ALS_JOBDIR" && pwd)
     export ALS_JOBDIR
+    if [ -n "$(ls -A "$ALS_JOBDIR/runs")" ]; then
+        als_log "warning: $ALS_JOBDIR/runs already holds runs; new runs of the same name replace them, others stay and enter the report"
+    fi
     : > "$ALS_JOBDIR/job.log"
 
     ALS_LAUNCHER=${ALS_LAUNCHER:-auto}
