@@ -55,12 +55,13 @@ cat "$TXT" "$BIN" ${SOCARGS:+"$SOC"} > /dev/null   # warm the page cache
 run() { # P source -> prints "load_seconds rss_kb_rank0 rss_kb_rank1 ..." ; plan in $DIR/plan-P
     local p=$1 src=$2 log="$DIR/run-$1-$2.log"
     local in=(--ratings "$TXT" "${TRAINSOC[@]}"); [ "$src" = binary ] && in=(--data "$BIN")
-    timeout 900 mpirun -np "$p" sh -c '/usr/bin/time -f "rank $OMPI_COMM_WORLD_RANK rss_kb %M" "$@"' sh \
+    rm -f "$DIR"/rss.*
+    timeout 900 mpirun -np "$p" sh -c '/usr/bin/time -o "$0.$OMPI_COMM_WORLD_RANK" -f "%M" "$@"' "$DIR/rss" \
         bin/als-train "${in[@]}" --rank "$K" --iters 0 --print-plan --quiet > "$log" 2>&1
     sed -n '/^block plan for/,/^imbalance/p' "$log" > "$DIR/plan-$p"
     local rd ds
     rd=$(awk '$1 == "read" {print $4}' "$log"); ds=$(awk '$1 == "distribute" {print $4}' "$log")
-    echo "$(echo "$rd + $ds" | bc -l) $(grep -o 'rank [0-9]* rss_kb [0-9]*' "$log" | sort -k2n | awk '{print $4}' | tr '\n' ' ')"
+    echo "$(echo "$rd + $ds" | bc -l) $(for r in $(seq 0 $((p - 1))); do tail -1 "$DIR/rss.$r"; done | tr '\n' ' ')"
 }
 
 M=$(awk '/^users:/ {print $2}' "$DIR/partition.log"); N=$(awk '/^users:/ {print $4}' "$DIR/partition.log")
