@@ -67,6 +67,12 @@ int als_ckpt_init(MPI_Comm comm, const als_options_t *o, const als_data_t *d, FI
  * global counts). */
 uint64_t als_ckpt_data_hash(MPI_Comm comm, const als_data_t *d);
 
+/* Local: the 64-bit hash used for the parameters and the file checksum
+ * (FNV-1a over little-endian 64-bit words, the last one zero-padded,
+ * finished with the splitmix64 mixer). A checkpoint's last 8 bytes are
+ * als_ckpt_hash of all the bytes before them. */
+uint64_t als_ckpt_hash(const void *p, size_t bytes);
+
 /* Local: the parameter text ("name\tvalue\n" per parameter that changes the
  * factors) for o, into buf (size cap). */
 void als_ckpt_params_text(const als_options_t *o, char *buf, size_t cap);
@@ -77,6 +83,14 @@ void als_ckpt_params_text(const als_options_t *o, char *buf, size_t cap);
  * s, and s->niters is the restored iteration count. Errors name the
  * checkpoint file and what differs. */
 int als_ckpt_restore(als_solver_t *s, als_ckpt_t *c, const char *dir, als_err_t *err);
+
+/* Local: read and verify one checkpoint file for factors of m×k and n×k:
+ * checksum, then parameters and dataset hash against c, then shapes. On
+ * success U and V (the caller's, m*k and n*k doubles) hold the factors,
+ * *niters the iterations done and *hist a malloc'ed copy of their history.
+ * The building block of als_ckpt_restore, for tests and fuzzing. */
+int als_ckpt_read(const char *path, const als_ckpt_t *c, int64_t m, int64_t n, int k,
+                  double *U, double *V, int *niters, als_iter_t **hist, als_err_t *err);
 
 /* Collective: the first iteration to run after a resume (s->niters + 1), or
  * s->opt->iters + 1 when the restored history already meets --tol; *prev is

@@ -82,6 +82,11 @@ static uint64_t hash_words(uint64_t h, const void *p, size_t bytes)
 
 static uint64_t hash_u64(uint64_t h, uint64_t w) { return (h ^ w) * FNV_PRIME; }
 
+uint64_t als_ckpt_hash(const void *p, size_t bytes)
+{
+    return mix64(hash_words(FNV_BASIS, p, bytes));
+}
+
 uint64_t als_ckpt_data_hash(MPI_Comm comm, const als_data_t *d)
 {
     /* Replicated part: the same on every rank. */
@@ -180,7 +185,7 @@ int als_ckpt_init(MPI_Comm comm, const als_options_t *o, const als_data_t *d, FI
     if (als_err_agree(comm, err) != ALS_OK)
         return err->code;
     als_ckpt_params_text(o, c->params, sizeof c->params);
-    c->param_hash = mix64(hash_words(FNV_BASIS, c->params, strlen(c->params)));
+    c->param_hash = als_ckpt_hash(c->params, strlen(c->params));
     snprintf(c->isa, sizeof c->isa, "%s", als_kernel_isa());
     if (c->every > 0 || o->resume[0])
         c->data_hash = als_ckpt_data_hash(comm, d);
@@ -472,10 +477,17 @@ typedef struct {
     als_iter_t *hist;
 } ckpt_read_t;
 
-/* Read and verify one checkpoint file into r, U and V (sized from s).
- * Returns ALS_OK, or an error with a message; *missing is set when the file
- * does not exist. Shape checks against s come after the checksum. */
-static int read_file(const char *path, const als_solver_t *s, const als_ckpt_t *c,
+/* Where the factors go and the shapes they must have. */
+typedef struct {
+    int64_t m, n;
+    int k;
+    double *U, *V;
+} ckpt_target_t;
+
+/* Read and verify one checkpoint file into r and t's U and V. Returns
+ * ALS_OK, or an error with a message; *missing is set when the file does not
+ * exist. Parameter, dataset and shape checks come after the checksum. */
+static int read_file(const char *path, const ckpt_target_t *t, const als_ckpt_t *c,
                      ckpt_read_t *r, int *missing, als_err_t *err)
 {
     *missing = 0;
@@ -570,11 +582,11 @@ static int read_file(const char *path, const als_solver_t *s, const als_ckpt_t *
                          x->data_hash, c->data_hash);
         goto out;
     }
-    if (x->m != s->data->m || x->n != s->data->n || x->k != s->k) {
+    if (x->m != t->m || x->n != t->n || x->k != t->k) {
         rc = als_err_set(err, ALS_ERR_DATA, "%s: checkpoint of a %" PRId64 " x %" PRId64
                          " dataset with %d factor columns; this run has %" PRId64 " x %" PRId64
                          " with %d (different dataset or --rank/--bias)", path, x->m, x->n, x->k,
-                         s->data->m, s->data->n, s->k);
+                         t->m, t->n, t->k);
         goto out;
     }
     r->hist = calloc((size_t)x->niters + 1, sizeof *r->hist);
@@ -586,8 +598,8 @@ static int read_file(const char *path, const als_solver_t *s, const als_ckpt_t *
     }
     uint64_t sum = 0;
     int bad = rget(fd, rec, (size_t)x->niters * CKPT_HIST_FIELDS * 8, &h) ||
-              rget(fd, s->U, (size_t)x->m * (size_t)x->k * 8, &h) ||
-              rget(fd, s->V, (size_t)x->n * (size_t)x->k * 8, &h) || rget(fd, &sum, 8, NULL);
+              rget(fd, t->U, (size_t)x->m * (size_t)x->k * 8, &h) ||
+              rget(fd, t->V, (size_t)x->n * (size_t)x->k * 8, &h) || rget(fd, &sum, 8, NULL);
     for (int i = 0; !bad && i < x->niters; i++)
         hist_unpack(rec + (size_t)i * CKPT_HIST_FIELDS, &r->hist[i]);
     free(rec);
@@ -599,6 +611,24 @@ static int read_file(const char *path, const als_solver_t *s, const als_ckpt_t *
 out:
     close(fd);
     return rc;
+}
+
+int als_ckpt_read(const char *path, const als_ckpt_t *c, int64_t m, int64_t n, int k,
+                  double *U, double *V, int *niters, als_iter_t **hist, als_err_t *err)
+{
+    ckpt_read_t r;
+    memset(&r, 0, sizeof r);
+    const ckpt_target_t tg = {m, n, k, U, V};
+    int missing = 0;
+    *niters = 0;
+    *hist = NULL;
+    if (read_file(path, &tg, c, &r, &missing, err) != ALS_OK) {
+        free(r.hist);
+        return err->code;
+    }
+    *niters = r.h.niters;
+    *hist = r.hist;
+    return ALS_OK;
 }
 
 int als_ckpt_restore(als_solver_t *s, als_ckpt_t *c, const char *dir, als_err_t *err)
@@ -614,12 +644,13 @@ int als_ckpt_restore(als_solver_t *s, als_ckpt_t *c, const char *dir, als_err_t 
         als_err_clear(&e2);
         int miss1 = 0, miss2 = 0;
         const char *used = cur;
-        if (read_file(cur, s, c, &r, &miss1, &e1) != ALS_OK && e1.code != ALS_ERR_DATA &&
+        const ckpt_target_t tg = {s->data->m, s->data->n, s->k, s->U, s->V};
+        if (read_file(cur, &tg, c, &r, &miss1, &e1) != ALS_OK && e1.code != ALS_ERR_DATA &&
             e1.code != ALS_ERR_ARG) {
             free(r.hist);
             memset(&r, 0, sizeof r);
             used = prev;
-            if (read_file(prev, s, c, &r, &miss2, &e2) != ALS_OK) {
+            if (read_file(prev, &tg, c, &r, &miss2, &e2) != ALS_OK) {
                 if (miss1 && miss2)
                     als_err_set(err, ALS_ERR_IO, "--resume %s: no checkpoint there (%s: %s)", dir,
                                 ALS_CKPT_NAME, strerror(ENOENT));
