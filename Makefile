@@ -90,14 +90,16 @@ asan-check: asan
 	$(ASAN_ENV) ALS_BIN=bin-asan timeout 1200 tests/run-fault-tests.sh
 units: $(UNITS)
 valgrind-test: $(TOOLS)
+	ALS_EXTRA_PACKAGES=valgrind ./tools/install-deps.sh
 	ALS_BIN=$(BIN) timeout 900 tests/run-valgrind.sh
 FUZZ_SECONDS ?= 60
 fuzz-build:
+	ALS_EXTRA_PACKAGES="clang libclang-rt-14-dev" ./tools/install-deps.sh
 	$(MAKE) -f tests/fuzz/Makefile
 fuzz: fuzz-build
 	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run-fuzzers.sh
 fuzz-ci:
-	$(MAKE) fuzz FUZZ_SECONDS=20
+	$(MAKE) fuzz FUZZ_SECONDS=15
 
 # Slurm jobs and scaling studies (jobs/README.md). slurm-test starts a real
 # single-node Slurm (needs the Debian packages slurm-wlm and munge, and root);
