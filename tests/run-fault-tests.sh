@@ -154,6 +154,16 @@ expect_fail "--checkpoint-every without a directory" "needs --checkpoint-dir" "$
 train 1 "${COMMON[@]}" --iters 8 --resume "$T/ck4" --out "$T/o5" > "$T/log" 2>&1 || bad "extend 4 -> 8 iterations" "$T/log"
 same_run "$T/ref" "$T/o5" && ok "a finished 4-iteration run extended to 8 (P=1): bitwise equal" || bad "extension differs" "$T/log"
 
+# A text run resumed from the same data as a binary dataset (--data), at P=3.
+if [ -x "$BIN/als-partition" ]; then
+    "$BIN/als-partition" --ratings "$D/ratings.txt" --social "$D/social.txt" --out "$T/d.bin" > "$T/log" 2>&1 \
+        || bad "als-partition" "$T/log"
+    train 3 --data "$T/d.bin" --test "$D/test.txt" --rank 5 --lambda 0.3 --alpha 0.8 --seed 3 --iters 8 \
+        --resume "$T/ck4-orig" --out "$T/o6" > "$T/log" 2>&1 || bad "resume with --data" "$T/log"
+    same_run "$T/ref" "$T/o6" && ok "text checkpoint resumed with --data (binary) at P=3: bitwise equal" \
+        || bad "--data resume differs" "$T/log"
+fi
+
 # --- 5. disk full while writing a checkpoint or the output ---
 MNT="$T/small"
 mkdir -p "$MNT"
