@@ -32,6 +32,7 @@ typedef struct {
     double ufixval[2], vfixval[2];
     double *U, *V;              /* m×k and n×k, replicated on every rank */
     double *ublk, *vblk;        /* this rank's new rows before the exchange */
+    double *usse, *vsse;        /* squared error of each own row after its last solve */
     double timers[ALS_T_NPHASES];
     als_iter_t *hist;           /* iteration history (every rank) */
     int niters;
@@ -61,6 +62,13 @@ int als_solver_vstep(als_solver_t *s, als_err_t *err);
  * same for every rank count: per-row terms are gathered and summed in row
  * order). */
 void als_solver_loss(als_solver_t *s, als_loss_t *L);
+
+/* Collective: the same loss right after a U-step (after_vstep = 0) or a
+ * V-step (1), with the squared errors taken from the half-step's own Gram
+ * matrices (sum r^2 - 2 x.b + x'Ax per solved row) instead of a second
+ * random-access pass over the ratings. Equal to als_solver_loss up to
+ * rounding; as deterministic and rank-count independent. */
+void als_solver_loss_after(als_solver_t *s, int after_vstep, als_loss_t *L);
 
 /* Local: RMSE and MAE of the current model on a test set, predictions clipped
  * to the training rating range [rmin, rmax]. NaN when t->n == 0. */

@@ -46,6 +46,20 @@ static inline double dist2(const double *a, const double *b, int k)
     return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
 }
 
+/* x'Ax for symmetric A given by its upper triangle (row-major k×k). */
+static double quad_upper(const double *A, const double *x, int k)
+{
+    double s = 0.0;
+    for (int p = 0; p < k; p++) {
+        const double *a = A + p * k;
+        double off = 0.0;
+        for (int q = p + 1; q < k; q++)
+            off += a[q] * x[q];
+        s += x[p] * (a[p] * x[p] + 2.0 * off);
+    }
+    return s;
+}
+
 double als_init_value(uint64_t seed, int which, int64_t t, int c, int k)
 {
     /* splitmix64 keyed by the seed and the matrix, counter = t*k + c. */
@@ -113,7 +127,9 @@ int als_solver_init(MPI_Comm comm, const als_options_t *opt, const als_data_t *d
     s->ublk = malloc((size_t)((data->u1 - data->u0) * k + 1) * sizeof(double));
     s->vblk = malloc((size_t)((data->i1 - data->i0) * k + 1) * sizeof(double));
     s->hist = calloc((size_t)opt->iters + 1, sizeof *s->hist);
-    if (!s->U || !s->V || !s->ublk || !s->vblk || !s->hist)
+    s->usse = malloc((size_t)(data->u1 - data->u0 + 1) * sizeof *s->usse);
+    s->vsse = malloc((size_t)(data->i1 - data->i0 + 1) * sizeof *s->vsse);
+    if (!s->U || !s->V || !s->ublk || !s->vblk || !s->hist || !s->usse || !s->vsse)
         als_err_set(err, ALS_ERR_NOMEM, "out of memory for the factors (%" PRId64 " x %" PRId64
                     " and %" PRId64 " x %" PRId64 " doubles)", m, k, n, k);
     if (als_err_agree(comm, err) != ALS_OK)
@@ -157,6 +173,8 @@ void als_solver_free(als_solver_t *s)
     free(s->V);
     free(s->ublk);
     free(s->vblk);
+    free(s->usse);
+    free(s->vsse);
     free(s->hist);
     memset(s, 0, sizeof *s);
 }
@@ -169,7 +187,7 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
                           const double *val, const double *X, double reg, const int64_t *wptr,
                           const int64_t *wcol, const double *wval, const double *deg,
                           const double *Y, const int *fix, const double *fixval, int bcoord,
-                          double *out, int *info_out)
+                          double *out, double *rowsse, int *info_out)
 {
     const double lbias = s->opt->lambda_bias;
     const int k = s->k, nf = s->nfixed, kr = k - nf;
@@ -193,13 +211,19 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
         double *A = malloc((size_t)k * k * sizeof *A);
         double *ws = malloc((size_t)(als_gram_ws_size(k) + 1) * sizeof *ws);
         double *Ar = malloc((size_t)(kr * kr + kr) * sizeof *Ar), *xr = Ar + kr * kr;
-        if (!A || !ws || !Ar)
+        double *A0 = malloc((size_t)(k * k + k) * sizeof *A0), *b0 = A0 + k * k;
+        if (!A || !ws || !Ar || !A0)
             ALS_ABORT("out of memory for the per-thread workspace (k = %d)", k);
 #pragma omp for schedule(dynamic, 16)
         for (int64_t t = 0; t < nrows; t++) {
             double *b = out + t * k;
             double c0 = omp_get_wtime();
             als_gram_rhs(kern, k, ptr[t + 1] - ptr[t], idx + ptr[t], val + ptr[t], X, A, b, ws);
+            /* Keep the ratings' Gram matrix and right-hand side: the row's
+             * squared error after the solve is then
+             * sum r^2 - 2 x.b0 + x'A0 x, with no second pass over X. */
+            memcpy(A0, A, (size_t)(k * k) * sizeof *A0);
+            memcpy(b0, b, (size_t)k * sizeof *b0);
             double shift = count_scale && ptr[t + 1] > ptr[t] ? reg * (double)(ptr[t + 1] - ptr[t]) : reg;
             if (wptr) {
                 shift += alpha * deg[t];
@@ -236,6 +260,10 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
                 for (int f = 0; f < nf; f++)
                     b[fix[f]] = fixval[f];
             }
+            double r2 = 0.0;
+            for (int64_t x = ptr[t]; x < ptr[t + 1]; x++)
+                r2 += val[x] * val[x];
+            rowsse[t] = r2 - 2.0 * dot(b, b0, k) + quad_upper(A0, b, k);
             double c2 = omp_get_wtime();
             tg += c1 - c0;
             ts += c2 - c1;
@@ -250,6 +278,7 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
         free(A);
         free(ws);
         free(Ar);
+        free(A0);
     }
     /* Split the loop's wall time between gram and solve by their CPU shares. */
     double wall = omp_get_wtime() - t0;
@@ -284,7 +313,7 @@ int als_solver_ustep(als_solver_t *s, als_err_t *err)
     int info = 0;
     int64_t bad = solve_rows(s, d->u1 - d->u0, d->uptr, d->ucol, d->uval, s->V, s->opt->lambda_u,
                              d->wptr, d->wcol, d->wval, d->wdeg, s->U, s->ufix, s->ufixval,
-                             s->opt->bias ? s->latent : -1, s->ublk, &info);
+                             s->opt->bias ? s->latent : -1, s->ublk, s->usse, &info);
     int64_t nr = bad >= 0 ? d->uptr[bad + 1] - d->uptr[bad] : 0;
     if (check_failure(s, bad, info, "user", d->user_ids, d->u0, nr, "--lambda-u", err))
         return err->code;
@@ -302,7 +331,7 @@ int als_solver_vstep(als_solver_t *s, als_err_t *err)
     int info = 0;
     int64_t bad = solve_rows(s, d->i1 - d->i0, d->iptr, d->irow, d->ival, s->U, s->opt->lambda_v,
                              NULL, NULL, NULL, NULL, NULL, s->vfix, s->vfixval,
-                             s->opt->bias ? s->latent + 1 : -1, s->vblk, &info);
+                             s->opt->bias ? s->latent + 1 : -1, s->vblk, s->vsse, &info);
     int64_t nr = bad >= 0 ? d->iptr[bad + 1] - d->iptr[bad] : 0;
     if (check_failure(s, bad, info, "item", d->item_ids, d->i0, nr, "--lambda-v", err))
         return err->code;
@@ -336,26 +365,34 @@ static double row_reg(const als_solver_t *s, const double *x, int64_t nratings, 
     return lambda * w * r + (lb >= 0 ? lb : 0.0) * rb;
 }
 
-void als_solver_loss(als_solver_t *s, als_loss_t *L)
+/* The loss, with the squared errors taken from (mode) a direct pass over
+ * the ratings (LOSS_DIRECT), the users' rows of the last U-step
+ * (LOSS_AFTER_U) or the items' rows of the last V-step (LOSS_AFTER_V). */
+enum { LOSS_DIRECT, LOSS_AFTER_U, LOSS_AFTER_V };
+static void loss_eval(als_solver_t *s, int mode, als_loss_t *L)
 {
     double t0 = MPI_Wtime();
     const als_data_t *d = s->data;
     const int k = s->k;
     int64_t nu = d->u1 - d->u0, ni = d->i1 - d->i0;
-    /* Per user: (sse, social, |u|^2); per item: |v|^2. */
+    /* Per user: (sse, social, reg); per item: (sse, reg). */
     double *ut = malloc((size_t)(3 * nu + 1) * sizeof *ut);
-    double *it = malloc((size_t)(ni + 1) * sizeof *it);
+    double *it = malloc((size_t)(2 * ni + 1) * sizeof *it);
     double *uall = malloc((size_t)(3 * d->m + 1) * sizeof *uall);
-    double *iall = malloc((size_t)(d->n + 1) * sizeof *iall);
+    double *iall = malloc((size_t)(2 * d->n + 1) * sizeof *iall);
     if (!ut || !it || !uall || !iall)
         ALS_ABORT("out of memory evaluating the loss");
 #pragma omp parallel for schedule(dynamic, 64)
     for (int64_t t = 0; t < nu; t++) {
         const double *u = s->U + (d->u0 + t) * k;
         double sse = 0.0, soc = 0.0;
-        for (int64_t x = d->uptr[t]; x < d->uptr[t + 1]; x++) {
-            double e = d->uval[x] - dot(u, s->V + d->ucol[x] * k, k);
-            sse += e * e;
+        if (mode == LOSS_DIRECT) {
+            for (int64_t x = d->uptr[t]; x < d->uptr[t + 1]; x++) {
+                double e = d->uval[x] - dot(u, s->V + d->ucol[x] * k, k);
+                sse += e * e;
+            }
+        } else if (mode == LOSS_AFTER_U) {
+            sse = s->usse[t];
         }
         for (int64_t x = d->wptr[t]; x < d->wptr[t + 1]; x++) {
             soc += d->wval[x] * dist2(u, s->U + d->wcol[x] * k, k);
@@ -367,25 +404,38 @@ void als_solver_loss(als_solver_t *s, als_loss_t *L)
     }
 #pragma omp parallel for schedule(static)
     for (int64_t t = 0; t < ni; t++) {
-        it[t] = row_reg(s, s->V + (d->i0 + t) * k, d->iptr[t + 1] - d->iptr[t], s->opt->lambda_v,
-                        s->vfix, s->latent + 1);
+        it[2 * t] = mode == LOSS_AFTER_V ? s->vsse[t] : 0.0;
+        it[2 * t + 1] = row_reg(s, s->V + (d->i0 + t) * k, d->iptr[t + 1] - d->iptr[t],
+                                s->opt->lambda_v, s->vfix, s->latent + 1);
     }
     als_allgather_rows(s->comm, ut, uall, 3, d->ubeg);
-    als_allgather_rows(s->comm, it, iall, 1, d->ibeg);
+    als_allgather_rows(s->comm, it, iall, 2, d->ibeg);
     L->sse = L->social = L->reg_u = L->reg_v = 0.0;
     for (int64_t t = 0; t < d->m; t++) {
         L->sse += uall[3 * t];
         L->social += uall[3 * t + 1];
         L->reg_u += uall[3 * t + 2];
     }
-    for (int64_t t = 0; t < d->n; t++)
-        L->reg_v += iall[t];
+    for (int64_t t = 0; t < d->n; t++) {
+        L->sse += iall[2 * t];
+        L->reg_v += iall[2 * t + 1];
+    }
     L->total = 0.5 * L->sse + 0.5 * s->opt->alpha * L->social + 0.5 * L->reg_u + 0.5 * L->reg_v;
     free(ut);
     free(it);
     free(uall);
     free(iall);
     s->timers[ALS_T_EVALUATE] += MPI_Wtime() - t0;
+}
+
+void als_solver_loss(als_solver_t *s, als_loss_t *L)
+{
+    loss_eval(s, LOSS_DIRECT, L);
+}
+
+void als_solver_loss_after(als_solver_t *s, int after_vstep, als_loss_t *L)
+{
+    loss_eval(s, after_vstep ? LOSS_AFTER_V : LOSS_AFTER_U, L);
 }
 
 void als_solver_test(const als_solver_t *s, const als_testset_t *t, double *rmse, double *mae)
@@ -445,12 +495,12 @@ int als_solver_run(als_solver_t *s, const als_testset_t *test, FILE *out, als_er
             return err->code;
         als_ckpt_fault_point(s->rank, it); /* fault-test hooks (environment) */
         als_loss_t lu;
-        als_solver_loss(s, &lu);
+        als_solver_loss_after(s, 0, &lu);
         h->loss_half = lu.total;
         check_increase(s, prev, lu.total);
         if (als_solver_vstep(s, err) != ALS_OK)
             return err->code;
-        als_solver_loss(s, &h->loss);
+        als_solver_loss_after(s, 1, &h->loss);
         check_increase(s, lu.total, h->loss.total);
         h->train_rmse = sqrt(h->loss.sse / (double)s->data->nnz);
         h->test_rmse = h->test_mae = NAN;

@@ -466,13 +466,21 @@ static void test_solver_monotone_variants(void **state)
         als_loss_t prev, cur;
         als_solver_loss(&I.sv, &prev);
         for (int it = 0; it < 6; it++) {
+            als_loss_t fast;
             assert_int_equal(als_solver_ustep(&I.sv, &err), ALS_OK);
             als_solver_loss(&I.sv, &cur);
             assert_true(cur.total <= prev.total * (1 + 1e-12));
+            /* the half-step's own sse (sum r^2 - 2x.b + x'Ax) = a direct pass */
+            als_solver_loss_after(&I.sv, 0, &fast);
+            assert_close(fast.sse, cur.sse, 1e-11, 0);
+            assert_close(fast.total, cur.total, 1e-12, 0);
             prev = cur;
             assert_int_equal(als_solver_vstep(&I.sv, &err), ALS_OK);
             als_solver_loss(&I.sv, &cur);
             assert_true(cur.total <= prev.total * (1 + 1e-12));
+            als_solver_loss_after(&I.sv, 1, &fast);
+            assert_close(fast.sse, cur.sse, 1e-11, 0);
+            assert_close(fast.total, cur.total, 1e-12, 0);
             prev = cur;
         }
         /* The V-step minimizes exactly over V: dL/dV = 0 at every updated
