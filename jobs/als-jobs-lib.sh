@@ -356,7 +356,13 @@ als_rank_list() {
     local max=$1
     if [ -n "${ALS_RANKS:-}" ]; then echo "$ALS_RANKS"; return; fi
     local p=1 out=""
-    while [ $p -lt "$max" ]; do out="$out $p"; p=$((p * 2)); done
-    echo "$out $max"
+    while [ $p -lt "$max" ]; do out="$out$p "; p=$((p * 2)); done
+    echo "$out$max"
+}
+# JSON array of the numbers among the words of $1 ("1 2 4" -> [1, 2, 4]).
+als_json_nums() {
+    local w out=""
+    for w in $1; do out="$out${out:+, }$w"; done
+    printf '[%s]' "$out"
 }
 ALS_KEEP_FACTORS=${ALS_KEEP_FACTORS:-0}

@@ -319,7 +319,10 @@ report_checks() { # label dir expected-ranks...
         return
     fi
     ok "$label: als-scaling-report --model exits 0"
-    local R=$dir/report p ranks_csv
+    local R=$dir/report p ranks_csv f
+    for f in "$dir/provenance.json" "$dir"/runs/*/run.json; do
+        $PY -c 'import json,sys; json.load(open(sys.argv[1]))' "$f" 2>/dev/null || bad "$label: $f is not valid JSON"
+    done
     ranks_csv=$(awk -F, 'NR > 1 { printf "%s ", $1 }' "$R/scaling.csv" 2>/dev/null)
     [ "$ranks_csv" = "$* " ] && ok "$label: scaling.csv rows for ranks $*" ||
         bad "$label: scaling.csv ranks '$ranks_csv', expected '$* '"
@@ -350,7 +353,9 @@ run_local() { # label study ranks VAR=value... ; sets L to the results directory
     local label=$1 study=$2 ranks=$3
     shift 3
     L=$T/local-$label
-    if env ALS_RESULT_DIR="$L" ALS_RANKS="$ranks" ALS_TIMEOUT=120 "$@" \
+    local rk=(ALS_RANKS="$ranks")
+    [ "$ranks" = default ] && rk=(-u ALS_RANKS)
+    if env "${rk[@]}" ALS_RESULT_DIR="$L" ALS_TIMEOUT=120 "$@" \
         timeout 300 jobs/run-local.sh "$study" --iters 3 --rank 8 > "$T/local-$label.log" 2>&1; then
         ok "run-local.sh $study (P = $ranks) exits 0"
     else
@@ -362,8 +367,14 @@ grep -q "launcher mpirun" "$T/local-strong.log" && ok "local strong: launched by
     bad "local strong: mpirun" "$T/local-strong.log"
 check "local strong: the launcher's report was written" test -s "$L/report/scaling.md"
 report_checks "local strong" "$L" 1 2 4
-run_local weak weak "1 2" GEN_USERS_PER_RANK=800 GEN_ITEMS=300 GEN_RPU=15
-report_checks "local weak" "$L" 1 2
+# The weak study with the default rank list: 1 2 4 ... up to the cores, and the cores.
+run_local weak weak default GEN_USERS_PER_RANK=800 GEN_ITEMS=300 GEN_RPU=15
+expect=()
+p=1
+while [ $p -lt "$(nproc)" ]; do expect+=("$p"); p=$((p * 2)); done
+expect+=("$(nproc)")
+# shellcheck disable=SC2048,SC2086
+report_checks "local weak" "$L" ${expect[*]}
 run_local train train "2" GEN_USERS=1500 GEN_ITEMS=400 GEN_RPU=20
 [ -s "$L/runs/p0002-t1/metrics.json" ] && ok "local train: runs/p0002-t1/metrics.json" ||
     bad "local train: metrics.json" "$T/local-train.log"
