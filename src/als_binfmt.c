@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <math.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -993,6 +994,25 @@ int als_data_load_binary(MPI_Comm comm, const char *path, als_data_t *d, als_err
         read_range(&r, ALS_SEC_WCOL, (uint64_t)wa, (uint64_t)d->lwnnz, d->wcol, m, err) ||
         read_range(&r, ALS_SEC_WVAL, (uint64_t)wa, (uint64_t)d->lwnnz, d->wval, -1, err))
         (void)0;
+    /* Values as the text path admits them: finite ratings, finite
+     * non-negative weights (a checksum only says the bytes are as written). */
+    for (int64_t u = 0; u < nu && err->code == ALS_OK; u++) {
+        for (int64_t x = d->uptr[u]; x < d->uptr[u + 1]; x++)
+            if (!isfinite(d->uval[x])) {
+                als_err_set(err, ALS_ERR_DATA, "%s: section user ratings: rating of user %" PRIu64
+                            " for item %" PRIu64 " is not finite", path, d->user_ids[d->u0 + u],
+                            d->item_ids[d->ucol[x]]);
+                break;
+            }
+        for (int64_t x = d->wptr[u]; x < d->wptr[u + 1] && err->code == ALS_OK; x++)
+            if (!isfinite(d->wval[x]) || d->wval[x] < 0)
+                als_err_set(err, ALS_ERR_DATA, "%s: section social weights: weight %g between "
+                            "users %" PRIu64 " and %" PRIu64 " is negative or not finite", path,
+                            d->wval[x], d->user_ids[d->u0 + u], d->user_ids[d->wcol[x]]);
+    }
+    for (int64_t x = 0; x < d->lnnz_i && err->code == ALS_OK; x++)
+        if (!isfinite(d->ival[x]))
+            als_err_set(err, ALS_ERR_DATA, "%s: section item ratings: a rating is not finite", path);
     if (als_err_agree(comm, err) != ALS_OK)
         goto fail;
     /* d_i = sum_f W_if in row order, as als_data_scatter. */

@@ -133,7 +133,7 @@ static const char *fmt_exact(double x, char *buf)
 
 void als_ckpt_params_text(const als_options_t *o, char *buf, size_t cap)
 {
-    char lu[32], lv[32], al[32];
+    char lu[32], lv[32], al[32], lb[32];
     /* Only what changes the factors beyond the dataset (--duplicates and
      * --value-column shape the dataset and are covered by its hash, so a text
      * run can resume from --data); doubles are printed to round-trip exactly.
@@ -141,11 +141,12 @@ void als_ckpt_params_text(const als_options_t *o, char *buf, size_t cap)
     snprintf(buf, cap,
              "--rank\t%d\n--lambda-u\t%s\n--lambda-v\t%s\n--alpha\t%s\n"
              "--seed\t%" PRIu64 "\n--bias\t%s\n--lambda-scale\t%s\n--kernel\t%s\n"
-             "--init-user/--init-item\t%s\n",
+             "--init-user/--init-item\t%s\n--lambda-bias\t%s\n",
              o->rank_k, fmt_exact(o->lambda_u, lu), fmt_exact(o->lambda_v, lv),
              fmt_exact(o->alpha, al), o->seed, o->bias ? "yes" : "no",
              o->lambda_count ? "count" : "none", o->kernel == ALS_KERNEL_REF ? "ref" : "fast",
-             o->init_user[0] ? "given" : "none (seeded)");
+             o->init_user[0] ? "given" : "none (seeded)",
+             o->lambda_bias >= 0 ? fmt_exact(o->lambda_bias, lb) : "as the factors");
 }
 
 /* Remove temporaries left in dir by writers that were killed. */

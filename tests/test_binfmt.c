@@ -286,6 +286,34 @@ static void expect_error(const char *p, int code, const char *pat1, const char *
     assert_null(d.user_ids);
 }
 
+/* A well-formed file whose values the text path would have refused:
+ * the parallel loader names the file, the section and the ids. */
+static void test_bad_values(void **state)
+{
+    (void)state;
+    for (int which = 0; which < 2; which++) {
+        char p[512];
+        als_global_t g;
+        path_of(p, sizeof p, which ? "negw.alsd" : "nan.alsd");
+        make_global(&g, 6, 300, 60);
+        assert_true(g.wnnz > 0);
+        if (which)
+            g.wval[0] = -0.5;
+        else
+            g.uval[0] = NAN;
+        als_err_t err;
+        als_err_clear(&err);
+        assert_int_equal(als_binfmt_write(p, &g, 64, &err), ALS_OK);
+        als_data_t d;
+        als_err_clear(&err);
+        assert_int_equal(als_data_load_binary(MPI_COMM_WORLD, p, &d, &err), ALS_ERR_DATA);
+        assert_non_null(strstr(err.msg, p));
+        assert_non_null(strstr(err.msg, which ? "negative or not finite" : "is not finite"));
+        assert_null(d.user_ids);
+        als_global_free(&g);
+    }
+}
+
 static void test_checksum_errors(void **state)
 {
     (void)state;
@@ -419,6 +447,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_partial_reads),
         cmocka_unit_test(test_load_equals_scatter),
         cmocka_unit_test(test_checksum_errors),
+        cmocka_unit_test(test_bad_values),
         cmocka_unit_test(test_magic_version_truncation),
         cmocka_unit_test(test_writer_incomplete),
     };
