@@ -107,8 +107,8 @@ fuzz-ci:
 # the table, plots and model under results/.
 .PHONY: slurm-test scaling-local weak-scaling-local
 slurm-test: $(TOOLS)
-	timeout 900 tests/run-slurm-tests.sh
+	ALS_BIN=$(BIN) timeout 900 tests/run-slurm-tests.sh
 scaling-local: $(TOOLS)
-	jobs/run-local.sh strong
+	ALS_BIN=$(BIN) jobs/run-local.sh strong
 weak-scaling-local: $(TOOLS)
-	jobs/run-local.sh weak
+	ALS_BIN=$(BIN) jobs/run-local.sh weak

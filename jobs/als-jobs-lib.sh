@@ -57,6 +57,7 @@ als_setup() {
     ALS_STUDY=$1
     [ -f "$ALS_HOME/jobs/site.sh" ] && . "$ALS_HOME/jobs/site.sh"
     ALS_BIN=${ALS_BIN:-$ALS_HOME/bin}
+    [ -d "$ALS_BIN" ] && ALS_BIN=$(cd "$ALS_BIN" && pwd)
     [ -x "$ALS_BIN/als-train" ] || als_die "$ALS_BIN/als-train not found: run make in $ALS_HOME first (or set ALS_BIN)"
     if [ "$(id -u)" = 0 ]; then
         export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1

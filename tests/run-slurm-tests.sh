@@ -43,12 +43,13 @@ for c in munged slurmctld slurmd sbatch scontrol sinfo srun mpirun "$PY"; do
 done
 [ "$(id -u)" = 0 ] || { echo "FAIL run as root (munged must run as user munge, slurmd as root)" >&2; exit 1; }
 id munge >/dev/null 2>&1 || { echo "FAIL no user munge (is the munge package installed?)" >&2; exit 1; }
-[ -x bin/als-train ] || { echo "FAIL bin/als-train missing: run make first" >&2; exit 1; }
+SRC_BIN=${ALS_BIN:-bin}
+[ -x "$SRC_BIN/als-train" ] || { echo "FAIL $SRC_BIN/als-train missing: run make first" >&2; exit 1; }
 
 T=$(mktemp -d /tmp/als-slurm-test.XXXXXX)
 chmod 755 "$T"
 # A snapshot of the binaries: a rebuild while the jobs run cannot break them.
-cp -a bin "$T/bin"
+cp -a "$SRC_BIN/." "$T/bin"
 export ALS_BIN=$T/bin
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 
@@ -256,7 +257,7 @@ if [ -s "$M" ]; then
         test "$(field "$P" git.revision | wc -c)" = 41 -a "$(field "$P" hosts.0)" = "$HOST" \
         -a "$(field "$P" slurm.job_id)" = "$id_train" -a -n "$(field "$D/blas.json" blas_run.blas_core)"
     check "train: provenance records the als-train arguments" grep -q '"--rank", "8"' "$P"
-    if [ -x bin/als-gen ]; then
+    if [ -x "$ALS_BIN/als-gen" ]; then
         check "train: data from bin/als-gen" test "$(field "$P" parameters.generated_data.generator)" = als-gen
     fi
     check "train: test RMSE recorded" $PY -c 'import json,sys,math; m=json.load(open(sys.argv[1])); sys.exit(not math.isfinite(m["iterations"][-1]["test_rmse"]))' "$M"
