@@ -21,7 +21,7 @@ LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/%.o)
 TOOLS    := $(patsubst tools/%.c,$(BIN)/%,$(wildcard tools/als-*.c))
 UNITS    := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 
-.PHONY: all tools deps check test unit mpi-test demo bench clean
+.PHONY: all tools deps check test unit mpi-test tools-test tune-test results demo bench clean
 all: $(TOOLS)
 
 # Install missing Debian packages (apt-get; root or sudo).
@@ -44,10 +44,20 @@ $(BUILD)/tests/%: tests/%.c tests/als_test.h $(BUILD)/libals.a | $(BUILD)/tests
 $(BUILD) $(BUILD)/tests $(BIN):
 	mkdir -p $@
 
-# The README's test command: install what is missing, build, then the unit
-# tests (cmocka) and the multi-rank and end-to-end tests.
-check test: deps
-	$(MAKE) unit mpi-test
+# The README's test command: install what is missing (the Slurm test needs
+# slurm-wlm and munge), build, then the unit tests (cmocka), the multi-rank
+# and end-to-end tests, the dataset tools, als-tune, the fault tests
+# (checkpoint/restart, kills, disk full) and a real single-node Slurm.
+check test:
+	ALS_EXTRA_PACKAGES="slurm-wlm munge" ./tools/install-deps.sh
+	$(MAKE) unit mpi-test tools-test tune-test fault-test slurm-test
+tools-test: $(TOOLS)
+	ALS_BIN=$(BIN) timeout 900 tests/run-tools-tests.sh
+tune-test: $(TOOLS)
+	timeout 600 tests/run-tune-test.sh
+# Accuracy tables in docs/RESULTS.md (MovieLens from ../shared/data).
+results: $(TOOLS)
+	./tools/results.sh
 unit: $(UNITS)
 	@set -e; for t in $(UNITS); do echo "== $$t"; timeout 300 $$t; done
 mpi-test: $(TOOLS)
