@@ -19,6 +19,9 @@ int als_cli_double(const char *opt, const char *s, double lo, double hi, double 
 /* Print "PROG: error: MSG" to stderr and return the exit status (2 for
  * ALS_ERR_ARG, 1 otherwise). */
 int als_cli_fail(const char *prog, const als_err_t *err);
+
+/* Monotonic wall-clock seconds, for progress lines and timings. Local. */
+double als_cli_now(void);
 /* Format x with the fewest digits that read back as exactly x (at most 17). */
 void als_cli_fmt_double(char *buf, size_t cap, double x);
 

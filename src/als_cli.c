@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 int als_cli_int64(const char *opt, const char *s, int64_t lo, int64_t hi, int64_t *v,
@@ -137,4 +138,11 @@ int als_cli_read_ids(const char *path, uint64_t **ids, int64_t *n, als_err_t *er
     *ids = a;
     *n = k;
     return ALS_OK;
+}
+
+double als_cli_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }

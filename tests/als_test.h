@@ -9,6 +9,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <cmocka.h>
+#include <stdlib.h>
+
+#include "als_text.h"
 
 /* |a - b| <= rtol * max(|a|, |b|) + atol, with a message naming both values.
  * cmocka 1.1.5 has no double assert (assert_float_equal casts to float). */
@@ -38,6 +41,22 @@ static inline uint64_t als_test_next(uint64_t *s)
 static inline double als_test_uniform(uint64_t *s) /* in [-1, 1) */
 {
     return (double)(als_test_next(s) >> 11) * 0x1.0p-52 - 1.0;
+}
+
+/* Append one triplet (a, b, v) to t, growing it as needed (test data). */
+static inline void als_test_add(als_triplets_t *t, uint64_t a, uint64_t b, double v)
+{
+    if (t->n == t->cap) {
+        t->cap = t->cap ? 2 * t->cap : 64;
+        t->row = realloc(t->row, t->cap * sizeof *t->row);
+        t->col = realloc(t->col, t->cap * sizeof *t->col);
+        t->val = realloc(t->val, t->cap * sizeof *t->val);
+        if (!t->row || !t->col || !t->val)
+            fail_msg("out of memory building test triplets");
+    }
+    t->row[t->n] = a;
+    t->col[t->n] = b;
+    t->val[t->n++] = v;
 }
 
 #endif

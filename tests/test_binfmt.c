@@ -17,19 +17,6 @@ static void path_of(char *buf, size_t cap, const char *name)
     snprintf(buf, cap, "%s/%s", dir, name);
 }
 
-static void add(als_triplets_t *t, uint64_t a, uint64_t b, double v)
-{
-    if (t->n == t->cap) {
-        t->cap = t->cap ? 2 * t->cap : 16;
-        t->row = realloc(t->row, t->cap * sizeof *t->row);
-        t->col = realloc(t->col, t->cap * sizeof *t->col);
-        t->val = realloc(t->val, t->cap * sizeof *t->val);
-    }
-    t->row[t->n] = a;
-    t->col[t->n] = b;
-    t->val[t->n++] = v;
-}
-
 /* A random dataset: m0 users, n0 items, duplicates, social-only users. */
 static void make_global(als_global_t *g, uint64_t seed, int nr, int nl)
 {
@@ -38,12 +25,12 @@ static void make_global(als_global_t *g, uint64_t seed, int nr, int nl)
     memset(&s, 0, sizeof s);
     uint64_t st = seed;
     for (int x = 0; x < nr; x++)
-        add(&r, 1000 + als_test_next(&st) % 60, 7 * (als_test_next(&st) % 45),
+        als_test_add(&r, 1000 + als_test_next(&st) % 60, 7 * (als_test_next(&st) % 45),
             (double)(als_test_next(&st) % 9) * 0.5 + 0.5);
     for (int x = 0; x < nl; x++) {
         uint64_t a = 1000 + als_test_next(&st) % 70, b = 1000 + als_test_next(&st) % 70;
         if (a != b)
-            add(&s, a, b, (double)(als_test_next(&st) % 4) + 0.25);
+            als_test_add(&s, a, b, (double)(als_test_next(&st) % 4) + 0.25);
     }
     als_err_t err;
     als_err_clear(&err);

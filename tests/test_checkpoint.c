@@ -27,19 +27,6 @@ typedef struct {
     als_ckpt_t ck;
 } inst_t;
 
-static void add(als_triplets_t *t, uint64_t a, uint64_t b, double v)
-{
-    if (t->n == t->cap) {
-        t->cap = t->cap ? 2 * t->cap : 64;
-        t->row = realloc(t->row, t->cap * sizeof *t->row);
-        t->col = realloc(t->col, t->cap * sizeof *t->col);
-        t->val = realloc(t->val, t->cap * sizeof *t->val);
-    }
-    t->row[t->n] = a;
-    t->col[t->n] = b;
-    t->val[t->n++] = v;
-}
-
 /* A random instance with links; shift changes one rating (another dataset). */
 static void build(inst_t *I, int iters, int every, double alpha, double shift)
 {
@@ -48,12 +35,12 @@ static void build(inst_t *I, int iters, int every, double alpha, double shift)
     for (int i = 0; i < 30; i++)
         for (int j = 0; j < 20; j++)
             if (als_test_uniform(&st) > 0.3 || j == i % 20)
-                add(&I->r, (uint64_t)i * 3 + 1, (uint64_t)j * 2, 3 + 2 * als_test_uniform(&st));
+                als_test_add(&I->r, (uint64_t)i * 3 + 1, (uint64_t)j * 2, 3 + 2 * als_test_uniform(&st));
     I->r.val[0] += shift;
     for (int l = 0; l < 40; l++) {
         uint64_t a = als_test_next(&st) % 32, b = als_test_next(&st) % 32;
         if (a != b)
-            add(&I->s, a * 3 + 1, b * 3 + 1, 1.0);
+            als_test_add(&I->s, a * 3 + 1, b * 3 + 1, 1.0);
     }
     als_err_t err;
     als_err_clear(&err);

@@ -5,28 +5,15 @@
 #include "als.h"
 #include "als_test.h"
 
-static void add(als_triplets_t *t, uint64_t a, uint64_t b, double v)
-{
-    if (t->n == t->cap) {
-        t->cap = t->cap ? 2 * t->cap : 16;
-        t->row = realloc(t->row, t->cap * sizeof *t->row);
-        t->col = realloc(t->col, t->cap * sizeof *t->col);
-        t->val = realloc(t->val, t->cap * sizeof *t->val);
-    }
-    t->row[t->n] = a;
-    t->col[t->n] = b;
-    t->val[t->n++] = v;
-}
-
 /* Ratings with a duplicate pair (user 30, item 7: 1 then 5), ids out of order. */
 static void ratings(als_triplets_t *r)
 {
     memset(r, 0, sizeof *r);
-    add(r, 30, 7, 1.0);
-    add(r, 10, 9, 2.0);
-    add(r, 30, 2, 3.0);
-    add(r, 18446744073709551615ULL, 7, 4.0);
-    add(r, 30, 7, 5.0);
+    als_test_add(r, 30, 7, 1.0);
+    als_test_add(r, 10, 9, 2.0);
+    als_test_add(r, 30, 2, 3.0);
+    als_test_add(r, 18446744073709551615ULL, 7, 4.0);
+    als_test_add(r, 30, 7, 5.0);
 }
 
 static void test_dataset_ids_and_csr(void **state)
@@ -101,10 +88,10 @@ static void test_dataset_social_w(void **state)
     als_triplets_t r, s;
     ratings(&r);
     memset(&s, 0, sizeof s);
-    add(&s, 10, 30, 0.5);
-    add(&s, 30, 10, 0.25);
-    add(&s, 10, 99, 9.0);
-    add(&s, 10, 99, 2.0); /* repeated: last (2.0) kept */
+    als_test_add(&s, 10, 30, 0.5);
+    als_test_add(&s, 30, 10, 0.25);
+    als_test_add(&s, 10, 99, 9.0);
+    als_test_add(&s, 10, 99, 2.0); /* repeated: last (2.0) kept */
     als_global_t g;
     als_err_t err;
     als_err_clear(&err);
@@ -173,8 +160,8 @@ static void test_dataset_scatter_single(void **state)
     als_triplets_t r, s;
     ratings(&r);
     memset(&s, 0, sizeof s);
-    add(&s, 10, 30, 0.5);
-    add(&s, 30, 10, 0.25);
+    als_test_add(&s, 10, 30, 0.5);
+    als_test_add(&s, 30, 10, 0.25);
     als_global_t g;
     als_data_t d;
     als_err_t err;

@@ -18,19 +18,6 @@ typedef struct {
     als_solver_t sv;
 } inst_t;
 
-static void add(als_triplets_t *t, uint64_t a, uint64_t b, double v)
-{
-    if (t->n == t->cap) {
-        t->cap = t->cap ? 2 * t->cap : 64;
-        t->row = realloc(t->row, t->cap * sizeof *t->row);
-        t->col = realloc(t->col, t->cap * sizeof *t->col);
-        t->val = realloc(t->val, t->cap * sizeof *t->val);
-    }
-    t->row[t->n] = a;
-    t->col[t->n] = b;
-    t->val[t->n++] = v;
-}
-
 /* Build the instance and the solver. Raw ids are spread (x*7+3) to check
  * that dense ids, not raw ones, index the factors. */
 static void build(inst_t *I, int m, int n, double density, int links, int k, double lu,
@@ -41,14 +28,14 @@ static void build(inst_t *I, int m, int n, double density, int links, int k, dou
     for (int i = 0; i < m; i++)
         for (int j = 0; j < n; j++)
             if (density >= 1.0 || (als_test_uniform(&st) + 1) / 2 < density || j == i % n)
-                add(&I->r, (uint64_t)i * 7 + 3, (uint64_t)j * 5 + 1, 3 + 2 * als_test_uniform(&st));
+                als_test_add(&I->r, (uint64_t)i * 7 + 3, (uint64_t)j * 5 + 1, 3 + 2 * als_test_uniform(&st));
     for (int l = 0; l < links; l++) {
         uint64_t a = als_test_next(&st) % (uint64_t)(m + 2), b = als_test_next(&st) % (uint64_t)(m + 2);
         int seen = a == b; /* no self-links; no repeated links (the oracles sum them all) */
         for (int64_t x = 0; x < I->s.n && !seen; x++)
             seen = I->s.row[x] == a * 7 + 3 && I->s.col[x] == b * 7 + 3;
         if (!seen) /* ids m, m+1 are users with links only */
-            add(&I->s, a * 7 + 3, b * 7 + 3, 0.25 + (als_test_uniform(&st) + 1) / 2);
+            als_test_add(&I->s, a * 7 + 3, b * 7 + 3, 0.25 + (als_test_uniform(&st) + 1) / 2);
     }
     als_err_t err;
     als_err_clear(&err);
@@ -316,9 +303,9 @@ static void test_solver_singular_names_id(void **state)
     inst_t I;
     memset(&I, 0, sizeof I);
     /* User 42 rates one item: a rank-1 Gram matrix for k = 2. */
-    add(&I.r, 42, 1, 3.0);
-    add(&I.r, 43, 1, 4.0);
-    add(&I.r, 43, 2, 2.0);
+    als_test_add(&I.r, 42, 1, 3.0);
+    als_test_add(&I.r, 43, 1, 4.0);
+    als_test_add(&I.r, 43, 2, 2.0);
     als_err_t err;
     als_err_clear(&err);
     assert_int_equal(als_global_build(&I.r, NULL, ALS_DUP_KEEP, "t", &I.g, &err), ALS_OK);
@@ -361,7 +348,7 @@ static void test_solver_bias_planted(void **state)
     for (int i = 0; i < 12; i++)
         for (int j = 0; j < 9; j++)
             if ((i + j) % 3 != 0)
-                add(&I.r, (uint64_t)i, (uint64_t)j, 3.0 + bu[i] + bi[j]);
+                als_test_add(&I.r, (uint64_t)i, (uint64_t)j, 3.0 + bu[i] + bi[j]);
     als_err_t err;
     als_err_clear(&err);
     assert_int_equal(als_global_build(&I.r, NULL, ALS_DUP_KEEP, "t", &I.g, &err), ALS_OK);
@@ -420,7 +407,7 @@ static void test_solver_lambda_count(void **state)
         uint64_t st = 9;
         for (int i = 0; i < 10; i++)
             for (int c = 0; c < 3; c++)
-                add(&I.r, (uint64_t)i, (uint64_t)((i + 2 * c) % 7), 2 + als_test_uniform(&st));
+                als_test_add(&I.r, (uint64_t)i, (uint64_t)((i + 2 * c) % 7), 2 + als_test_uniform(&st));
         als_err_t err;
         als_err_clear(&err);
         assert_int_equal(als_global_build(&I.r, NULL, ALS_DUP_KEEP, "t", &I.g, &err), ALS_OK);

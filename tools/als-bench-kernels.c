@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "als_cli.h"
 #include "als_kernels.h"
 
 extern char *openblas_get_corename(void);
@@ -144,13 +145,6 @@ static void parse_args(int argc, char **argv, bench_opts *o)
 }
 
 /* Monotonic wall-clock seconds. */
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* splitmix64 */
 static uint64_t rng_next(uint64_t *s)
 {
@@ -185,10 +179,10 @@ static double bench_dgemm(int n, int reps, uint64_t *seed)
         a[i] = rng_uniform(seed), b[i] = rng_uniform(seed), c[i] = 0.0;
     double best = 1e300;
     for (int r = 0; r < reps; r++) {
-        double t = now();
+        double t = als_cli_now();
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0, a, n, b, n, 0.0,
                     c, n);
-        t = now() - t;
+        t = als_cli_now() - t;
         if (t < best)
             best = t;
     }
@@ -242,13 +236,13 @@ static volatile double g_sink;
 /* Seconds for gram+rhs over all rows with the given kernel. */
 static double time_gram(const workload *w, als_kernel_t kern, double *A, double *b, double *ws)
 {
-    double t = now(), s = 0.0;
+    double t = als_cli_now(), s = 0.0;
     for (int64_t i = 0; i < w->nrows; i++) {
         int64_t s0 = w->start[i];
         als_gram_rhs(kern, w->k, w->start[i + 1] - s0, w->idx + s0, w->r + s0, w->X, A, b, ws);
         s += b[0];
     }
-    t = now() - t;
+    t = als_cli_now() - t;
     g_sink = s;
     return t;
 }
@@ -258,7 +252,7 @@ static double time_gram(const workload *w, als_kernel_t kern, double *A, double 
 static double time_step(const workload *w, als_kernel_t kern, double *A, double *b, double *ws)
 {
     int k = w->k;
-    double t = now(), s = 0.0;
+    double t = als_cli_now(), s = 0.0;
     for (int64_t i = 0; i < w->nrows; i++) {
         int64_t s0 = w->start[i], n = w->start[i + 1] - s0;
         als_gram_rhs(kern, k, n, w->idx + s0, w->r + s0, w->X, A, b, ws);
@@ -272,7 +266,7 @@ static double time_step(const workload *w, als_kernel_t kern, double *A, double 
         }
         s += b[0];
     }
-    t = now() - t;
+    t = als_cli_now() - t;
     g_sink = s;
     return t;
 }
@@ -285,7 +279,7 @@ static void time_solve(int k, const double *poolA, const double *poolb, int64_t 
                        als_kernel_t kern, double *A, double *b, double *t_all, double *t_copy)
 {
     size_t kk = (size_t)k * k;
-    double t = now(), s = 0.0;
+    double t = als_cli_now(), s = 0.0;
     for (int64_t i = 0; i < nsolve; i++) {
         memcpy(A, poolA + (size_t)(i % NPOOL) * kk, kk * 8);
         memcpy(b, poolb + (size_t)(i % NPOOL) * k, (size_t)k * 8);
@@ -295,15 +289,15 @@ static void time_solve(int k, const double *poolA, const double *poolb, int64_t 
         }
         s += b[0];
     }
-    *t_all = now() - t;
-    t = now();
+    *t_all = als_cli_now() - t;
+    t = als_cli_now();
     for (int64_t i = 0; i < nsolve; i++) {
         memcpy(A, poolA + (size_t)(i % NPOOL) * kk, kk * 8);
         memcpy(b, poolb + (size_t)(i % NPOOL) * k, (size_t)k * 8);
         __asm__ volatile("" : : "r"(A), "r"(b) : "memory");
         s += b[0];
     }
-    *t_copy = now() - t;
+    *t_copy = als_cli_now() - t;
     g_sink = s;
 }
 

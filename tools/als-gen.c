@@ -366,16 +366,9 @@ static int build_w(int64_t m, const int64_t *li, const int64_t *lf, const double
     return 0;
 }
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static int generate(const gen_opts_t *o, als_err_t *err)
 {
-    double t0 = now();
+    double t0 = als_cli_now();
     model_t M = {.o = o};
     int64_t m = o->m, n = o->n, r = o->rank;
     M.U = malloc((size_t)(m * r) * sizeof *M.U);
@@ -601,7 +594,7 @@ static int generate(const gen_opts_t *o, als_err_t *err)
            "  social_links: %" PRId64 "\n", m, nrated, n, total, L);
     printf("rating range: [%g, %g]  mean: %.4f  planted rank: %" PRId64 "  noise sigma: %g "
            "(best achievable RMSE)\n", rmin, rmax, sum / (double)total, r, o->sigma);
-    printf("%.3f s, %" PRId64 " rating pass%s\n", now() - t0, passes, passes == 1 ? "" : "es");
+    printf("%.3f s, %" PRId64 " rating pass%s\n", als_cli_now() - t0, passes, passes == 1 ? "" : "es");
     goto out;
 fail:
     rc = err->code;

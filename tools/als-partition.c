@@ -48,13 +48,6 @@ static void usage(FILE *out)
 "  --help\n", prog, prog);
 }
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 int main(int argc, char **argv)
 {
     enum { O_RATINGS = 256, O_SOCIAL, O_VALCOL, O_DUP, O_OUT, O_BLOCK, O_RANKS, O_DATA, O_HELP };
@@ -128,7 +121,7 @@ int main(int argc, char **argv)
             return als_cli_fail(prog, &err);
         return 0;
     }
-    double t0 = now();
+    double t0 = als_cli_now();
     als_triplets_t r, s;
     memset(&r, 0, sizeof r);
     memset(&s, 0, sizeof s);
@@ -144,7 +137,7 @@ int main(int argc, char **argv)
     als_triplets_free(&s);
     if (rc != ALS_OK)
         return als_cli_fail(prog, &err);
-    double t1 = now();
+    double t1 = als_cli_now();
     const als_data_stats_t *st = &g.stats;
     printf("users: %" PRId64 "  items: %" PRId64 "  ratings: %" PRId64 "  social_links: %" PRId64
            "  W_nonzeros: %" PRId64 "\n", g.m, g.n, g.nnz, g.nlinks, g.wnnz);
@@ -164,7 +157,7 @@ int main(int argc, char **argv)
             als_global_free(&g);
             return als_cli_fail(prog, &err);
         }
-        printf("wrote %s (%.3f s)\n", out, now() - t1);
+        printf("wrote %s (%.3f s)\n", out, als_cli_now() - t1);
     }
     if (ranks)
         rc = als_partition_print_global(stdout, &g, (int)ranks, &err);

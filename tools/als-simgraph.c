@@ -118,13 +118,6 @@ static void usage(FILE *out)
 "  --help\n", prog);
 }
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 int main(int argc, char **argv)
 {
     enum { O_RATINGS = 256, O_VALCOL, O_TRUST, O_TOPK, O_MEASURE, O_MIN, O_FALLBACK, O_OUT, O_HELP };
@@ -183,7 +176,7 @@ int main(int argc, char **argv)
     if (err.code != ALS_OK)
         return als_cli_fail(prog, &err);
 
-    double t0 = now();
+    double t0 = als_cli_now();
     als_triplets_t r, s;
     memset(&r, 0, sizeof r);
     memset(&s, 0, sizeof s);
@@ -294,7 +287,7 @@ int main(int argc, char **argv)
     rc = als_cli_out_close(&o, 1, &err);
     if (rc == ALS_OK) {
         printf("%s: %" PRId64 " links with %s weights (%.3f s)\n", out, written,
-               measure ? "PCC (mapped to [0,1])" : "VSS", now() - t0);
+               measure ? "PCC (mapped to [0,1])" : "VSS", als_cli_now() - t0);
         if (trust)
             printf("trust links: %" PRId64 "; similarity undefined for %" PRId64 " (%" PRId64
                    " with fewer than %" PRId64 " co-rated items, %" PRId64 " without variation): "
