@@ -238,13 +238,15 @@ if [ -f "$CI/rating.tsv" ] && [ -f "$CI/trustnetwork.tsv" ]; then
     awk -F'\t' -v tr="$W/ciao-cold-train.tsv" -v te="$W/ciao-cold-test.tsv" \
         'BEGIN{srand(5)} {if(!($1 in c)) c[$1]=(rand()<0.1); if(c[$1]) print > te; else print > tr}' "$CI/rating.tsv"
     cold() { awk '/^cold_start:/{print $2, $11, $14, $17}' "$1" | tr -d '(),'; }
-    train "$W/ciao-cold-a0.log" --ratings "$W/ciao-cold-train.tsv" --test "$W/ciao-cold-test.tsv" --value-column 3 $(cat "$C0") > /dev/null
+    # The social file is passed with alpha = 0 too: it only makes the cold users
+    # known (rows of zeros, prediction mu + c_j) instead of unknown.
+    train "$W/ciao-cold-a0.log" --ratings "$W/ciao-cold-train.tsv" --test "$W/ciao-cold-test.tsv" --value-column 3 --social "$CI/trustnetwork.tsv" $(cat "$C0") > /dev/null
     train "$W/ciao-cold-soc.log" --ratings "$W/ciao-cold-train.tsv" --test "$W/ciao-cold-test.tsv" --value-column 3 --social "$CI/trustnetwork.tsv" $(cat "$CS") > /dev/null
     set -- $(cold "$W/ciao-cold-a0.log"); N0=${1:-0}; C0R=${2:-nan}
     set -- $(cold "$W/ciao-cold-soc.log"); NS=${1:-0}; CSR=${2:-nan}; GM=${3:-nan}; IB=${4:-nan}
     md ""
     md "    awk -F'\\t' 'BEGIN{srand(5)} {if(!(\$1 in c)) c[\$1]=(rand()<0.1); if(c[\$1]) print > \"test.tsv\"; else print > \"train.tsv\"}' $CI/rating.tsv"
-    md "    $MPIRUN -np $NP bin/als-train --ratings train.tsv --test test.tsv --value-column 3 \$(cat ciao-a0.args)"
+    md "    $MPIRUN -np $NP bin/als-train --ratings train.tsv --test test.tsv --value-column 3 --social $CI/trustnetwork.tsv \$(cat ciao-a0.args)"
     md "    $MPIRUN -np $NP bin/als-train --ratings train.tsv --test test.tsv --value-column 3 --social $CI/trustnetwork.tsv \$(cat ciao-soc.args)"
     md ""
     md "| cold-start users' test ratings ($NS) | RMSE |"
