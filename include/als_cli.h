@@ -20,6 +20,16 @@ int als_cli_double(const char *opt, const char *s, double lo, double hi, double 
  * ALS_ERR_ARG, 1 otherwise). */
 int als_cli_fail(const char *prog, const als_err_t *err);
 
+/* A scored row (a candidate item or neighbour) of a top-N list. */
+typedef struct {
+    double s;       /* score */
+    int64_t row;    /* dense row */
+} als_scored_t;
+
+/* Sort by score, highest first; ties by ascending raw id ids[row], so lists
+ * are deterministic. Local. */
+void als_cli_sort_scored(als_scored_t *a, int64_t n, const uint64_t *ids);
+
 /* Monotonic wall-clock seconds, for progress lines and timings. Local. */
 double als_cli_now(void);
 /* Format x with the fewest digits that read back as exactly x (at most 17). */

@@ -146,3 +146,17 @@ double als_cli_now(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
+
+static int cmp_scored(const void *a, const void *b, void *ids_)
+{
+    const als_scored_t *x = a, *y = b;
+    const uint64_t *ids = ids_;
+    if (x->s != y->s)
+        return x->s > y->s ? -1 : 1;
+    return ids[x->row] < ids[y->row] ? -1 : (ids[x->row] > ids[y->row]);
+}
+
+void als_cli_sort_scored(als_scored_t *a, int64_t n, const uint64_t *ids)
+{
+    qsort_r(a, (size_t)n, sizeof *a, cmp_scored, (void *)ids);
+}

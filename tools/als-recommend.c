@@ -22,21 +22,6 @@
 
 static const char *prog = "als-recommend";
 
-typedef struct {
-    double s;
-    int64_t j;
-} sc_t;
-
-static const uint64_t *g_items;
-
-static int cmp_sc(const void *a, const void *b)
-{
-    const sc_t *x = a, *y = b;
-    if (x->s != y->s)
-        return x->s > y->s ? -1 : 1;
-    return g_items[x->j] < g_items[y->j] ? -1 : (g_items[x->j] > g_items[y->j]);
-}
-
 static void usage(FILE *out)
 {
     fprintf(out,
@@ -150,7 +135,7 @@ int main(int argc, char **argv)
     int64_t *urow = malloc((size_t)nreq * sizeof *urow);
     int64_t *seen_ptr = calloc((size_t)nreq + 1, sizeof *seen_ptr);
     uint64_t *seen = NULL; /* raw item ids rated by each requested user */
-    sc_t *sc = malloc((size_t)(mod.n + 1) * sizeof *sc);
+    als_scored_t *sc = malloc((size_t)(mod.n + 1) * sizeof *sc);
     unsigned char *mask = calloc((size_t)mod.n + 1, 1);
     int rc = urow && seen_ptr && sc && mask ? ALS_OK : als_err_set(&err, ALS_ERR_NOMEM, "out of memory");
     for (int64_t q = 0; q < nreq && rc == ALS_OK; q++) {
@@ -229,7 +214,6 @@ int main(int argc, char **argv)
         }
     }
     if (rc == ALS_OK) {
-        g_items = mod.item_ids;
         printf("# user rank item score\n");
         for (int64_t q = 0; q < nreq; q++) {
             for (int64_t x = seen_ptr[q]; x < seen_ptr[q + 1]; x++) {
@@ -246,12 +230,12 @@ int main(int argc, char **argv)
                 double s = 0.0;
                 for (int64_t c2 = 0; c2 < mod.k; c2++)
                     s += u[c2] * v[c2];
-                sc[k++] = (sc_t){s, j};
+                sc[k++] = (als_scored_t){s, j};
             }
-            qsort(sc, (size_t)k, sizeof *sc, cmp_sc);
+            als_cli_sort_scored(sc, k, mod.item_ids);
             for (int64_t t = 0; t < k && t < top; t++)
                 printf("%" PRIu64 " %" PRId64 " %" PRIu64 " %.6f\n", req[q], t + 1,
-                       mod.item_ids[sc[t].j], sc[t].s);
+                       mod.item_ids[sc[t].row], sc[t].s);
             for (int64_t x = seen_ptr[q]; x < seen_ptr[q + 1]; x++) {
                 int64_t j = als_id_find(mod.item_ids, mod.n, seen[x]);
                 if (j >= 0)

@@ -79,21 +79,6 @@ static int pair_sim(const sim_ctx_t *c, int64_t i, int64_t f, int64_t *nco, doub
     return finish(c, nc, sxy, sxx, syy, s);
 }
 
-typedef struct {
-    int64_t f;
-    double s;
-} nb_t;
-
-static const uint64_t *g_ids;
-
-static int cmp_nb(const void *a, const void *b)
-{
-    const nb_t *x = a, *y = b;
-    if (x->s != y->s)
-        return x->s > y->s ? -1 : 1;
-    return g_ids[x->f] < g_ids[y->f] ? -1 : (g_ids[x->f] > g_ids[y->f]);
-}
-
 static void usage(FILE *out)
 {
     fprintf(out,
@@ -239,13 +224,12 @@ int main(int argc, char **argv)
         int64_t *cnt = calloc((size_t)m + 1, sizeof *cnt), *touched = malloc((size_t)m * sizeof *touched);
         double *sxy = calloc((size_t)m + 1, sizeof *sxy), *sxx = calloc((size_t)m + 1, sizeof *sxx);
         double *syy = calloc((size_t)m + 1, sizeof *syy);
-        nb_t *nb = malloc((size_t)m * sizeof *nb);
+        als_scored_t *nb = malloc((size_t)m * sizeof *nb);
         if (!cnt || !touched || !sxy || !sxx || !syy || !nb) {
             als_cli_out_close(&o, 0, &err);
             als_err_set(&err, ALS_ERR_NOMEM, "out of memory for the accumulators");
             return als_cli_fail(prog, &err);
         }
-        g_ids = g.user_ids;
         for (int64_t i = 0; i < m; i++) {
             int64_t nt = 0;
             double mi = measure ? ctx.mean[i] : 0.0;
@@ -269,16 +253,16 @@ int main(int argc, char **argv)
                 int64_t f = touched[t];
                 double sim;
                 if (finish(&ctx, cnt[f], sxy[f], sxx[f], syy[f], &sim))
-                    nb[k++] = (nb_t){f, sim};
+                    nb[k++] = (als_scored_t){sim, f};
                 else
                     undefined++;
                 cnt[f] = 0;
                 sxy[f] = sxx[f] = syy[f] = 0;
             }
-            qsort(nb, (size_t)k, sizeof *nb, cmp_nb);
+            als_cli_sort_scored(nb, k, g.user_ids);
             for (int64_t t = 0; t < k && t < topk; t++) {
                 als_cli_fmt_double(wb, sizeof wb, nb[t].s);
-                fprintf(o.f, "%" PRIu64 " %" PRIu64 " %s\n", g.user_ids[i], g.user_ids[nb[t].f], wb);
+                fprintf(o.f, "%" PRIu64 " %" PRIu64 " %s\n", g.user_ids[i], g.user_ids[nb[t].row], wb);
                 written++;
             }
         }
