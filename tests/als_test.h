@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <cmocka.h>
+#include <ftw.h>
 #include <stdlib.h>
 
 #include "als_text.h"
@@ -41,6 +42,29 @@ static inline uint64_t als_test_next(uint64_t *s)
 static inline double als_test_uniform(uint64_t *s) /* in [-1, 1) */
 {
     return (double)(als_test_next(s) >> 11) * 0x1.0p-52 - 1.0;
+}
+
+/* Create a fresh directory /tmp/als-test-TAG.XXXXXX into dir (cap bytes).
+ * Returns 0, or -1 when it cannot be made. */
+static inline int als_test_tmpdir(char *dir, size_t cap, const char *tag)
+{
+    snprintf(dir, cap, "/tmp/als-test-%s.XXXXXX", tag);
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static inline int als_test_rm_entry(const char *path, const struct stat *sb, int flag,
+                                    struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+/* Remove dir and everything below it. Returns 0, or -1 on failure. */
+static inline int als_test_rmtree(const char *dir)
+{
+    return nftw(dir, als_test_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* Append one triplet (a, b, v) to t, growing it as needed (test data). */

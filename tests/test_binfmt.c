@@ -425,8 +425,7 @@ static void test_writer_incomplete(void **state)
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
-    snprintf(dir, sizeof dir, "/tmp/test_binfmt.XXXXXX");
-    if (!mkdtemp(dir))
+    if (als_test_tmpdir(dir, sizeof dir, "binfmt") != 0)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_checksum),
@@ -439,9 +438,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_writer_incomplete),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0)
+    if (als_test_rmtree(dir) != 0)
         rc = rc ? rc : 1;
     MPI_Finalize();
     return rc;

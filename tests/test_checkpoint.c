@@ -246,8 +246,7 @@ static void test_params_text(void **state)
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
-    snprintf(dir, sizeof dir, "/tmp/als-test-ckpt.XXXXXX");
-    if (!mkdtemp(dir))
+    if (als_test_tmpdir(dir, sizeof dir, "ckpt") != 0)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_resume_is_bitwise),
@@ -256,8 +255,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_params_text),
     };
     int rc = cmocka_run_group_tests_name("checkpoint", tests, NULL, NULL);
-    clear_dir();
-    rmdir(dir);
+    if (als_test_rmtree(dir) != 0)
+        rc = rc ? rc : 1;
     MPI_Finalize();
     return rc;
 }

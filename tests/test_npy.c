@@ -23,25 +23,16 @@ static char g_dir[64];
 
 /* ---- helpers ------------------------------------------------------------- */
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int group_setup(void **state)
 {
     (void)state;
-    snprintf(g_dir, sizeof g_dir, "/tmp/als_test_npy_XXXXXX");
-    return mkdtemp(g_dir) ? 0 : -1;
+    return als_test_tmpdir(g_dir, sizeof g_dir, "npy");
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    return nftw(g_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return als_test_rmtree(g_dir);
 }
 
 static void tmp_path(const char *name, char *path)
