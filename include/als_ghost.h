@@ -1,0 +1,68 @@
+/* als_ghost.h - owned rows, ghost rows and the neighbourhood exchange plan.
+ *
+ * In the sharded ("neighbor") mode a rank stores only what it reads: for U,
+ * its own users' rows [u0, u1) plus the ghost rows of the users who rated its
+ * items (CSC row indices) and of its users' social neighbours (W columns);
+ * for V, its own items [i0, i1) plus the items its users rated (CSR column
+ * indices) and the items of its test pairs. Ghost rows are kept in ascending
+ * global order, so the owned block sits in one contiguous run of the "view"
+ * (owned + ghost rows, ascending global index) and every row's summation
+ * order is that of the replicated factors: results are bitwise identical.
+ *
+ * Because ghosts of one owner form a contiguous run of the view (an owner's
+ * rows are a contiguous range of global indices), received rows land in place
+ * with no unpacking; only the sender packs.
+ */
+#ifndef ALS_GHOST_H
+#define ALS_GHOST_H
+
+#include <stdint.h>
+#include <mpi.h>
+#include "als_error.h"
+
+/* Local: the sorted distinct global indices that occur in any of the nlists
+ * index arrays idx[l][0..len[l]) and lie outside the owned range
+ * [own0, own1). On success *out (malloc'ed, caller frees; never NULL) holds
+ * *nout indices. Cost O(N log N) in the total length N; no O(m + n) array. */
+int als_ghost_collect(int nlists, const int64_t *const *idx, const int64_t *len, int64_t own0,
+                      int64_t own1, int64_t **out, int64_t *nout, als_err_t *err);
+
+/* Local: the owner rank of global row g under the block plan beg[0..p]
+ * (beg[r] <= g < beg[r+1]; empty blocks skipped). */
+int als_ghost_owner(const int64_t *beg, int p, int64_t g);
+
+/* One factor matrix's view and exchange plan on one rank. */
+typedef struct {
+    int64_t own0, own1;        /* owned global rows */
+    int64_t nghost;            /* ghost rows */
+    int64_t *ghost;            /* nghost global indices, ascending */
+    int64_t nview;             /* (own1 - own0) + nghost rows in the view */
+    int64_t own_slot;          /* view slot of row own0 */
+    /* Receive side: ghosts from rank q occupy view slots
+     * [recv_slot[q], recv_slot[q] + recv_cnt[q]). */
+    int *recv_cnt, *recv_slot;
+    /* Send side: to rank q the owned rows send_idx[send_off[q] .. send_off[q+1])
+     * (offsets from own0), packed in that order. */
+    int *send_cnt;
+    int64_t *send_off;
+    int64_t *send_idx;
+    int64_t nsend;             /* total rows sent per exchange */
+    int nsend_ranks, nrecv_ranks; /* ranks this one sends to / receives from */
+} als_ghost_plan_t;
+
+/* Collective: build the plan for one factor matrix from this rank's ghost
+ * list (als_ghost_collect) and the block plan beg[0..p]. Every rank tells the
+ * owners which of their rows it reads (MPI_Alltoall of counts, then
+ * MPI_Alltoallv of indices): once, after loading. */
+int als_ghost_plan_build(MPI_Comm comm, const int64_t *beg, int64_t *ghost, int64_t nghost,
+                         als_ghost_plan_t *g, als_err_t *err);
+void als_ghost_plan_free(als_ghost_plan_t *g);
+
+/* Local: the view slot of global row x, which must be owned or a ghost. */
+int64_t als_ghost_slot(const als_ghost_plan_t *g, int64_t x);
+
+/* Local: map idx[0..n) (global rows, each owned or a ghost) to view slots in
+ * out[0..n). Monotone: ascending global order is ascending slot order. */
+void als_ghost_map(const als_ghost_plan_t *g, const int64_t *idx, int64_t n, int64_t *out);
+
+#endif
