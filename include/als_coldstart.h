@@ -19,9 +19,11 @@ typedef struct {
     double item_bias_rmse;  /* mu + c_j baseline (--bias only, else NaN) */
 } als_coldstart_t;
 
-/* Collective (the users' rating counts are distributed); the test set is
- * significant on rank 0 only, and so is the result. Predictions are clipped
- * to the training range as in als_solver_test. */
-void als_coldstart_eval(const als_solver_t *s, const als_testset_t *t, als_coldstart_t *cs);
+/* Collective: counts the users without training ratings and scores the test
+ * pairs of those users (each rank its own users' pairs, given to
+ * als_solver_init_test; t only says whether there is a test set). The result
+ * is the same on every rank. Predictions are clipped to the training range
+ * as the headline's. */
+void als_coldstart_eval(als_solver_t *s, const als_testset_t *t, als_coldstart_t *cs);
 
 #endif

@@ -56,6 +56,8 @@ typedef struct {
     int64_t m, n, nnz, nlinks, wnnz;
     double rmin, rmax, rmean;
     als_data_stats_t stats;
+    /* The raw ids of this rank's own rows only (no O(m + n) array):
+     * user_ids[t] is the id of global user u0 + t, item_ids[t] of item i0 + t. */
     uint64_t *user_ids, *item_ids;
     int nranks, rank;
     int64_t *ubeg, *ibeg;     /* nranks+1: the block plan */
@@ -71,13 +73,16 @@ typedef struct {
     double *wdeg;             /* u1-u0: d_i = sum_f W_if */
 } als_data_t;
 
-/* Held-out ratings mapped to dense ids (rank 0 only). */
+/* Held-out ratings mapped to dense ids. From als_testset_read (local, whole
+ * id maps): every pair. From als_testset_load (collective): the pairs of
+ * this rank's users, in file order; the counts are global either way. */
 typedef struct {
     int64_t total;            /* lines read */
-    int64_t n;                /* pairs with known user and item */
+    int64_t n;                /* pairs held here, with known user and item */
+    int64_t n_all;            /* the same over all ranks */
     int64_t unknown_user;     /* pairs whose user is not in the model */
     int64_t unknown_item;     /* pairs whose item is not in the model (user known) */
-    int64_t *u, *i;
+    int64_t *u, *i;           /* global dense user and item */
     double *r;
 } als_testset_t;
 
@@ -105,7 +110,15 @@ void als_global_work(const als_global_t *g, int64_t *ucnt, int64_t *icnt);
 /* Index of raw id x in the ascending array ids[0..n), or -1. Local. */
 int64_t als_id_find(const uint64_t *ids, int64_t n, uint64_t x);
 
-/* Read and map a test file (local, rank 0). */
+/* Collective: rank 0 reads the test file; each pair goes to the rank that
+ * owns its user (routed by raw-id ranges), which maps the user with its own
+ * id slice and the item through the item's owner (MPI_Alltoallv). No rank
+ * holds an id map. Errors agreed on every rank. */
+int als_testset_load(MPI_Comm comm, const char *path, const als_text_opts_t *topts,
+                     const als_data_t *d, als_testset_t *t, als_err_t *err);
+
+/* Read and map a test file with whole id maps in d (local; for tools whose
+ * als_data_t holds every id: user_ids[m], item_ids[n]). */
 int als_testset_read(const char *path, const als_text_opts_t *topts, const als_data_t *d,
                      als_testset_t *t, als_err_t *err);
 void als_testset_free(als_testset_t *t);

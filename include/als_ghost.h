@@ -38,31 +38,55 @@ typedef struct {
     int64_t *ghost;            /* nghost global indices, ascending */
     int64_t nview;             /* (own1 - own0) + nghost rows in the view */
     int64_t own_slot;          /* view slot of row own0 */
-    /* Receive side: ghosts from rank q occupy view slots
-     * [recv_slot[q], recv_slot[q] + recv_cnt[q]). */
-    int *recv_cnt, *recv_slot;
-    /* Send side: to rank q the owned rows send_idx[send_off[q] .. send_off[q+1])
-     * (offsets from own0), packed in that order. */
-    int *send_cnt;
-    int64_t *send_off;
-    int64_t *send_idx;
+    /* Receive side: from source s (rank src[s]) recv_cnt[s] rows land in
+     * view slots [recv_slot[s], recv_slot[s] + recv_cnt[s]). */
+    int nsrc, *src, *recv_cnt, *recv_slot;
+    /* Send side: to destination d (rank dst[d]) the owned rows
+     * send_idx[send_off[d] .. send_off[d] + send_cnt[d]) (offsets from own0),
+     * packed in that order. */
+    int ndst, *dst, *send_cnt, *send_off;
     int64_t nsend;             /* total rows sent per exchange */
-    int nsend_ranks, nrecv_ranks; /* ranks this one sends to / receives from */
+    int64_t *send_idx;
+    MPI_Comm graph;            /* MPI_Dist_graph_create_adjacent(src -> me -> dst) */
 } als_ghost_plan_t;
 
 /* Collective: build the plan for one factor matrix from this rank's ghost
- * list (als_ghost_collect) and the block plan beg[0..p]. Every rank tells the
- * owners which of their rows it reads (MPI_Alltoall of counts, then
- * MPI_Alltoallv of indices): once, after loading. */
+ * list (als_ghost_collect; the plan takes ownership of ghost) and the block
+ * plan beg[0..p]. Every rank tells the owners which of their rows it reads
+ * (MPI_Alltoall of counts, then MPI_Alltoallv of indices) and the graph
+ * communicator is created: once, after loading. */
 int als_ghost_plan_build(MPI_Comm comm, const int64_t *beg, int64_t *ghost, int64_t nghost,
                          als_ghost_plan_t *g, als_err_t *err);
 void als_ghost_plan_free(als_ghost_plan_t *g);
 
-/* Local: the view slot of global row x, which must be owned or a ghost. */
+/* Local: the view slot of global row x, which must be owned or a ghost
+ * (-1 otherwise). O(log nghost). */
 int64_t als_ghost_slot(const als_ghost_plan_t *g, int64_t x);
 
 /* Local: map idx[0..n) (global rows, each owned or a ghost) to view slots in
- * out[0..n). Monotone: ascending global order is ascending slot order. */
+ * out[0..n) (out may alias idx). Ascending global order is ascending slot
+ * order, so sums in index order keep their order. */
 void als_ghost_map(const als_ghost_plan_t *g, const int64_t *idx, int64_t n, int64_t *out);
+
+/* Local: the global row held in view slot t (a plan without ghost list, as
+ * the replicated mode's, is the identity). */
+static inline int64_t als_view_global(const als_ghost_plan_t *g, int64_t t)
+{
+    int64_t nown = g->own1 - g->own0;
+    if (!g->ghost)
+        return t;
+    if (t < g->own_slot)
+        return g->ghost[t];
+    if (t < g->own_slot + nown)
+        return g->own0 + (t - g->own_slot);
+    return g->ghost[t - nown];
+}
+
+/* Collective over g->graph: send each new owned row (blk: (own1-own0)×k) to
+ * the ranks that read it and receive the ghosts into view (nview×k); the
+ * owned rows are copied into their slots. sendbuf holds nsend×k doubles.
+ * Returns an MPI error code. */
+int als_ghost_exchange(const als_ghost_plan_t *g, const double *blk, double *view, int k,
+                       double *sendbuf);
 
 #endif

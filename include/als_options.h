@@ -23,6 +23,13 @@ typedef enum {
     ALS_DUP_MEAN      /* one observation: the mean of the duplicates */
 } als_dup_policy_t;
 
+/* How factor rows move between half-steps (als_exchange.h). */
+typedef enum {
+    ALS_EXCH_AUTO = 0,   /* neighbor when replicated factors do not fit, else the faster */
+    ALS_EXCH_ALLGATHER,  /* replicated factors, MPI_Allgatherv of whole blocks */
+    ALS_EXCH_NEIGHBOR    /* sharded: own rows + ghost rows, MPI_Neighbor_alltoallv */
+} als_exchange_mode_t;
+
 typedef struct {
     char ratings[ALS_PATH_MAX];   /* --ratings: training ratings text file */
     char social[ALS_PATH_MAX];    /* --social: directed links "i f [s_if]" ("" = none) */
@@ -41,6 +48,8 @@ typedef struct {
     int value_col;                /* --value-column: 0-based column of the rating (default 2) */
     als_dup_policy_t duplicates;  /* --duplicates */
     als_kernel_t kernel;          /* --kernel ref|fast */
+    als_exchange_mode_t exchange; /* --exchange allgather|neighbor|auto */
+    double mem_limit;             /* --mem-per-rank BYTES for --exchange auto (0 = detect) */
     int threads;                  /* --threads: OpenMP threads per rank (0 = OMP default) */
     int quiet;                    /* --quiet: no per-iteration lines */
     int bias;                     /* --bias: global mean + user and item biases */
@@ -70,5 +79,6 @@ int als_options_init(MPI_Comm comm, int argc, char **argv, als_options_t *o, als
 void als_options_usage(FILE *out, const char *prog);
 
 const char *als_dup_policy_name(als_dup_policy_t d);
+const char *als_exchange_mode_name(als_exchange_mode_t m);
 
 #endif

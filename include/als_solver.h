@@ -2,11 +2,19 @@
  *
  * One iteration = U-step (every user solved from V and the previous U, a
  * block-Jacobi step of the social term) then V-step (every item from the new
- * U). Each rank solves its own rows into a local block, then the blocks are
- * exchanged with MPI_Allgatherv so that every rank holds all of U and V.
- * Every row's result depends only on replicated data and the row's own
- * ratings in a fixed order, so U and V are bitwise identical for any number
- * of ranks and threads.
+ * U). Each rank solves its own rows into a local block; then the new rows
+ * move to the ranks that read them (als_exchange.h): with --exchange
+ * allgather every rank holds all of U and V (MPI_Allgatherv of whole blocks);
+ * with --exchange neighbor a rank holds its own rows and the ghost rows it
+ * reads (als_ghost.h), received with MPI_Neighbor_alltoallv. Either way a
+ * rank addresses the factors through a "view": the rows it holds, in
+ * ascending global order (the whole matrix with allgather), and its local
+ * CSR/CSC/W indices are mapped to view slots once. Every row's result depends
+ * only on the rows it reads, summed in the same order, so U and V are bitwise
+ * identical for any number of ranks, threads and either exchange mode.
+ *
+ * Sums over rows (loss terms, test metrics) are exact (als_rsum.h) and
+ * reduced with an integer MPI_Allreduce: their bits do not depend on P.
  */
 #ifndef ALS_SOLVER_H
 #define ALS_SOLVER_H
@@ -15,7 +23,9 @@
 #include <stdio.h>
 #include "als_dataset.h"
 #include "als_metrics.h"
+#include "als_ghost.h"
 #include "als_options.h"
+#include "als_rsum.h"
 
 typedef struct {
     MPI_Comm comm;
@@ -30,53 +40,120 @@ typedef struct {
     int nfixed;
     int ufix[2], vfix[2];
     double ufixval[2], vfixval[2];
-    double *U, *V;              /* m×k and n×k, replicated on every rank */
+    als_exchange_mode_t mode;   /* allgather or neighbor (never auto here) */
+    char why[256];              /* why this mode (--exchange auto's reasoning) */
+    als_ghost_plan_t pu, pv;    /* views and exchange plans of U and V */
+    double *U, *V;              /* the views: pu.nview×k and pv.nview×k (with allgather
+                                 * the whole m×k and n×k, replicated on every rank) */
+    int64_t *ucol_s, *irow_s, *wcol_s; /* local CSR, CSC, W indices as view slots */
     double *ublk, *vblk;        /* this rank's new rows before the exchange */
-    double *usse, *vsse;        /* squared error of each own row after its last solve */
+    double *sendbuf;            /* packed rows for the neighbour exchange */
+    /* Squared errors of the own rows' ratings after their last solves (exact
+     * local sums), and the rounding-error bounds of those terms. */
+    als_rsum_t usse, vsse, usse_bound, vsse_bound;
+    double *unorm, *vnorm;      /* Euclidean norms of the view rows (for the bounds) */
+    /* Test pairs of this rank's users (global counts in the testset). */
+    int64_t ntest;
+    int64_t *test_u;            /* local user offset (0 .. u1-u0) */
+    int64_t *test_v;            /* V view slot of the item */
+    double *test_r;
+    double bytes_recv_iter;     /* bytes this rank receives per iteration (the mode's) */
+    double bytes_recv_other;    /* the same in the other mode */
+    double mem_expected;        /* modelled bytes this rank holds (the mode's) */
+    double mem_other;           /* the same in the other mode */
+    int hist_cap;               /* entries allocated in hist */
     double timers[ALS_T_NPHASES];
-    als_iter_t *hist;           /* iteration history (every rank) */
+    als_iter_t *hist;           /* iteration history (every rank), grown as iterations run */
     int niters;
     als_loss_t initial;
     double max_increase;        /* largest relative loss increase over half-steps */
     int increases;              /* half-steps whose loss increased beyond rounding */
+    int nonfinite;              /* half-steps whose loss or metrics were not finite */
+    double loss_bound;          /* rounding-error bound of the last loss evaluation */
     double flops_per_iter;      /* DESIGN §6 count for one iteration */
     struct als_ckpt *ckpt;      /* checkpointing (als_checkpoint.h), NULL = none */
     int resumed;                /* U, V, hist, initial and the loss check were restored */
 } als_solver_t;
 
-/* Collective: allocate and initialise U, V (counter-based generator keyed by
- * (seed, global row), or the --init-* files read on rank 0). */
+/* Collective: allocate the views, build the ghost plans (neighbor mode) and
+ * initialise U, V (counter-based generator keyed by (seed, global row), or
+ * the --init-* files, each rank reading its rows). test: this rank's test
+ * pairs from als_testset_load (their items join the V ghosts; NULL = none).
+ * opt->exchange auto is resolved here (printed by als_solver_describe). */
+int als_solver_init_test(MPI_Comm comm, const als_options_t *opt, const als_data_t *data,
+                         const als_testset_t *test, als_solver_t *s, als_err_t *err);
 int als_solver_init(MPI_Comm comm, const als_options_t *opt, const als_data_t *data,
                     als_solver_t *s, als_err_t *err);
 void als_solver_free(als_solver_t *s);
 
+/* Collective: print (rank 0, on out) the exchange mode and why, and per mode
+ * the bytes each rank receives per iteration and the ghost rows per rank
+ * (min/avg/max over ranks), and the modelled memory per rank. */
+void als_solver_describe(als_solver_t *s, FILE *out);
+
 /* Value of row t, column c of the initial U (which = 0) or V (which = 1). */
 double als_init_value(uint64_t seed, int which, int64_t t, int c, int k);
+
+/* Local: this rank's own row of global user u (u0 <= u < u1) / item j. */
+static inline double *als_solver_urow(const als_solver_t *s, int64_t u)
+{
+    return s->U + (s->pu.own_slot + (u - s->pu.own0)) * s->k;
+}
+static inline double *als_solver_vrow(const als_solver_t *s, int64_t j)
+{
+    return s->V + (s->pv.own_slot + (j - s->pv.own0)) * s->k;
+}
+
+/* Collective: copy the own blocks ublk/vblk into the views and move them to
+ * the ranks that read them (after a restore or an --init read). */
+int als_solver_exchange(als_solver_t *s, int which, als_err_t *err);
+
+/* Collective: rank 0 receives the whole matrix U (which = 0) or V (1),
+ * malloc'ed (rows × k); NULL elsewhere. Transient O(m) on rank 0: only for
+ * writers that have no collective path yet. */
+double *als_solver_gather(als_solver_t *s, int which);
+/* Collective: set every rank's view of U/V from full (significant on rank
+ * 0; broadcast). The counterpart of als_solver_gather. */
+void als_solver_scatter_full(als_solver_t *s, int which, double *full);
+/* Local: room for iteration it (1-based) in s->hist. */
+int als_solver_hist_reserve(als_solver_t *s, int it, als_err_t *err);
 
 /* Collective half-steps. A failed Cholesky factorization is an
  * ALS_ERR_NUMERIC error naming the raw user or item id. */
 int als_solver_ustep(als_solver_t *s, als_err_t *err);
 int als_solver_vstep(als_solver_t *s, als_err_t *err);
 
-/* Collective: the loss of the current U, V (same value on every rank, and the
- * same for every rank count: per-row terms are gathered and summed in row
- * order). */
+/* Collective: the loss of the current U, V (the same bits on every rank and
+ * for every rank count: exact sums). */
 void als_solver_loss(als_solver_t *s, als_loss_t *L);
 
 /* Collective: the same loss right after a U-step (after_vstep = 0) or a
- * V-step (1), with the squared errors taken from the half-step's own Gram
- * matrices (sum r^2 - 2 x.b + x'Ax per solved row) instead of a second
- * random-access pass over the ratings. Equal to als_solver_loss up to
- * rounding; as deterministic and rank-count independent. */
+ * V-step (1), with the squared errors taken from the half-step's own pass
+ * (the residuals of each solved row against the rows it just read). Equal to
+ * als_solver_loss bit for bit. */
 void als_solver_loss_after(als_solver_t *s, int after_vstep, als_loss_t *L);
 
-/* Local: RMSE and MAE of the current model on a test set, predictions clipped
- * to the training rating range [rmin, rmax]. NaN when t->n == 0. */
+/* Local: RMSE and MAE of replicated factors U (m×k), V (n×k) on a test set
+ * with global indices (als_testset_read), predictions clipped to the
+ * training range [d->rmin, d->rmax]. NaN when t->n == 0. For tools. */
 void als_solver_test(const als_solver_t *s, const als_testset_t *t, double *rmse, double *mae);
 
+/* Collective: test metrics of the current model over every rank's own pairs
+ * (als_solver_init_test): the headline RMSE/MAE over the pairs whose user
+ * has training ratings, and the cold-start figures of the others. Exact
+ * sums, the same bits on every rank and for every P. */
+typedef struct {
+    int64_t n, cold_n;
+    double rmse, mae;                 /* headline (NaN when n == 0) */
+    double cold_rmse, cold_mae;       /* users without training ratings */
+    double cold_mean_rmse;            /* global-mean baseline on those pairs */
+    double cold_item_bias_rmse;       /* mu + c_j baseline (--bias), else NaN */
+} als_testmetrics_t;
+void als_solver_test_dist(als_solver_t *s, als_testmetrics_t *m);
+
 /* Collective: the iteration loop with --iters/--tol, progress lines on out
- * (rank 0, may be NULL), the history in s->hist. test may be NULL (and is
- * only significant on rank 0). */
+ * (rank 0, may be NULL), the history in s->hist. test: global counts (the
+ * pairs themselves were given to als_solver_init_test); may be NULL. */
 int als_solver_run(als_solver_t *s, const als_testset_t *test, FILE *out, als_err_t *err);
 
 /* Relative tolerance of the non-increasing-loss check. */

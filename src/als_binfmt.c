@@ -890,6 +890,7 @@ int als_data_load_binary(MPI_Comm comm, const char *path, als_data_t *d, als_err
     als_bin_header_t h;
     uint64_t *csum = NULL;
     int64_t *uptr = NULL, *iptr = NULL, *wptr = NULL, *cnt = NULL;
+    uint64_t *uids = NULL, *iids = NULL; /* whole id maps (transient): checked, then sliced */
     unsigned char *scratch = NULL;
     reader_t r = {.kind = RD_MPI_ALL, .fd = -1, .fh = fh, .path = path, .h = &h};
 
@@ -912,26 +913,26 @@ int als_data_load_binary(MPI_Comm comm, const char *path, als_data_t *d, als_err
     d->m = h.m; d->n = h.n; d->nnz = h.nnz; d->nlinks = h.nlinks; d->wnnz = h.wnnz;
     d->rmin = h.rmin; d->rmax = h.rmax; d->rmean = h.rmean; d->stats = h.stats;
     const int64_t m = h.m, n = h.n;
-    XMALLOC(d->user_ids, m); XMALLOC(d->item_ids, n);
+    XMALLOC(uids, m); XMALLOC(iids, n);
     XMALLOC(d->ubeg, p + 1); XMALLOC(d->ibeg, p + 1);
     XMALLOC(uptr, m + 1); XMALLOC(wptr, m + 1); XMALLOC(iptr, n + 1);
     XMALLOC(cnt, m > n ? m : n);
     scratch = malloc(h.block_size);
     r.scratch = scratch;
-    if (!d->user_ids || !d->item_ids || !d->ubeg || !d->ibeg || !uptr || !wptr || !iptr ||
+    if (!uids || !iids || !d->ubeg || !d->ibeg || !uptr || !wptr || !iptr ||
         !cnt || !scratch)
         als_err_set(err, ALS_ERR_NOMEM, "%s: out of memory for the id maps and row pointers "
                     "(%" PRId64 " users, %" PRId64 " items)", path, m, n);
     if (als_err_agree(comm, err) != ALS_OK)
         goto fail;
-    read_range(&r, ALS_SEC_USER_IDS, 0, (uint64_t)m, d->user_ids, -1, err);
-    read_range(&r, ALS_SEC_ITEM_IDS, 0, (uint64_t)n, d->item_ids, -1, err);
+    read_range(&r, ALS_SEC_USER_IDS, 0, (uint64_t)m, uids, -1, err);
+    read_range(&r, ALS_SEC_ITEM_IDS, 0, (uint64_t)n, iids, -1, err);
     read_range(&r, ALS_SEC_UPTR, 0, (uint64_t)m + 1, uptr, -1, err);
     read_range(&r, ALS_SEC_WPTR, 0, (uint64_t)m + 1, wptr, -1, err);
     read_range(&r, ALS_SEC_IPTR, 0, (uint64_t)n + 1, iptr, -1, err);
     if (err->code == ALS_OK &&
-        (check_ids(path, ALS_SEC_USER_IDS, d->user_ids, m, err) ||
-         check_ids(path, ALS_SEC_ITEM_IDS, d->item_ids, n, err) ||
+        (check_ids(path, ALS_SEC_USER_IDS, uids, m, err) ||
+         check_ids(path, ALS_SEC_ITEM_IDS, iids, n, err) ||
          check_ptr(path, ALS_SEC_UPTR, uptr, m, h.nnz, err) ||
          check_ptr(path, ALS_SEC_WPTR, wptr, m, h.wnnz, err) ||
          check_ptr(path, ALS_SEC_IPTR, iptr, n, h.nnz, err)))
@@ -955,6 +956,12 @@ int als_data_load_binary(MPI_Comm comm, const char *path, als_data_t *d, als_err
     d->lnnz_u = uptr[d->u1] - ua;
     d->lnnz_i = iptr[d->i1] - ia;
     d->lwnnz = wptr[d->u1] - wa;
+    /* Keep the raw ids of the own rows only. */
+    XMALLOC(d->user_ids, nu); XMALLOC(d->item_ids, ni);
+    if (d->user_ids && d->item_ids) {
+        memcpy(d->user_ids, uids + d->u0, (size_t)nu * sizeof *uids);
+        memcpy(d->item_ids, iids + d->i0, (size_t)ni * sizeof *iids);
+    }
     XMALLOC(d->uptr, nu + 1); XMALLOC(d->iptr, ni + 1); XMALLOC(d->wptr, nu + 1);
     XMALLOC(d->wdeg, nu);
     /* (Transparent huge pages would halve the first-touch cost of these, but
@@ -969,7 +976,7 @@ int als_data_load_binary(MPI_Comm comm, const char *path, als_data_t *d, als_err
         prefault(d->wcol, d->lwnnz); prefault(d->wval, d->lwnnz);
     }
     if (!d->uptr || !d->ucol || !d->uval || !d->iptr || !d->irow || !d->ival || !d->wptr ||
-        !d->wcol || !d->wval || !d->wdeg) {
+        !d->wcol || !d->wval || !d->wdeg || !d->user_ids || !d->item_ids) {
         als_err_set(err, ALS_ERR_NOMEM, "%s: out of memory for the local blocks (%" PRId64
                     " + %" PRId64 " ratings)", path, d->lnnz_u, d->lnnz_i);
     } else {
@@ -980,8 +987,9 @@ int als_data_load_binary(MPI_Comm comm, const char *path, als_data_t *d, als_err
         for (int64_t t = 0; t <= ni; t++)
             d->iptr[t] = iptr[d->i0 + t] - ia;
     }
-    free(uptr); free(wptr); free(iptr);
+    free(uptr); free(wptr); free(iptr); free(uids); free(iids);
     uptr = wptr = iptr = NULL;
+    uids = iids = NULL;
     if (als_err_agree(comm, err) != ALS_OK)
         goto fail;
 
@@ -1000,15 +1008,15 @@ int als_data_load_binary(MPI_Comm comm, const char *path, als_data_t *d, als_err
         for (int64_t x = d->uptr[u]; x < d->uptr[u + 1]; x++)
             if (!isfinite(d->uval[x])) {
                 als_err_set(err, ALS_ERR_DATA, "%s: section user ratings: rating of user %" PRIu64
-                            " for item %" PRIu64 " is not finite", path, d->user_ids[d->u0 + u],
-                            d->item_ids[d->ucol[x]]);
+                            " for item #%" PRId64 " (dense index) is not finite", path,
+                            d->user_ids[u], d->ucol[x]);
                 break;
             }
         for (int64_t x = d->wptr[u]; x < d->wptr[u + 1] && err->code == ALS_OK; x++)
             if (!isfinite(d->wval[x]) || d->wval[x] < 0)
                 als_err_set(err, ALS_ERR_DATA, "%s: section social weights: weight %g between "
-                            "users %" PRIu64 " and %" PRIu64 " is negative or not finite", path,
-                            d->wval[x], d->user_ids[d->u0 + u], d->user_ids[d->wcol[x]]);
+                            "user %" PRIu64 " and user #%" PRId64 " (dense index) is negative or not "
+                            "finite", path, d->wval[x], d->user_ids[u], d->wcol[x]);
     }
     for (int64_t x = 0; x < d->lnnz_i && err->code == ALS_OK; x++)
         if (!isfinite(d->ival[x]))
@@ -1029,6 +1037,7 @@ int als_data_load_binary(MPI_Comm comm, const char *path, als_data_t *d, als_err
 
 fail:
     free(csum); free(scratch); free(uptr); free(wptr); free(iptr); free(cnt);
+    free(uids); free(iids);
     MPI_File_close(&fh);
     als_data_free(d);
     return err->code;

@@ -95,8 +95,6 @@ uint64_t als_ckpt_data_hash(MPI_Comm comm, const als_data_t *d)
     double rng[3] = {d->rmin, d->rmax, d->rmean};
     g = hash_words(g, cnt, sizeof cnt);
     g = hash_words(g, rng, sizeof rng);
-    g = hash_words(g, d->user_ids, (size_t)d->m * sizeof *d->user_ids);
-    g = hash_words(g, d->item_ids, (size_t)d->n * sizeof *d->item_ids);
     /* Per user row: its ratings (item, value) and its W row (user, weight),
      * keyed by the global row, mixed and summed: the sum does not depend on
      * how the rows are split over ranks. */
@@ -111,8 +109,13 @@ uint64_t als_ckpt_data_hash(MPI_Comm comm, const als_data_t *d)
         h = hash_u64(h, (uint64_t)(b - a));
         h = hash_words(h, d->wcol + a, (size_t)(b - a) * sizeof *d->wcol);
         h = hash_words(h, d->wval + a, (size_t)(b - a) * sizeof *d->wval);
+        h = hash_u64(h, d->user_ids[t]);
         local += mix64(h);
     }
+    /* The items' raw ids, keyed by the global row. */
+    for (int64_t t = 0; t < d->i1 - d->i0; t++)
+        local += mix64(hash_u64(hash_u64(FNV_BASIS ^ 0x5bd1e995ULL, (uint64_t)(d->i0 + t)),
+                                d->item_ids[t]));
     uint64_t sum = 0;
     MPI_Allreduce(&local, &sum, 1, MPI_UINT64_T, MPI_SUM, comm);
     return mix64(hash_u64(g, sum));
@@ -314,7 +317,16 @@ static void fsync_dir(const char *dir)
     }
 }
 
+static int ckpt_write_full(const als_solver_t *s, als_ckpt_t *c, const char *dir,
+                           const double *U, const double *V, als_err_t *err);
+
 int als_ckpt_write(const als_solver_t *s, als_ckpt_t *c, const char *dir, als_err_t *err)
+{
+    return ckpt_write_full(s, c, dir, s->U, s->V, err);
+}
+
+static int ckpt_write_full(const als_solver_t *s, als_ckpt_t *c, const char *dir,
+                           const double *U, const double *V, als_err_t *err)
 {
     const als_data_t *d = s->data;
     char tmp[ALS_PATH_MAX + 64], cur[ALS_PATH_MAX + 64], prev[ALS_PATH_MAX + 64];
@@ -368,7 +380,7 @@ int als_ckpt_write(const als_solver_t *s, als_ckpt_t *c, const char *dir, als_er
     if (crash) {
         /* Test hook: die with half of U written, like a kill -9 or a node
          * failure in the middle of the write. */
-        wput(&w, s->U, ubytes / 2);
+        wput(&w, U, ubytes / 2);
         fsync(w.fd);
         if (c->log) {
             fprintf(c->log, "ALS_TEST_CRASH_IN_CHECKPOINT: killing the checkpoint writer after "
@@ -377,8 +389,8 @@ int als_ckpt_write(const als_solver_t *s, als_ckpt_t *c, const char *dir, als_er
         }
         raise(SIGKILL);
     }
-    wput(&w, s->U, ubytes);
-    wput(&w, s->V, (size_t)d->n * (size_t)s->k * sizeof(double));
+    wput(&w, U, ubytes);
+    wput(&w, V, (size_t)d->n * (size_t)s->k * sizeof(double));
     uint64_t sum = mix64(w.h);
     wput(&w, &sum, sizeof sum);
     if (!w.e && fsync(w.fd) != 0 && errno != EINVAL)
@@ -413,8 +425,13 @@ int als_ckpt_after_iter(als_solver_t *s, int it, als_err_t *err)
     if (!c || c->every <= 0 || it % c->every != 0)
         return ALS_OK;
     double t0 = MPI_Wtime();
+    /* Whole factors on rank 0 (the views of the sharded mode hold only
+     * some rows). */
+    double *U = als_solver_gather(s, 0), *V = als_solver_gather(s, 1);
     if (s->rank == 0)
-        als_ckpt_write(s, c, c->dir, err);
+        ckpt_write_full(s, c, c->dir, U, V, err);
+    free(U);
+    free(V);
     if (als_err_agree(s->comm, err) != ALS_OK)
         return err->code;
     if (c->log) {
@@ -636,6 +653,7 @@ int als_ckpt_restore(als_solver_t *s, als_ckpt_t *c, const char *dir, als_err_t 
 {
     ckpt_read_t r;
     memset(&r, 0, sizeof r);
+    double *Ufull = NULL, *Vfull = NULL;
     if (s->rank == 0) {
         char cur[ALS_PATH_MAX + 64], prev[ALS_PATH_MAX + 64];
         snprintf(cur, sizeof cur, "%s/%s", dir, ALS_CKPT_NAME);
@@ -645,7 +663,11 @@ int als_ckpt_restore(als_solver_t *s, als_ckpt_t *c, const char *dir, als_err_t 
         als_err_clear(&e2);
         int miss1 = 0, miss2 = 0;
         const char *used = cur;
-        const ckpt_target_t tg = {s->data->m, s->data->n, s->k, s->U, s->V};
+        Ufull = malloc((size_t)(s->data->m * s->k + 1) * sizeof *Ufull);
+        Vfull = malloc((size_t)(s->data->n * s->k + 1) * sizeof *Vfull);
+        if (!Ufull || !Vfull)
+            ALS_ABORT("out of memory reading a checkpoint");
+        const ckpt_target_t tg = {s->data->m, s->data->n, s->k, Ufull, Vfull};
         if (read_file(cur, &tg, c, &r, &miss1, &e1) != ALS_OK && e1.code != ALS_ERR_DATA &&
             e1.code != ALS_ERR_ARG) {
             free(r.hist);
@@ -683,6 +705,8 @@ int als_ckpt_restore(als_solver_t *s, als_ckpt_t *c, const char *dir, als_err_t 
     }
     if (als_err_agree(s->comm, err) != ALS_OK) {
         free(r.hist);
+        free(Ufull);
+        free(Vfull);
         return err->code;
     }
     /* Broadcast the state; U and V in chunks. */
@@ -706,12 +730,16 @@ int als_ckpt_restore(als_solver_t *s, als_ckpt_t *c, const char *dir, als_err_t 
     s->initial.social = st.initial[2];
     s->initial.reg_u = st.initial[3];
     s->initial.reg_v = st.initial[4];
+    if (als_solver_hist_reserve(s, s->niters, err) != ALS_OK)
+        ALS_ABORT("%s", err->msg);
     if (s->rank == 0)
         memcpy(s->hist, r.hist, (size_t)s->niters * sizeof *s->hist);
     free(r.hist);
     als_bcast_big(s->comm, s->hist, (int64_t)s->niters * (int64_t)sizeof *s->hist, MPI_BYTE, 0);
-    als_bcast_big(s->comm, s->U, s->data->m * s->k, MPI_DOUBLE, 0);
-    als_bcast_big(s->comm, s->V, s->data->n * s->k, MPI_DOUBLE, 0);
+    als_solver_scatter_full(s, 0, Ufull);
+    als_solver_scatter_full(s, 1, Vfull);
+    free(Ufull);
+    free(Vfull);
     c->resumed_from = s->niters;
     s->resumed = 1;
     return ALS_OK;

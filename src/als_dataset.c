@@ -473,12 +473,9 @@ int als_data_scatter(MPI_Comm comm, int root, const als_global_t *g, als_data_t 
     d->m = h.m; d->n = h.n; d->nnz = h.nnz; d->nlinks = h.nlinks; d->wnnz = h.wnnz;
     d->rmin = h.rmin; d->rmax = h.rmax; d->rmean = h.rmean; d->stats = h.stats;
     int ok = 1;
-    XMALLOC(d->user_ids, d->m); XMALLOC(d->item_ids, d->n);
     XMALLOC(d->ubeg, p + 1); XMALLOC(d->ibeg, p + 1);
-    ok = d->user_ids && d->item_ids && d->ubeg && d->ibeg;
+    ok = d->ubeg && d->ibeg;
     if (ok && rank == root) {
-        memcpy(d->user_ids, g->user_ids, (size_t)d->m * sizeof(uint64_t));
-        memcpy(d->item_ids, g->item_ids, (size_t)d->n * sizeof(uint64_t));
         int64_t *ucnt = malloc(((size_t)d->m + 1) * sizeof *ucnt);
         int64_t *icnt = malloc(((size_t)d->n + 1) * sizeof *icnt);
         if (ucnt && icnt) {
@@ -496,12 +493,32 @@ int als_data_scatter(MPI_Comm comm, int root, const als_global_t *g, als_data_t 
                     PRId64 " items)", d->m, d->n);
     if (als_err_agree(comm, err) != ALS_OK)
         return err->code;
-    als_bcast_big(comm, d->user_ids, d->m, MPI_UINT64_T, root);
-    als_bcast_big(comm, d->item_ids, d->n, MPI_UINT64_T, root);
     MPI_Bcast(d->ubeg, p + 1, MPI_INT64_T, root, comm);
     MPI_Bcast(d->ibeg, p + 1, MPI_INT64_T, root, comm);
     d->u0 = d->ubeg[rank]; d->u1 = d->ubeg[rank + 1];
     d->i0 = d->ibeg[rank]; d->i1 = d->ibeg[rank + 1];
+    /* Each rank gets the raw ids of its own rows only. */
+    XMALLOC(d->user_ids, d->u1 - d->u0); XMALLOC(d->item_ids, d->i1 - d->i0);
+    if (!d->user_ids || !d->item_ids)
+        als_err_set(err, ALS_ERR_NOMEM, "out of memory for the id slices");
+    if (als_err_agree(comm, err) != ALS_OK)
+        return err->code;
+    if (rank == root) {
+        for (int r = 0; r < p; r++) {
+            const uint64_t *us = g->user_ids + d->ubeg[r], *is = g->item_ids + d->ibeg[r];
+            int64_t nu = d->ubeg[r + 1] - d->ubeg[r], ni = d->ibeg[r + 1] - d->ibeg[r];
+            if (r == root) {
+                memcpy(d->user_ids, us, (size_t)nu * sizeof *us);
+                memcpy(d->item_ids, is, (size_t)ni * sizeof *is);
+                continue;
+            }
+            als_send_big(comm, us, nu, MPI_UINT64_T, r, 11);
+            als_send_big(comm, is, ni, MPI_UINT64_T, r, 12);
+        }
+    } else {
+        als_recv_big(comm, d->user_ids, d->u1 - d->u0, MPI_UINT64_T, root, 11);
+        als_recv_big(comm, d->item_ids, d->i1 - d->i0, MPI_UINT64_T, root, 12);
+    }
     /* Local sizes: root sends each rank its three counts. */
     int64_t cnt3[3];
     if (rank == root) {
@@ -608,6 +625,205 @@ int als_data_load_text(MPI_Comm comm, const als_options_t *o, als_data_t *d, als
 
 /* ---- test set ------------------------------------------------------------ */
 
+/* Owner of raw id x among ranks whose blocks start at raw id first[r]
+ * (nonempty[r] set): the last nonempty rank with first[r] <= x, or -1. */
+static int raw_owner(const uint64_t *first, const int *nonempty, int p, uint64_t x)
+{
+    int lo = 0, hi = p - 1, best = -1;
+    while (lo <= hi) { /* first[] is ascending over nonempty ranks; empty ones repeat */
+        int mid = lo + (hi - lo) / 2;
+        if (first[mid] <= x) {
+            best = mid;
+            lo = mid + 1;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    while (best >= 0 && !nonempty[best])
+        best--;
+    return best;
+}
+
+/* Index of x in the ascending ids[0..n), or -1. */
+static int64_t find_raw(const uint64_t *ids, int64_t n, uint64_t x)
+{
+    int64_t lo = 0, hi = n;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (ids[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && ids[lo] == x ? lo : -1;
+}
+
+/* first[r]: raw id of rank r's first row (empty blocks: the next block's
+ * first id, or UINT64_MAX), so first[] is ascending. */
+static int block_firsts(MPI_Comm comm, int p, const uint64_t *mine, int64_t nmine,
+                        uint64_t *first, int *nonempty)
+{
+    uint64_t f = nmine ? mine[0] : UINT64_MAX;
+    int ne = nmine > 0;
+    MPI_Allgather(&f, 1, MPI_UINT64_T, first, 1, MPI_UINT64_T, comm);
+    MPI_Allgather(&ne, 1, MPI_INT, nonempty, 1, MPI_INT, comm);
+    for (int r = p - 2; r >= 0; r--)
+        if (!nonempty[r])
+            first[r] = first[r + 1];
+    return 0;
+}
+
+int als_testset_load(MPI_Comm comm, const char *path, const als_text_opts_t *topts,
+                     const als_data_t *d, als_testset_t *t, als_err_t *err)
+{
+    int rank, p;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &p);
+    memset(t, 0, sizeof *t);
+    uint64_t *ufirst = malloc((size_t)p * sizeof *ufirst), *ifirst = malloc((size_t)p * sizeof *ifirst);
+    int *une = malloc((size_t)p * sizeof *une), *ine = malloc((size_t)p * sizeof *ine);
+    int *cnt = calloc((size_t)p, sizeof *cnt), *dsp = malloc((size_t)p * sizeof *dsp);
+    int *cnt2 = malloc((size_t)p * sizeof *cnt2), *dsp2 = malloc((size_t)p * sizeof *dsp2);
+    if (!ufirst || !ifirst || !une || !ine || !cnt || !dsp || !cnt2 || !dsp2)
+        ALS_ABORT("out of memory for %d ranks' id ranges", p);
+    block_firsts(comm, p, d->user_ids, d->u1 - d->u0, ufirst, une);
+    block_firsts(comm, p, d->item_ids, d->i1 - d->i0, ifirst, ine);
+
+    /* Rank 0 reads and routes by raw user id. */
+    als_triplets_t r;
+    memset(&r, 0, sizeof r);
+    uint64_t *su = NULL, *si = NULL;
+    double *sr = NULL;
+    int64_t counts[2] = {0, 0}; /* total, unknown users */
+    if (rank == 0 && als_text_read(path, ALS_TEXT_RATINGS, topts, &r, err) == ALS_OK) {
+        counts[0] = r.n;
+        int *dest = malloc((size_t)(r.n + 1) * sizeof *dest);
+        XMALLOC(su, r.n); XMALLOC(si, r.n); XMALLOC(sr, r.n);
+        if (!dest || !su || !si || !sr)
+            ALS_ABORT("%s: out of memory for the test set", path);
+        for (int64_t x = 0; x < r.n; x++) {
+            dest[x] = raw_owner(ufirst, une, p, r.row[x]);
+            if (dest[x] < 0)
+                counts[1]++;
+            else
+                cnt[dest[x]]++;
+        }
+        int64_t off = 0;
+        for (int q = 0; q < p; q++) {
+            dsp[q] = (int)off;
+            off += cnt[q];
+        }
+        if (off > INT32_MAX)
+            als_err_set(err, ALS_ERR_DATA, "%s: %" PRId64 " test pairs: more than one MPI "
+                        "message holds (split the file)", path, off);
+        for (int64_t x = 0; x < r.n; x++) {
+            if (dest[x] < 0)
+                continue;
+            int64_t at = dsp[dest[x]]++;
+            su[at] = r.row[x];
+            si[at] = r.col[x];
+            sr[at] = r.val[x];
+        }
+        for (int q = 0; q < p; q++)
+            dsp[q] -= cnt[q];
+        free(dest);
+    }
+    als_triplets_free(&r);
+    if (als_err_agree(comm, err) != ALS_OK)
+        goto out;
+    MPI_Bcast(counts, 2, MPI_INT64_T, 0, comm);
+    t->total = counts[0];
+    t->unknown_user = counts[1];
+    int mine = 0;
+    MPI_Scatter(cnt, 1, MPI_INT, &mine, 1, MPI_INT, 0, comm);
+    uint64_t *mu = malloc((size_t)(mine + 1) * sizeof *mu), *mi = malloc((size_t)(mine + 1) * sizeof *mi);
+    double *mr = malloc((size_t)(mine + 1) * sizeof *mr);
+    int64_t *gu = malloc((size_t)(mine + 1) * sizeof *gu);
+    if (!mu || !mi || !mr || !gu)
+        ALS_ABORT("out of memory for %d test pairs", mine);
+    MPI_Scatterv(su, cnt, dsp, MPI_UINT64_T, mu, mine, MPI_UINT64_T, 0, comm);
+    MPI_Scatterv(si, cnt, dsp, MPI_UINT64_T, mi, mine, MPI_UINT64_T, 0, comm);
+    MPI_Scatterv(sr, cnt, dsp, MPI_DOUBLE, mr, mine, MPI_DOUBLE, 0, comm);
+    free(su); free(si); free(sr);
+    su = si = NULL; sr = NULL;
+
+    /* Users: this rank's own slice. Items: asked of their owners. */
+    int64_t unknown[2] = {0, 0};
+    int nq = 0;
+    memset(cnt, 0, (size_t)p * sizeof *cnt);
+    int *idest = malloc((size_t)(mine + 1) * sizeof *idest);
+    for (int x = 0; x < mine; x++) {
+        int64_t u = find_raw(d->user_ids, d->u1 - d->u0, mu[x]);
+        gu[x] = u < 0 ? -1 : d->u0 + u;
+        if (u < 0) {
+            unknown[0]++;
+            idest[x] = -1;
+            continue;
+        }
+        idest[x] = raw_owner(ifirst, ine, p, mi[x]);
+        if (idest[x] < 0)
+            unknown[1]++;
+        else
+            cnt[idest[x]]++, nq++;
+    }
+    uint64_t *q = malloc((size_t)(nq + 1) * sizeof *q), *qin = NULL;
+    int64_t *ans = malloc((size_t)(nq + 1) * sizeof *ans), *ansin = NULL;
+    int *pos = malloc((size_t)(mine + 1) * sizeof *pos);
+    int off = 0;
+    for (int r2 = 0; r2 < p; r2++) {
+        dsp[r2] = off;
+        off += cnt[r2];
+    }
+    for (int x = 0; x < mine; x++)
+        if (gu[x] >= 0 && idest[x] >= 0) {
+            pos[x] = dsp[idest[x]]++;
+            q[pos[x]] = mi[x];
+        }
+    for (int r2 = 0; r2 < p; r2++)
+        dsp[r2] -= cnt[r2];
+    MPI_Alltoall(cnt, 1, MPI_INT, cnt2, 1, MPI_INT, comm);
+    int nin = 0;
+    for (int r2 = 0; r2 < p; r2++) {
+        dsp2[r2] = nin;
+        nin += cnt2[r2];
+    }
+    qin = malloc((size_t)(nin + 1) * sizeof *qin);
+    ansin = malloc((size_t)(nin + 1) * sizeof *ansin);
+    if (!q || !ans || !pos || !idest || !qin || !ansin)
+        ALS_ABORT("out of memory mapping the test items");
+    MPI_Alltoallv(q, cnt, dsp, MPI_UINT64_T, qin, cnt2, dsp2, MPI_UINT64_T, comm);
+    for (int x = 0; x < nin; x++) {
+        int64_t j = find_raw(d->item_ids, d->i1 - d->i0, qin[x]);
+        ansin[x] = j < 0 ? -1 : d->i0 + j;
+    }
+    MPI_Alltoallv(ansin, cnt2, dsp2, MPI_INT64_T, ans, cnt, dsp, MPI_INT64_T, comm);
+    XMALLOC(t->u, mine); XMALLOC(t->i, mine); XMALLOC(t->r, mine);
+    if (!t->u || !t->i || !t->r)
+        ALS_ABORT("out of memory for %d test pairs", mine);
+    for (int x = 0; x < mine; x++) {
+        if (gu[x] < 0 || idest[x] < 0)
+            continue;
+        if (ans[pos[x]] < 0) {
+            unknown[1]++;
+            continue;
+        }
+        t->u[t->n] = gu[x];
+        t->i[t->n] = ans[pos[x]];
+        t->r[t->n++] = mr[x];
+    }
+    int64_t sums[3] = {unknown[0], unknown[1], t->n};
+    MPI_Allreduce(MPI_IN_PLACE, sums, 3, MPI_INT64_T, MPI_SUM, comm);
+    t->unknown_user += sums[0];
+    t->unknown_item = sums[1];
+    t->n_all = sums[2];
+    free(mu); free(mi); free(mr); free(gu); free(idest); free(q); free(ans); free(pos);
+    free(qin); free(ansin);
+out:
+    free(su); free(si); free(sr);
+    free(ufirst); free(ifirst); free(une); free(ine); free(cnt); free(dsp); free(cnt2); free(dsp2);
+    return err->code;
+}
+
 int als_testset_read(const char *path, const als_text_opts_t *topts, const als_data_t *d,
                      als_testset_t *t, als_err_t *err)
 {
@@ -638,6 +854,7 @@ int als_testset_read(const char *path, const als_text_opts_t *topts, const als_d
             t->r[t->n++] = r.val[x];
         }
     }
+    t->n_all = t->n;
     als_triplets_free(&r);
     return ALS_OK;
 }

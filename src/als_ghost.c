@@ -52,3 +52,144 @@ int als_ghost_owner(const int64_t *beg, int p, int64_t g)
     }
     return lo;
 }
+
+int als_ghost_plan_build(MPI_Comm comm, const int64_t *beg, int64_t *ghost, int64_t nghost,
+                         als_ghost_plan_t *g, als_err_t *err)
+{
+    int p, rank;
+    MPI_Comm_size(comm, &p);
+    MPI_Comm_rank(comm, &rank);
+    memset(g, 0, sizeof *g);
+    g->graph = MPI_COMM_NULL;
+    g->own0 = beg[rank];
+    g->own1 = beg[rank + 1];
+    g->ghost = ghost;
+    g->nghost = nghost;
+    g->nview = (g->own1 - g->own0) + nghost;
+    int64_t below = 0; /* ghosts before the owned block */
+    while (below < nghost && ghost[below] < g->own0)
+        below++;
+    g->own_slot = below;
+    /* Ghosts per owner (the list is ascending, owners ascending with it). */
+    int *rc = calloc((size_t)p, sizeof *rc), *sc = calloc((size_t)p, sizeof *sc);
+    int *rd = malloc((size_t)p * sizeof *rd), *sd = malloc((size_t)p * sizeof *sd);
+    int *rslot = malloc((size_t)p * sizeof *rslot);
+    int ok = rc && sc && rd && sd && rslot;
+    if (ok && g->nview > INT32_MAX)
+        als_err_set(err, ALS_ERR_DATA, "rank %d reads %" PRId64 " rows of one factor matrix: more "
+                    "than an MPI displacement holds (use more ranks)", rank, g->nview);
+    for (int64_t x = 0; ok && x < nghost; x++) {
+        int q = als_ghost_owner(beg, p, ghost[x]);
+        if (rc[q] == 0)
+            rslot[q] = (int)(x < below ? x : x + (g->own1 - g->own0));
+        rc[q]++;
+    }
+    if (!ok)
+        als_err_set(err, ALS_ERR_NOMEM, "out of memory for the ghost plan (%d ranks)", p);
+    if (als_err_agree(comm, err) != ALS_OK)
+        goto out;
+    MPI_Alltoall(rc, 1, MPI_INT, sc, 1, MPI_INT, comm);
+    int64_t ns = 0;
+    for (int q = 0; q < p; q++) {
+        rd[q] = q ? rd[q - 1] + rc[q - 1] : 0; /* ghost list offsets: < nghost <= INT32_MAX */
+        sd[q] = (int)ns;
+        ns += sc[q];
+    }
+    g->nsend = ns;
+    g->send_idx = malloc((size_t)(ns + 1) * sizeof *g->send_idx);
+    if (!g->send_idx || ns > INT32_MAX)
+        als_err_set(err, ALS_ERR_NOMEM, "rank %d: cannot hold the %" PRId64 " row indices "
+                    "other ranks read", rank, ns);
+    if (als_err_agree(comm, err) != ALS_OK)
+        goto out;
+    MPI_Alltoallv(ghost, rc, rd, MPI_INT64_T, g->send_idx, sc, sd, MPI_INT64_T, comm);
+    for (int64_t x = 0; x < ns; x++)
+        g->send_idx[x] -= g->own0;
+    for (int q = 0; q < p; q++) {
+        g->nsrc += rc[q] > 0;
+        g->ndst += sc[q] > 0;
+    }
+    g->src = malloc((size_t)(3 * g->nsrc + 1) * sizeof(int));
+    g->dst = malloc((size_t)(3 * g->ndst + 1) * sizeof(int));
+    if (!g->src || !g->dst) {
+        als_err_set(err, ALS_ERR_NOMEM, "out of memory for the neighbour lists");
+    } else {
+        g->recv_cnt = g->src + g->nsrc;
+        g->recv_slot = g->recv_cnt + g->nsrc;
+        g->send_cnt = g->dst + g->ndst;
+        g->send_off = g->send_cnt + g->ndst;
+        for (int q = 0, a = 0, b = 0; q < p; q++) {
+            if (rc[q]) {
+                g->src[a] = q; g->recv_cnt[a] = rc[q]; g->recv_slot[a] = rslot[q]; a++;
+            }
+            if (sc[q]) {
+                g->dst[b] = q; g->send_cnt[b] = sc[q]; g->send_off[b] = sd[q]; b++;
+            }
+        }
+    }
+    if (als_err_agree(comm, err) != ALS_OK)
+        goto out;
+    /* MPI_UNWEIGHTED is a sentinel pointer that gcc takes for a 0-byte array. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wstringop-overread"
+    int mrc = MPI_Dist_graph_create_adjacent(comm, g->nsrc, g->src, MPI_UNWEIGHTED, g->ndst,
+                                             g->dst, MPI_UNWEIGHTED, MPI_INFO_NULL, 0, &g->graph);
+#pragma GCC diagnostic pop
+    if (mrc != MPI_SUCCESS)
+        als_err_set(err, ALS_ERR_MPI, "MPI_Dist_graph_create_adjacent failed (code %d)", mrc);
+    als_err_agree(comm, err);
+out:
+    free(rc); free(sc); free(rd); free(sd); free(rslot);
+    return err->code;
+}
+
+void als_ghost_plan_free(als_ghost_plan_t *g)
+{
+    if (g->graph != MPI_COMM_NULL && g->graph != 0)
+        MPI_Comm_free(&g->graph);
+    free(g->ghost);
+    free(g->src);
+    free(g->dst);
+    free(g->send_idx);
+    memset(g, 0, sizeof *g);
+    g->graph = MPI_COMM_NULL;
+}
+
+int64_t als_ghost_slot(const als_ghost_plan_t *g, int64_t x)
+{
+    if (x >= g->own0 && x < g->own1)
+        return g->own_slot + (x - g->own0);
+    int64_t lo = 0, hi = g->nghost;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (g->ghost[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == g->nghost || g->ghost[lo] != x)
+        return -1;
+    return lo < g->own_slot ? lo : lo + (g->own1 - g->own0);
+}
+
+void als_ghost_map(const als_ghost_plan_t *g, const int64_t *idx, int64_t n, int64_t *out)
+{
+    for (int64_t x = 0; x < n; x++)
+        out[x] = als_ghost_slot(g, idx[x]);
+}
+
+int als_ghost_exchange(const als_ghost_plan_t *g, const double *blk, double *view, int k,
+                       double *sendbuf)
+{
+    for (int64_t x = 0; x < g->nsend; x++)
+        memcpy(sendbuf + x * k, blk + g->send_idx[x] * k, (size_t)k * sizeof *sendbuf);
+    MPI_Datatype row;
+    MPI_Type_contiguous(k, MPI_DOUBLE, &row);
+    MPI_Type_commit(&row);
+    int rc = MPI_Neighbor_alltoallv(sendbuf, g->send_cnt, g->send_off, row, view, g->recv_cnt,
+                                    g->recv_slot, row, g->graph);
+    MPI_Type_free(&row);
+    if (g->own1 > g->own0)
+        memcpy(view + g->own_slot * k, blk, (size_t)((g->own1 - g->own0) * k) * sizeof *view);
+    return rc;
+}

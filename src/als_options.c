@@ -25,6 +25,11 @@ void als_options_defaults(als_options_t *o)
     o->lambda_bias = -1.0;
 }
 
+const char *als_exchange_mode_name(als_exchange_mode_t m)
+{
+    return m == ALS_EXCH_ALLGATHER ? "allgather" : m == ALS_EXCH_NEIGHBOR ? "neighbor" : "auto";
+}
+
 const char *als_dup_policy_name(als_dup_policy_t d)
 {
     static const char *names[] = {"keep", "error", "first", "last", "mean"};
@@ -68,6 +73,13 @@ void als_options_usage(FILE *out, const char *prog)
 "  --tol T              stop when the relative loss decrease falls below T (default 0)\n"
 "  --seed S             initialisation seed (default 42); results do not depend on P\n"
 "  --kernel ref|fast    per-row kernels: BLAS reference or vectorized (default fast)\n"
+"  --exchange MODE      allgather (replicated factors), neighbor (sharded: each rank\n"
+"                       holds its rows and the ghost rows it reads) or auto (default:\n"
+"                       neighbor when replicated factors would not fit the memory,\n"
+"                       else the faster by a bytes/messages model; prints why).\n"
+"                       Both give bitwise the same results\n"
+"  --mem-per-rank BYTES memory a rank may use, for --exchange auto (default: the\n"
+"                       node's physical memory / ranks on the node; K/M/G suffixes)\n"
 "  --threads T          OpenMP threads per rank (default: OMP_NUM_THREADS or 1)\n"
 "  --out DIR            write U.npy V.npy user_ids.txt item_ids.txt metrics.json\n"
 "  --quiet              no per-iteration lines\n"
@@ -126,7 +138,7 @@ int als_options_parse(int argc, char **argv, als_options_t *o, FILE *out, als_er
 {
     enum { O_RATINGS = 256, O_SOCIAL, O_TEST, O_INIT_U, O_INIT_V, O_OUT, O_RANK, O_LAMBDA,
            O_LAMBDA_U, O_LAMBDA_V, O_ALPHA, O_ITERS, O_TOL, O_SEED, O_VALCOL, O_DUP,
-           O_KERNEL, O_THREADS, O_QUIET, O_HELP, O_VERSION, O_BIAS, O_LSCALE, O_LBIAS };
+           O_KERNEL, O_THREADS, O_QUIET, O_HELP, O_VERSION, O_BIAS, O_LSCALE, O_LBIAS, O_EXCHANGE, O_MEMRANK };
     enum { O_DATA = 512, O_PRINT_PLAN };
     enum { O_CKPT_EVERY = 768, O_CKPT_DIR, O_RESUME };
     static const struct option longopts[] = {
@@ -153,6 +165,8 @@ int als_options_parse(int argc, char **argv, als_options_t *o, FILE *out, als_er
         {"duplicates", required_argument, NULL, O_DUP},
         {"kernel", required_argument, NULL, O_KERNEL},
         {"threads", required_argument, NULL, O_THREADS},
+        {"exchange", required_argument, NULL, O_EXCHANGE},
+        {"mem-per-rank", required_argument, NULL, O_MEMRANK},
         {"quiet", no_argument, NULL, O_QUIET},
         {"bias", no_argument, NULL, O_BIAS},
         {"lambda-scale", required_argument, NULL, O_LSCALE},
@@ -224,6 +238,31 @@ int als_options_parse(int argc, char **argv, als_options_t *o, FILE *out, als_er
             else
                 rc = als_err_set(err, ALS_ERR_ARG, "--kernel: '%s' is not one of ref, fast", optarg);
             break;
+        case O_EXCHANGE:
+            if (strcmp(optarg, "auto") == 0)
+                o->exchange = ALS_EXCH_AUTO;
+            else if (strcmp(optarg, "allgather") == 0)
+                o->exchange = ALS_EXCH_ALLGATHER;
+            else if (strcmp(optarg, "neighbor") == 0)
+                o->exchange = ALS_EXCH_NEIGHBOR;
+            else
+                rc = als_err_set(err, ALS_ERR_ARG, "--exchange: '%s' is not one of allgather, "
+                                 "neighbor, auto", optarg);
+            break;
+        case O_MEMRANK: {
+            char *end;
+            double v = strtod(optarg, &end);
+            double mul = *end == 'K' || *end == 'k' ? 1024.0 : *end == 'M' || *end == 'm' ? 1048576.0
+                       : *end == 'G' || *end == 'g' ? 1073741824.0 : 1.0;
+            if (mul != 1.0)
+                end++;
+            if (end == optarg || *end != '\0' || !(v > 0) || !isfinite(v))
+                rc = als_err_set(err, ALS_ERR_ARG, "--mem-per-rank: '%s' is not a positive byte "
+                                 "count (e.g. 4G)", optarg);
+            else
+                o->mem_limit = v * mul;
+            break;
+        }
         case O_THREADS: rc = parse_int("--threads", optarg, 1, 4096, &o->threads, err); break;
         case O_QUIET: o->quiet = 1; break;
         case O_BIAS: o->bias = 1; break;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <omp.h>
+#include <unistd.h>
 
 #include "als_checkpoint.h"
 #include "als_exchange.h"
@@ -46,20 +47,6 @@ static inline double dist2(const double *a, const double *b, int k)
     return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
 }
 
-/* x'Ax for symmetric A given by its upper triangle (row-major k×k). */
-static double quad_upper(const double *A, const double *x, int k)
-{
-    double s = 0.0;
-    for (int p = 0; p < k; p++) {
-        const double *a = A + p * k;
-        double off = 0.0;
-        for (int q = p + 1; q < k; q++)
-            off += a[q] * x[q];
-        s += x[p] * (a[p] * x[p] + 2.0 * off);
-    }
-    return s;
-}
-
 double als_init_value(uint64_t seed, int which, int64_t t, int c, int k)
 {
     /* splitmix64 keyed by the seed and the matrix, counter = t*k + c. */
@@ -69,40 +56,76 @@ double als_init_value(uint64_t seed, int which, int64_t t, int c, int k)
 }
 
 /* Rank 0 reads one --init-* file (rows × k) and checks its shape; then
- * broadcast into the first k columns of the width-wide rows of dst. */
+ * broadcast, and every rank keeps the rows of its view (dst: nview rows of
+ * width `width`, slot -> global row by plan g; g NULL = every row). */
 static int read_init(MPI_Comm comm, int rank, const char *path, const char *what, int64_t rows,
-                     int k, int width, double *dst, als_err_t *err)
+                     int k, int width, const als_ghost_plan_t *g, double *dst, als_err_t *err)
 {
+    double *a = NULL;
     if (rank == 0) {
-        double *a = NULL;
         int64_t r = 0, c = 0;
         if (als_npy_read(path, &a, &r, &c, err) == ALS_OK) {
             if (r != rows || c != k)
                 als_err_set(err, ALS_ERR_DATA,
                             "%s: shape (%" PRId64 ", %" PRId64 "), expected (%" PRId64
                             ", %d) (%s x --rank)", path, r, c, rows, k, what);
-            else {
+            else
                 for (int64_t x = 0; x < r * c; x++)
                     if (!isfinite(a[x])) {
                         als_err_set(err, ALS_ERR_DATA, "%s: element %" PRId64
                                     " is not finite", path, x);
                         break;
                     }
-                if (err->code == ALS_OK)
-                    for (int64_t t = 0; t < rows; t++)
-                        memcpy(dst + t * width, a + t * k, (size_t)k * sizeof *dst);
-            }
         }
-        free(a);
+    } else {
+        a = malloc((size_t)(rows * k + 1) * sizeof *a);
+        if (!a)
+            als_err_set(err, ALS_ERR_NOMEM, "out of memory reading %s", path);
     }
-    if (als_err_agree(comm, err) != ALS_OK)
+    if (als_err_agree(comm, err) != ALS_OK) {
+        free(a);
         return err->code;
-    als_bcast_big(comm, dst, rows * width, MPI_DOUBLE, 0);
+    }
+    als_bcast_big(comm, a, rows * k, MPI_DOUBLE, 0);
+    int64_t nview = g ? g->nview : rows;
+    for (int64_t t = 0; t < nview; t++) {
+        int64_t row = g ? als_view_global(g, t) : t;
+        memcpy(dst + t * width, a + row * k, (size_t)k * sizeof *dst);
+    }
+    free(a);
     return ALS_OK;
 }
 
-int als_solver_init(MPI_Comm comm, const als_options_t *opt, const als_data_t *data,
-                    als_solver_t *s, als_err_t *err)
+/* Physical memory of this node divided among its ranks (bytes). */
+static double node_share(MPI_Comm comm)
+{
+    MPI_Comm node;
+    int nr = 1;
+    if (MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) == MPI_SUCCESS) {
+        MPI_Comm_size(node, &nr);
+        MPI_Comm_free(&node);
+    }
+    double phys = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+    return phys / nr;
+}
+
+/* The modelled bytes a rank holds: local data, views, blocks, buffers. */
+static double mem_model(const als_data_t *d, int k, int threads, int64_t uview, int64_t vview,
+                        int64_t nsend, int64_t nghost, int sharded)
+{
+    double nu = (double)(d->u1 - d->u0), ni = (double)(d->i1 - d->i0);
+    double data = 16.0 * (double)(d->lnnz_u + d->lnnz_i + d->lwnnz) + 8.0 * (3 * nu + ni + 3) +
+                  8.0 * (nu + ni); /* ratings, W, pointers, wdeg, id slices */
+    double views = 8.0 * k * (double)(uview + vview) + 8.0 * (double)(uview + vview);
+    double blocks = 8.0 * k * (nu + ni);
+    double maps = sharded ? 8.0 * (double)(d->lnnz_u + d->lnnz_i + d->lwnnz) +
+                                8.0 * (double)(nghost + nsend) + 8.0 * k * (double)nsend : 0.0;
+    double work = (double)threads * 8.0 * (4.0 * k * k + 4.0 * k);
+    return data + views + blocks + maps + work;
+}
+
+int als_solver_init_test(MPI_Comm comm, const als_options_t *opt, const als_data_t *data,
+                         const als_testset_t *test, als_solver_t *s, als_err_t *err)
 {
     memset(s, 0, sizeof *s);
     s->comm = comm;
@@ -112,6 +135,7 @@ int als_solver_init(MPI_Comm comm, const als_options_t *opt, const als_data_t *d
     s->data = data;
     s->latent = opt->rank_k;
     s->k = opt->rank_k + (opt->bias ? 3 : 0);
+    s->pu.graph = s->pv.graph = MPI_COMM_NULL;
     if (opt->bias) {
         int k0 = opt->rank_k;
         s->nfixed = 2;
@@ -121,41 +145,150 @@ int als_solver_init(MPI_Comm comm, const als_options_t *opt, const als_data_t *d
         s->vfix[1] = k0 + 2; s->vfixval[1] = 1.0;          /* meets mu */
     }
     s->threads = omp_get_max_threads();
-    int64_t m = data->m, n = data->n, k = s->k;
-    s->U = malloc((size_t)(m * k + 1) * sizeof(double));
-    s->V = malloc((size_t)(n * k + 1) * sizeof(double));
-    s->ublk = malloc((size_t)((data->u1 - data->u0) * k + 1) * sizeof(double));
-    s->vblk = malloc((size_t)((data->i1 - data->i0) * k + 1) * sizeof(double));
-    s->hist = calloc((size_t)opt->iters + 1, sizeof *s->hist);
-    s->usse = malloc((size_t)(data->u1 - data->u0 + 1) * sizeof *s->usse);
-    s->vsse = malloc((size_t)(data->i1 - data->i0 + 1) * sizeof *s->vsse);
-    if (!s->U || !s->V || !s->ublk || !s->vblk || !s->hist || !s->usse || !s->vsse)
-        als_err_set(err, ALS_ERR_NOMEM, "out of memory for the factors (%" PRId64 " x %" PRId64
-                    " and %" PRId64 " x %" PRId64 " doubles)", m, k, n, k);
+    const als_data_t *d = data;
+    int64_t m = d->m, n = d->n, k = s->k;
+    int64_t nu = d->u1 - d->u0, ni = d->i1 - d->i0;
+    const int64_t ntest = test ? test->n : 0;
+
+    /* Ghost lists: what this rank reads (always computed: the start-up
+     * report compares both modes). */
+    int64_t *ug = NULL, *vg = NULL, nug = 0, nvg = 0;
+    {
+        const int64_t *ul[2] = {d->irow, d->wcol};
+        const int64_t ulen[2] = {d->lnnz_i, d->lwnnz};
+        const int64_t *vl[2] = {d->ucol, test ? test->i : NULL};
+        const int64_t vlen[2] = {d->lnnz_u, ntest};
+        if (als_ghost_collect(2, ul, ulen, d->u0, d->u1, &ug, &nug, err) == ALS_OK)
+            als_ghost_collect(2, vl, vlen, d->i0, d->i1, &vg, &nvg, err);
+    }
+    if (als_err_agree(comm, err) != ALS_OK) {
+        free(ug);
+        free(vg);
+        return err->code;
+    }
+    s->bytes_recv_iter = 8.0 * (double)k * (double)(nug + nvg);                /* neighbor */
+    s->bytes_recv_other = 8.0 * (double)k * (double)((m - nu) + (n - ni));    /* allgather */
+    s->mode = opt->exchange;
+    if (s->mode != ALS_EXCH_ALLGATHER) {
+        if (als_ghost_plan_build(comm, d->ubeg, ug, nug, &s->pu, err) != ALS_OK ||
+            als_ghost_plan_build(comm, d->ibeg, vg, nvg, &s->pv, err) != ALS_OK)
+            return err->code;
+        ug = vg = NULL; /* owned by the plans */
+    }
+    int64_t nsend = s->pu.nsend > s->pv.nsend ? s->pu.nsend : s->pv.nsend;
+    double mem_n = mem_model(d, (int)k, s->threads, nu + nug, ni + nvg, nsend, nug + nvg, 1);
+    double mem_a = mem_model(d, (int)k, s->threads, m, n, 0, 0, 0);
+    if (s->mode == ALS_EXCH_AUTO) {
+        /* Memory first (largest rank decides), then a time model of one
+         * iteration's two exchanges on the slowest rank:
+         *   allgather: alpha ceil(log2 P) + (bytes received) / beta
+         *   neighbor:  alpha (sources + destinations) + bytes / beta
+         *              + packing (rows sent × k × 8) / copy rate. */
+        double limit = opt->mem_limit > 0 ? opt->mem_limit : 0.8 * node_share(comm);
+        double x[6] = {mem_a, s->bytes_recv_other, s->bytes_recv_iter,
+                       (double)(s->pu.nsrc + s->pu.ndst + s->pv.nsrc + s->pv.ndst),
+                       8.0 * (double)k * (double)(s->pu.nsend + s->pv.nsend), -limit};
+        MPI_Allreduce(MPI_IN_PLACE, x, 6, MPI_DOUBLE, MPI_MAX, comm);
+        const double alpha = 2e-6, beta = 5e9, copy = 5e9;
+        double lg = s->nranks > 1 ? ceil(log2((double)s->nranks)) : 0.0;
+        double ta = 2.0 * alpha * lg + x[1] / beta;
+        double tn = alpha * x[3] + x[2] / beta + x[4] / copy;
+        if (x[0] > -x[5]) {
+            s->mode = ALS_EXCH_NEIGHBOR;
+            snprintf(s->why, sizeof s->why, "replicated factors need %.3g GB on the largest rank, "
+                     "more than the %.3g GB a rank may use (--mem-per-rank)", x[0] * 1e-9,
+                     -x[5] * 1e-9);
+        } else {
+            s->mode = tn < ta ? ALS_EXCH_NEIGHBOR : ALS_EXCH_ALLGATHER;
+            snprintf(s->why, sizeof s->why, "modelled exchange per iteration on the slowest rank: "
+                     "allgather %.3g ms, neighbor %.3g ms (alpha %.0f us, %.0f GB/s, packing "
+                     "%.0f GB/s)", ta * 1e3, tn * 1e3, alpha * 1e6, beta * 1e-9, copy * 1e-9);
+        }
+    } else {
+        snprintf(s->why, sizeof s->why, "--exchange %s", als_exchange_mode_name(s->mode));
+    }
+    if (s->mode == ALS_EXCH_ALLGATHER) {
+        /* The whole matrices: view slot = global row. */
+        als_ghost_plan_free(&s->pu);
+        als_ghost_plan_free(&s->pv);
+        free(ug);
+        free(vg);
+        s->pu.own0 = d->u0; s->pu.own1 = d->u1; s->pu.own_slot = d->u0; s->pu.nview = m;
+        s->pv.own0 = d->i0; s->pv.own1 = d->i1; s->pv.own_slot = d->i0; s->pv.nview = n;
+        s->mem_expected = mem_a;
+        s->mem_other = mem_n;
+        double t = s->bytes_recv_iter;
+        s->bytes_recv_iter = s->bytes_recv_other;
+        s->bytes_recv_other = t;
+    } else {
+        s->mem_expected = mem_n;
+        s->mem_other = mem_a;
+    }
+    const int sharded = s->mode == ALS_EXCH_NEIGHBOR;
+    s->U = malloc((size_t)(s->pu.nview * k + 1) * sizeof(double));
+    s->V = malloc((size_t)(s->pv.nview * k + 1) * sizeof(double));
+    s->unorm = malloc((size_t)(s->pu.nview + 1) * sizeof(double));
+    s->vnorm = malloc((size_t)(s->pv.nview + 1) * sizeof(double));
+    s->ublk = malloc((size_t)(nu * k + 1) * sizeof(double));
+    s->vblk = malloc((size_t)(ni * k + 1) * sizeof(double));
+    s->sendbuf = malloc((size_t)(nsend * k + 1) * sizeof(double));
+    s->hist_cap = opt->iters < 64 ? opt->iters + 1 : 64;
+    s->hist = calloc((size_t)s->hist_cap, sizeof *s->hist);
+    s->test_u = malloc((size_t)(ntest + 1) * sizeof *s->test_u);
+    s->test_v = malloc((size_t)(ntest + 1) * sizeof *s->test_v);
+    s->test_r = malloc((size_t)(ntest + 1) * sizeof *s->test_r);
+    if (sharded) {
+        s->ucol_s = malloc((size_t)(d->lnnz_u + 1) * sizeof(int64_t));
+        s->irow_s = malloc((size_t)(d->lnnz_i + 1) * sizeof(int64_t));
+        s->wcol_s = malloc((size_t)(d->lwnnz + 1) * sizeof(int64_t));
+    } else {
+        s->ucol_s = d->ucol;
+        s->irow_s = d->irow;
+        s->wcol_s = d->wcol;
+    }
+    if (!s->U || !s->V || !s->unorm || !s->vnorm || !s->ublk || !s->vblk || !s->sendbuf ||
+        !s->hist || !s->test_u || !s->test_v || !s->test_r || !s->ucol_s || !s->irow_s ||
+        !s->wcol_s)
+        als_err_set(err, ALS_ERR_NOMEM, "out of memory for the factors (%s: %" PRId64 " x %" PRId64
+                    " and %" PRId64 " x %" PRId64 " doubles on this rank)",
+                    als_exchange_mode_name(s->mode), s->pu.nview, k, s->pv.nview, k);
     if (als_err_agree(comm, err) != ALS_OK)
         return err->code;
+    if (sharded) {
+        als_ghost_map(&s->pv, d->ucol, d->lnnz_u, s->ucol_s);
+        als_ghost_map(&s->pu, d->irow, d->lnnz_i, s->irow_s);
+        als_ghost_map(&s->pu, d->wcol, d->lwnnz, s->wcol_s);
+    }
+    for (int64_t x = 0; x < ntest; x++) {
+        s->test_u[x] = test->u[x] - d->u0;
+        s->test_v[x] = sharded ? als_ghost_slot(&s->pv, test->i[x]) : test->i[x];
+        s->test_r[x] = test->r[x];
+    }
+    s->ntest = ntest;
+
     const int k0 = s->latent;
+    const als_ghost_plan_t *gu = sharded ? &s->pu : NULL, *gv = sharded ? &s->pv : NULL;
     if (opt->init_user[0]) {
-        if (read_init(comm, s->rank, opt->init_user, "users", m, k0, s->k, s->U, err) ||
-            read_init(comm, s->rank, opt->init_item, "items", n, k0, s->k, s->V, err))
+        if (read_init(comm, s->rank, opt->init_user, "users", m, k0, s->k, gu, s->U, err) ||
+            read_init(comm, s->rank, opt->init_item, "items", n, k0, s->k, gv, s->V, err))
             return err->code;
     } else {
 #pragma omp parallel for schedule(static)
-        for (int64_t t = 0; t < m; t++)
+        for (int64_t t = 0; t < s->pu.nview; t++)
             for (int c = 0; c < k0; c++)
-                s->U[t * k + c] = als_init_value(opt->seed, 0, t, c, k0);
+                s->U[t * k + c] = als_init_value(opt->seed, 0, als_view_global(&s->pu, t), c, k0);
 #pragma omp parallel for schedule(static)
-        for (int64_t t = 0; t < n; t++)
+        for (int64_t t = 0; t < s->pv.nview; t++)
             for (int c = 0; c < k0; c++)
-                s->V[t * k + c] = als_init_value(opt->seed, 1, t, c, k0);
+                s->V[t * k + c] = als_init_value(opt->seed, 1, als_view_global(&s->pv, t), c, k0);
     }
     /* Biases start at 0; constant coordinates take their values. */
-    for (int64_t t = 0; t < m && opt->bias; t++) {
+    for (int64_t t = 0; t < s->pu.nview && opt->bias; t++) {
         s->U[t * k + k0] = 0.0;
         for (int f = 0; f < s->nfixed; f++)
             s->U[t * k + s->ufix[f]] = s->ufixval[f];
     }
-    for (int64_t t = 0; t < n && opt->bias; t++) {
+    for (int64_t t = 0; t < s->pv.nview && opt->bias; t++) {
         s->V[t * k + k0 + 1] = 0.0;
         for (int f = 0; f < s->nfixed; f++)
             s->V[t * k + s->vfix[f]] = s->vfixval[f];
@@ -167,27 +300,103 @@ int als_solver_init(MPI_Comm comm, const als_options_t *opt, const als_data_t *d
     return ALS_OK;
 }
 
+int als_solver_init(MPI_Comm comm, const als_options_t *opt, const als_data_t *data,
+                    als_solver_t *s, als_err_t *err)
+{
+    return als_solver_init_test(comm, opt, data, NULL, s, err);
+}
+
+void als_solver_describe(als_solver_t *s, FILE *out)
+{
+    /* min/avg/max over ranks of: bytes received (mode, other), ghost rows
+     * (U, V), modelled memory (mode, other). */
+    const int nv = 6;
+    double mine[6] = {s->bytes_recv_iter, s->bytes_recv_other,
+                      (double)(s->mode == ALS_EXCH_NEIGHBOR ? s->pu.nghost : s->pu.nview -
+                               (s->pu.own1 - s->pu.own0)),
+                      (double)(s->mode == ALS_EXCH_NEIGHBOR ? s->pv.nghost : s->pv.nview -
+                               (s->pv.own1 - s->pv.own0)),
+                      s->mem_expected, s->mem_other};
+    double mn[6], mx[6], sum[6];
+    MPI_Allreduce(mine, mn, nv, MPI_DOUBLE, MPI_MIN, s->comm);
+    MPI_Allreduce(mine, mx, nv, MPI_DOUBLE, MPI_MAX, s->comm);
+    als_rsum_allreduce_doubles(s->comm, mine, sum, nv);
+    if (!out || s->rank != 0)
+        return;
+    const int nb = s->mode == ALS_EXCH_NEIGHBOR; /* index of neighbor figures: 0 or 1 */
+    const char *name[2] = {"neighbor", "allgather"};
+    int ia = nb ? 1 : 0, in = nb ? 0 : 1;
+    (void)name;
+    double P = s->nranks;
+    fprintf(out, "exchange: %s (%s)\n", als_exchange_mode_name(s->mode), s->why);
+    fprintf(out, "bytes received per rank per iteration: neighbor min %.4g avg %.4g max %.4g; "
+            "allgather min %.4g avg %.4g max %.4g\n", mn[in], sum[in] / P, mx[in], mn[ia],
+            sum[ia] / P, mx[ia]);
+    if (nb)
+        fprintf(out, "ghost rows per rank: U min %.0f avg %.1f max %.0f; V min %.0f avg %.1f "
+                "max %.0f\n", mn[2], sum[2] / P, mx[2], mn[3], sum[3] / P, mx[3]);
+    fprintf(out, "expected memory per rank (bytes): %s min %.4g avg %.4g max %.4g; %s min %.4g "
+            "avg %.4g max %.4g\n", als_exchange_mode_name(s->mode), mn[4], sum[4] / P, mx[4],
+            nb ? "allgather" : "neighbor", mn[5], sum[5] / P, mx[5]);
+    fflush(out);
+}
+
 void als_solver_free(als_solver_t *s)
 {
+    if (s->mode == ALS_EXCH_NEIGHBOR) {
+        free(s->ucol_s);
+        free(s->irow_s);
+        free(s->wcol_s);
+        als_ghost_plan_free(&s->pu);
+        als_ghost_plan_free(&s->pv);
+    }
     free(s->U);
     free(s->V);
+    free(s->unorm);
+    free(s->vnorm);
     free(s->ublk);
     free(s->vblk);
-    free(s->usse);
-    free(s->vsse);
+    free(s->sendbuf);
+    free(s->test_u);
+    free(s->test_v);
+    free(s->test_r);
     free(s->hist);
     memset(s, 0, sizeof *s);
 }
 
+/* Euclidean norms of n rows of width k (for the rounding-error bounds). */
+static void row_norms(const double *X, int64_t n, int k, double *out)
+{
+#pragma omp parallel for schedule(static)
+    for (int64_t t = 0; t < n; t++)
+        out[t] = sqrt(dot(X + t * k, X + t * k, k));
+}
+
+/* The squared residual of one rating, exactly added to sse, and its
+ * rounding-error bound (per rating: the computed e = r - x.y is within
+ * delta = (k + 2) u (|r| + |x| |y|) of the exact one, so e^2 is within
+ * 2|e| delta + delta^2 + u e^2) added to *bound. */
+static inline void add_residual(double r, const double *x, const double *y, int k, double nx,
+                                double ny, als_rsum_t *sse, double *bound)
+{
+    double e = r - dot(x, y, k);
+    double delta = (double)(k + 2) * 0x1p-53 * (fabs(r) + nx * ny);
+    als_rsum_add(sse, e * e);
+    *bound += 2.0 * fabs(e) * delta + delta * delta + 0x1p-53 * e * e;
+}
+
 /* Solve the rows [0, nrows) of one half-step. For row t: ratings
- * idx/val[ptr[t]..ptr[t+1]) against X, diagonal shift reg + alpha*deg[t],
- * social right-hand side alpha * sum W[t,f] Y[f] (wptr NULL for items).
+ * idx/val[ptr[t]..ptr[t+1]) against X (view rows; norms xnorm), diagonal
+ * shift reg + alpha*deg[t], social right-hand side alpha * sum W[t,f] Y[f]
+ * (wptr NULL for items). After each solve the row's residuals against the
+ * rows just read are added exactly to *sse (with their rounding bound).
  * Returns the lowest local row whose factorization failed, or -1. */
 static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, const int64_t *idx,
-                          const double *val, const double *X, double reg, const int64_t *wptr,
-                          const int64_t *wcol, const double *wval, const double *deg,
-                          const double *Y, const int *fix, const double *fixval, int bcoord,
-                          double *out, double *rowsse, int *info_out)
+                          const double *val, const double *X, const double *xnorm, double reg,
+                          const int64_t *wptr, const int64_t *wcol, const double *wval,
+                          const double *deg, const double *Y, const int *fix,
+                          const double *fixval, int bcoord, double *out, als_rsum_t *sse,
+                          als_rsum_t *sse_bound, int *info_out)
 {
     const double lbias = s->opt->lambda_bias;
     const int k = s->k, nf = s->nfixed, kr = k - nf;
@@ -205,25 +414,24 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
     const als_kernel_t kern = s->opt->kernel;
     int64_t bad = INT64_MAX;
     int bad_info = 0;
+    als_rsum_init(sse);
+    als_rsum_init(sse_bound);
     double tg = 0.0, ts = 0.0, t0 = omp_get_wtime();
 #pragma omp parallel reduction(+ : tg, ts)
     {
         double *A = malloc((size_t)k * k * sizeof *A);
         double *ws = malloc((size_t)(als_gram_ws_size(k) + 1) * sizeof *ws);
         double *Ar = malloc((size_t)(kr * kr + kr) * sizeof *Ar), *xr = Ar + kr * kr;
-        double *A0 = malloc((size_t)(k * k + k) * sizeof *A0), *b0 = A0 + k * k;
-        if (!A || !ws || !Ar || !A0)
+        als_rsum_t my_sse, my_bound;
+        als_rsum_init(&my_sse);
+        als_rsum_init(&my_bound);
+        if (!A || !ws || !Ar)
             ALS_ABORT("out of memory for the per-thread workspace (k = %d)", k);
 #pragma omp for schedule(dynamic, 16)
         for (int64_t t = 0; t < nrows; t++) {
             double *b = out + t * k;
             double c0 = omp_get_wtime();
             als_gram_rhs(kern, k, ptr[t + 1] - ptr[t], idx + ptr[t], val + ptr[t], X, A, b, ws);
-            /* Keep the ratings' Gram matrix and right-hand side: the row's
-             * squared error after the solve is then
-             * sum r^2 - 2 x.b0 + x'A0 x, with no second pass over X. */
-            memcpy(A0, A, (size_t)(k * k) * sizeof *A0);
-            memcpy(b0, b, (size_t)k * sizeof *b0);
             double shift = count_scale && ptr[t + 1] > ptr[t] ? reg * (double)(ptr[t + 1] - ptr[t]) : reg;
             if (wptr) {
                 shift += alpha * deg[t];
@@ -260,10 +468,18 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
                 for (int f = 0; f < nf; f++)
                     b[fix[f]] = fixval[f];
             }
-            double r2 = 0.0;
-            for (int64_t x = ptr[t]; x < ptr[t + 1]; x++)
-                r2 += val[x] * val[x];
-            rowsse[t] = r2 - 2.0 * dot(b, b0, k) + quad_upper(A0, b, k);
+            if (info == 0)
+                for (int c = 0; c < k; c++)
+                    if (!isfinite(b[c]))
+                        info = -1;
+            /* The row's residuals against the rows just read (still in
+             * cache): exact, no Sum r^2 - 2 x.b + x'Ax cancellation. */
+            if (info == 0) {
+                double nx = sqrt(dot(b, b, k)), bound = 0.0;
+                for (int64_t x = ptr[t]; x < ptr[t + 1]; x++)
+                    add_residual(val[x], b, X + idx[x] * k, k, nx, xnorm[idx[x]], &my_sse, &bound);
+                als_rsum_add(&my_bound, bound);
+            }
             double c2 = omp_get_wtime();
             tg += c1 - c0;
             ts += c2 - c1;
@@ -275,10 +491,14 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
                 }
             }
         }
+#pragma omp critical
+        {
+            als_rsum_merge(sse, &my_sse);
+            als_rsum_merge(sse_bound, &my_bound);
+        }
         free(A);
         free(ws);
         free(Ar);
-        free(A0);
     }
     /* Split the loop's wall time between gram and solve by their CPU shares. */
     double wall = omp_get_wtime() - t0;
@@ -289,58 +509,148 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
     return bad == INT64_MAX ? -1 : bad;
 }
 
-/* Agree on a factorization failure, naming the raw id of the row. */
+/* Agree on a factorization failure, naming the raw id of the row (ids: the
+ * rank's own id slice). */
 static int check_failure(als_solver_t *s, int64_t bad, int info, const char *what,
-                         const uint64_t *ids, int64_t first, int64_t nratings, const char *opt,
-                         als_err_t *err)
+                         const uint64_t *ids, int64_t nratings, const char *opt, als_err_t *err)
 {
     if (bad >= 0) {
         if (info < 0)
-            als_err_set(err, ALS_ERR_NUMERIC, "%s %" PRIu64 ": normal equations hold NaN/Inf "
-                        "(diverged or non-finite input)", what, ids[first + bad]);
+            als_err_set(err, ALS_ERR_NUMERIC, "%s %" PRIu64 ": normal equations or their solution "
+                        "hold NaN/Inf (diverged or non-finite input; try a larger %s)", what,
+                        ids[bad], opt);
         else
             als_err_set(err, ALS_ERR_NUMERIC,
                         "%s %" PRIu64 " (%" PRId64 " ratings): normal-equation matrix is not "
                         "positive definite (leading minor %d); increase %s", what,
-                        ids[first + bad], nratings, info, opt);
+                        ids[bad], nratings, info, opt);
     }
     return als_err_agree(s->comm, err);
+}
+
+/* Copy the own block into the view and move it to the readers. */
+static int exchange(als_solver_t *s, int which, als_err_t *err)
+{
+    const als_data_t *d = s->data;
+    double t0 = MPI_Wtime();
+    int rc;
+    if (s->mode == ALS_EXCH_NEIGHBOR)
+        rc = which == 0 ? als_ghost_exchange(&s->pu, s->ublk, s->U, s->k, s->sendbuf)
+                        : als_ghost_exchange(&s->pv, s->vblk, s->V, s->k, s->sendbuf);
+    else
+        rc = which == 0 ? als_allgather_rows(s->comm, s->ublk, s->U, s->k, d->ubeg)
+                        : als_allgather_rows(s->comm, s->vblk, s->V, s->k, d->ibeg);
+    s->timers[ALS_T_EXCHANGE] += MPI_Wtime() - t0;
+    if (rc != MPI_SUCCESS)
+        return als_err_set(err, ALS_ERR_MPI, "exchange of %s (%s) failed (MPI code %d)",
+                           which ? "V" : "U", als_exchange_mode_name(s->mode), rc);
+    return ALS_OK;
+}
+
+int als_solver_exchange(als_solver_t *s, int which, als_err_t *err)
+{
+    const als_ghost_plan_t *g = which ? &s->pv : &s->pu;
+    double *blk = which ? s->vblk : s->ublk, *view = which ? s->V : s->U;
+    memcpy(blk, view + g->own_slot * s->k, (size_t)((g->own1 - g->own0) * s->k) * sizeof *blk);
+    exchange(s, which, err);
+    return als_err_agree(s->comm, err);
+}
+
+/* Room for iteration it (1-based) in the history, grown as iterations run. */
+static int hist_reserve(als_solver_t *s, int it, als_err_t *err)
+{
+    if (it <= s->hist_cap)
+        return ALS_OK;
+    int cap = s->hist_cap * 2 > it ? s->hist_cap * 2 : it;
+    als_iter_t *h = realloc(s->hist, (size_t)cap * sizeof *h);
+    if (!h)
+        return als_err_set(err, ALS_ERR_NOMEM, "out of memory for the iteration history "
+                           "(%d iterations)", cap);
+    memset(h + s->hist_cap, 0, (size_t)(cap - s->hist_cap) * sizeof *h);
+    s->hist = h;
+    s->hist_cap = cap;
+    return ALS_OK;
+}
+
+double *als_solver_gather(als_solver_t *s, int which)
+{
+    const als_ghost_plan_t *g = which ? &s->pv : &s->pu;
+    const int64_t *beg = which ? s->data->ibeg : s->data->ubeg;
+    const int64_t rows = which ? s->data->n : s->data->m;
+    const int k = s->k, p = s->nranks;
+    double *full = s->rank == 0 ? malloc((size_t)(rows * k + 1) * sizeof *full) : NULL;
+    int *cnt = malloc(2 * (size_t)p * sizeof *cnt), *dsp = cnt + p;
+    if ((s->rank == 0 && !full) || !cnt)
+        ALS_ABORT("out of memory gathering %s (%" PRId64 " x %d)", which ? "V" : "U", rows, k);
+    for (int r = 0; r < p; r++) {
+        cnt[r] = (int)(beg[r + 1] - beg[r]);
+        dsp[r] = (int)beg[r];
+    }
+    MPI_Datatype row;
+    MPI_Type_contiguous(k, MPI_DOUBLE, &row);
+    MPI_Type_commit(&row);
+    const double *view = which ? s->V : s->U;
+    MPI_Gatherv(view + g->own_slot * k, (int)(g->own1 - g->own0), row, full, cnt, dsp, row, 0,
+                s->comm);
+    MPI_Type_free(&row);
+    free(cnt);
+    return full;
+}
+
+void als_solver_scatter_full(als_solver_t *s, int which, double *full)
+{
+    const als_ghost_plan_t *g = which ? &s->pv : &s->pu;
+    const int64_t rows = which ? s->data->n : s->data->m;
+    const int k = s->k;
+    double *buf = full;
+    if (s->rank != 0) {
+        buf = malloc((size_t)(rows * k + 1) * sizeof *buf);
+        if (!buf)
+            ALS_ABORT("out of memory restoring %s (%" PRId64 " x %d)", which ? "V" : "U", rows, k);
+    }
+    als_bcast_big(s->comm, buf, rows * k, MPI_DOUBLE, 0);
+    double *view = which ? s->V : s->U;
+    for (int64_t t = 0; t < g->nview; t++)
+        memcpy(view + t * k, buf + als_view_global(g, t) * k, (size_t)k * sizeof *view);
+    if (s->rank != 0)
+        free(buf);
+}
+
+int als_solver_hist_reserve(als_solver_t *s, int it, als_err_t *err)
+{
+    return hist_reserve(s, it, err);
 }
 
 int als_solver_ustep(als_solver_t *s, als_err_t *err)
 {
     const als_data_t *d = s->data;
     int info = 0;
-    int64_t bad = solve_rows(s, d->u1 - d->u0, d->uptr, d->ucol, d->uval, s->V, s->opt->lambda_u,
-                             d->wptr, d->wcol, d->wval, d->wdeg, s->U, s->ufix, s->ufixval,
-                             s->opt->bias ? s->latent : -1, s->ublk, s->usse, &info);
+    row_norms(s->V, s->pv.nview, s->k, s->vnorm);
+    int64_t bad = solve_rows(s, d->u1 - d->u0, d->uptr, s->ucol_s, d->uval, s->V, s->vnorm,
+                             s->opt->lambda_u, d->wptr, s->wcol_s, d->wval, d->wdeg, s->U,
+                             s->ufix, s->ufixval, s->opt->bias ? s->latent : -1, s->ublk,
+                             &s->usse, &s->usse_bound, &info);
     int64_t nr = bad >= 0 ? d->uptr[bad + 1] - d->uptr[bad] : 0;
-    if (check_failure(s, bad, info, "user", d->user_ids, d->u0, nr, "--lambda-u", err))
+    if (check_failure(s, bad, info, "user", d->user_ids, nr, "--lambda-u", err))
         return err->code;
-    double t0 = MPI_Wtime();
-    int rc = als_allgather_rows(s->comm, s->ublk, s->U, s->k, d->ubeg);
-    s->timers[ALS_T_EXCHANGE] += MPI_Wtime() - t0;
-    if (rc != MPI_SUCCESS)
-        return als_err_set(err, ALS_ERR_MPI, "MPI_Allgatherv of U failed (code %d)", rc);
-    return ALS_OK;
+    exchange(s, 0, err);
+    return als_err_agree(s->comm, err);
 }
 
 int als_solver_vstep(als_solver_t *s, als_err_t *err)
 {
     const als_data_t *d = s->data;
     int info = 0;
-    int64_t bad = solve_rows(s, d->i1 - d->i0, d->iptr, d->irow, d->ival, s->U, s->opt->lambda_v,
-                             NULL, NULL, NULL, NULL, NULL, s->vfix, s->vfixval,
-                             s->opt->bias ? s->latent + 1 : -1, s->vblk, s->vsse, &info);
+    row_norms(s->U, s->pu.nview, s->k, s->unorm);
+    int64_t bad = solve_rows(s, d->i1 - d->i0, d->iptr, s->irow_s, d->ival, s->U, s->unorm,
+                             s->opt->lambda_v, NULL, NULL, NULL, NULL, NULL, s->vfix, s->vfixval,
+                             s->opt->bias ? s->latent + 1 : -1, s->vblk, &s->vsse,
+                             &s->vsse_bound, &info);
     int64_t nr = bad >= 0 ? d->iptr[bad + 1] - d->iptr[bad] : 0;
-    if (check_failure(s, bad, info, "item", d->item_ids, d->i0, nr, "--lambda-v", err))
+    if (check_failure(s, bad, info, "item", d->item_ids, nr, "--lambda-v", err))
         return err->code;
-    double t0 = MPI_Wtime();
-    int rc = als_allgather_rows(s->comm, s->vblk, s->V, s->k, d->ibeg);
-    s->timers[ALS_T_EXCHANGE] += MPI_Wtime() - t0;
-    if (rc != MPI_SUCCESS)
-        return als_err_set(err, ALS_ERR_MPI, "MPI_Allgatherv of V failed (code %d)", rc);
-    return ALS_OK;
+    exchange(s, 1, err);
+    return als_err_agree(s->comm, err);
 }
 
 /* The regularization term of one row, lambda included: lambda * w * |x|^2
@@ -367,7 +677,10 @@ static double row_reg(const als_solver_t *s, const double *x, int64_t nratings, 
 
 /* The loss, with the squared errors taken from (mode) a direct pass over
  * the ratings (LOSS_DIRECT), the users' rows of the last U-step
- * (LOSS_AFTER_U) or the items' rows of the last V-step (LOSS_AFTER_V). */
+ * (LOSS_AFTER_U) or the items' rows of the last V-step (LOSS_AFTER_V).
+ * Every squared residual is added exactly, so the three give the same bits.
+ * Per-row terms (social, regularization) are added exactly too, then all is
+ * reduced over ranks exactly: nothing O(m + n) per rank. */
 enum { LOSS_DIRECT, LOSS_AFTER_U, LOSS_AFTER_V };
 static void loss_eval(als_solver_t *s, int mode, als_loss_t *L)
 {
@@ -375,56 +688,60 @@ static void loss_eval(als_solver_t *s, int mode, als_loss_t *L)
     const als_data_t *d = s->data;
     const int k = s->k;
     int64_t nu = d->u1 - d->u0, ni = d->i1 - d->i0;
-    /* Per user: (sse, social, reg); per item: (sse, reg). */
-    double *ut = malloc((size_t)(3 * nu + 1) * sizeof *ut);
-    double *it = malloc((size_t)(2 * ni + 1) * sizeof *it);
-    double *uall = malloc((size_t)(3 * d->m + 1) * sizeof *uall);
-    double *iall = malloc((size_t)(2 * d->n + 1) * sizeof *iall);
-    if (!ut || !it || !uall || !iall)
-        ALS_ABORT("out of memory evaluating the loss");
-#pragma omp parallel for schedule(dynamic, 64)
-    for (int64_t t = 0; t < nu; t++) {
-        const double *u = s->U + (d->u0 + t) * k;
-        double sse = 0.0, soc = 0.0;
-        if (mode == LOSS_DIRECT) {
-            for (int64_t x = d->uptr[t]; x < d->uptr[t + 1]; x++) {
-                double e = d->uval[x] - dot(u, s->V + d->ucol[x] * k, k);
-                sse += e * e;
+    /* sse, social, reg_u, reg_v, sse bound */
+    als_rsum_t acc[5];
+    for (int c = 0; c < 5; c++)
+        als_rsum_init(&acc[c]);
+    if (mode == LOSS_DIRECT) {
+        row_norms(s->V, s->pv.nview, k, s->vnorm);
+    } else {
+        als_rsum_merge(&acc[0], mode == LOSS_AFTER_U ? &s->usse : &s->vsse);
+        als_rsum_merge(&acc[4], mode == LOSS_AFTER_U ? &s->usse_bound : &s->vsse_bound);
+    }
+#pragma omp parallel
+    {
+        als_rsum_t my[5];
+        for (int c = 0; c < 5; c++)
+            als_rsum_init(&my[c]);
+#pragma omp for schedule(dynamic, 64)
+        for (int64_t t = 0; t < nu; t++) {
+            const double *u = s->U + (s->pu.own_slot + t) * k;
+            if (mode == LOSS_DIRECT) {
+                double nx = sqrt(dot(u, u, k)), bound = 0.0;
+                for (int64_t x = d->uptr[t]; x < d->uptr[t + 1]; x++)
+                    add_residual(d->uval[x], u, s->V + s->ucol_s[x] * k, k, nx,
+                                 s->vnorm[s->ucol_s[x]], &my[0], &bound);
+                als_rsum_add(&my[4], bound);
             }
-        } else if (mode == LOSS_AFTER_U) {
-            sse = s->usse[t];
+            double soc = 0.0;
+            for (int64_t x = d->wptr[t]; x < d->wptr[t + 1]; x++)
+                soc += d->wval[x] * dist2(u, s->U + s->wcol_s[x] * k, k);
+            als_rsum_add(&my[1], 0.5 * soc); /* W counts every link from both ends */
+            als_rsum_add(&my[2], row_reg(s, u, d->uptr[t + 1] - d->uptr[t], s->opt->lambda_u,
+                                         s->ufix, s->latent));
         }
-        for (int64_t x = d->wptr[t]; x < d->wptr[t + 1]; x++) {
-            soc += d->wval[x] * dist2(u, s->U + d->wcol[x] * k, k);
-        }
-        ut[3 * t] = sse;
-        ut[3 * t + 1] = 0.5 * soc; /* W counts every link from both ends */
-        ut[3 * t + 2] = row_reg(s, u, d->uptr[t + 1] - d->uptr[t], s->opt->lambda_u, s->ufix,
-                                s->latent);
+#pragma omp for schedule(static)
+        for (int64_t t = 0; t < ni; t++)
+            als_rsum_add(&my[3], row_reg(s, s->V + (s->pv.own_slot + t) * k,
+                                         d->iptr[t + 1] - d->iptr[t], s->opt->lambda_v, s->vfix,
+                                         s->latent + 1));
+#pragma omp critical
+        for (int c = 0; c < 5; c++)
+            als_rsum_merge(&acc[c], &my[c]);
     }
-#pragma omp parallel for schedule(static)
-    for (int64_t t = 0; t < ni; t++) {
-        it[2 * t] = mode == LOSS_AFTER_V ? s->vsse[t] : 0.0;
-        it[2 * t + 1] = row_reg(s, s->V + (d->i0 + t) * k, d->iptr[t + 1] - d->iptr[t],
-                                s->opt->lambda_v, s->vfix, s->latent + 1);
-    }
-    als_allgather_rows(s->comm, ut, uall, 3, d->ubeg);
-    als_allgather_rows(s->comm, it, iall, 2, d->ibeg);
-    L->sse = L->social = L->reg_u = L->reg_v = 0.0;
-    for (int64_t t = 0; t < d->m; t++) {
-        L->sse += uall[3 * t];
-        L->social += uall[3 * t + 1];
-        L->reg_u += uall[3 * t + 2];
-    }
-    for (int64_t t = 0; t < d->n; t++) {
-        L->sse += iall[2 * t];
-        L->reg_v += iall[2 * t + 1];
-    }
+    als_rsum_allreduce(s->comm, acc, 5);
+    L->sse = als_rsum_value(&acc[0]);
+    L->social = als_rsum_value(&acc[1]);
+    L->reg_u = als_rsum_value(&acc[2]);
+    L->reg_v = als_rsum_value(&acc[3]);
     L->total = 0.5 * L->sse + 0.5 * s->opt->alpha * L->social + 0.5 * L->reg_u + 0.5 * L->reg_v;
-    free(ut);
-    free(it);
-    free(uall);
-    free(iall);
+    /* Rounding-error bound of L: the squared errors' bound, relative
+     * (k + 4) u for the sums of positive per-row terms, and the final
+     * combination. */
+    const double u = 0x1p-53;
+    s->loss_bound = 0.5 * als_rsum_value(&acc[4]) +
+                    (double)(k + 4) * u * (0.5 * s->opt->alpha * L->social + 0.5 * L->reg_u +
+                                           0.5 * L->reg_v) + 4.0 * u * fabs(L->total);
     s->timers[ALS_T_EVALUATE] += MPI_Wtime() - t0;
 }
 
@@ -438,6 +755,8 @@ void als_solver_loss_after(als_solver_t *s, int after_vstep, als_loss_t *L)
     loss_eval(s, after_vstep ? LOSS_AFTER_V : LOSS_AFTER_U, L);
 }
 
+static double clip(double p, double lo, double hi) { return p < lo ? lo : (p > hi ? hi : p); }
+
 void als_solver_test(const als_solver_t *s, const als_testset_t *t, double *rmse, double *mae)
 {
     if (!t || t->n == 0) {
@@ -445,25 +764,78 @@ void als_solver_test(const als_solver_t *s, const als_testset_t *t, double *rmse
         return;
     }
     const int k = s->k;
-    double se = 0.0, ae = 0.0;
+    als_rsum_t se, ae;
+    als_rsum_init(&se);
+    als_rsum_init(&ae);
     for (int64_t x = 0; x < t->n; x++) {
-        double p = dot(s->U + t->u[x] * k, s->V + t->i[x] * k, k);
-        p = p < s->data->rmin ? s->data->rmin : (p > s->data->rmax ? s->data->rmax : p);
+        double p = clip(dot(s->U + t->u[x] * k, s->V + t->i[x] * k, k), s->data->rmin,
+                        s->data->rmax);
         double e = t->r[x] - p;
-        se += e * e;
-        ae += fabs(e);
+        als_rsum_add(&se, e * e);
+        als_rsum_add(&ae, fabs(e));
     }
-    *rmse = sqrt(se / (double)t->n);
-    *mae = ae / (double)t->n;
+    *rmse = sqrt(als_rsum_value(&se) / (double)t->n);
+    *mae = als_rsum_value(&ae) / (double)t->n;
 }
 
-/* Record a half-step's loss against the previous one. */
-static void check_increase(als_solver_t *s, double before, double after)
+void als_solver_test_dist(als_solver_t *s, als_testmetrics_t *m)
 {
+    double t0 = MPI_Wtime();
+    const als_data_t *d = s->data;
+    const int k = s->k, kb = s->latent; /* with --bias, V[j][kb + 1] = c_j */
+    /* headline se, ae; cold se, ae, mean-baseline se, item-bias se */
+    als_rsum_t a[6];
+    for (int c = 0; c < 6; c++)
+        als_rsum_init(&a[c]);
+    int64_t cnt[2] = {0, 0};
+    for (int64_t x = 0; x < s->ntest; x++) {
+        int64_t t = s->test_u[x];
+        const double *u = s->U + (s->pu.own_slot + t) * k, *v = s->V + s->test_v[x] * k;
+        double e = s->test_r[x] - clip(dot(u, v, k), d->rmin, d->rmax);
+        if (d->uptr[t + 1] > d->uptr[t]) {
+            als_rsum_add(&a[0], e * e);
+            als_rsum_add(&a[1], fabs(e));
+            cnt[0]++;
+        } else {
+            double em = s->test_r[x] - d->rmean;
+            als_rsum_add(&a[2], e * e);
+            als_rsum_add(&a[3], fabs(e));
+            als_rsum_add(&a[4], em * em);
+            if (s->opt->bias) {
+                double eb = s->test_r[x] - clip(d->rmean + v[kb + 1], d->rmin, d->rmax);
+                als_rsum_add(&a[5], eb * eb);
+            }
+            cnt[1]++;
+        }
+    }
+    als_rsum_allreduce(s->comm, a, 6);
+    MPI_Allreduce(MPI_IN_PLACE, cnt, 2, MPI_INT64_T, MPI_SUM, s->comm);
+    m->n = cnt[0];
+    m->cold_n = cnt[1];
+    double n0 = (double)cnt[0], n1 = (double)cnt[1];
+    m->rmse = cnt[0] ? sqrt(als_rsum_value(&a[0]) / n0) : NAN;
+    m->mae = cnt[0] ? als_rsum_value(&a[1]) / n0 : NAN;
+    m->cold_rmse = cnt[1] ? sqrt(als_rsum_value(&a[2]) / n1) : NAN;
+    m->cold_mae = cnt[1] ? als_rsum_value(&a[3]) / n1 : NAN;
+    m->cold_mean_rmse = cnt[1] ? sqrt(als_rsum_value(&a[4]) / n1) : NAN;
+    m->cold_item_bias_rmse = cnt[1] && s->opt->bias ? sqrt(als_rsum_value(&a[5]) / n1) : NAN;
+    s->timers[ALS_T_EVALUATE] += MPI_Wtime() - t0;
+}
+
+/* Record a half-step's loss against the previous one. The check allows the
+ * two evaluations' rounding-error bounds (loss_eval), nothing more; a
+ * non-finite loss is never a pass. */
+static void check_increase(als_solver_t *s, double before, double before_bound, double after,
+                           double after_bound)
+{
+    if (!isfinite(after) || !isfinite(before)) {
+        s->nonfinite++;
+        return;
+    }
     double rel = (after - before) / (fabs(before) > 1e-300 ? fabs(before) : 1e-300);
     if (rel > s->max_increase)
         s->max_increase = rel;
-    if (rel > ALS_LOSS_RTOL)
+    if (after - before > before_bound + after_bound)
         s->increases++;
 }
 
@@ -471,14 +843,21 @@ int als_solver_run(als_solver_t *s, const als_testset_t *test, FILE *out, als_er
 {
     const als_options_t *o = s->opt;
     const int have_test = o->test[0] != '\0';
-    double prev;
+    (void)test;
+    double prev, prev_bound;
     int first = 1;
     if (s->resumed) { /* --resume: state restored by als_ckpt_restore */
         first = als_ckpt_resume_point(s, &prev);
+        als_loss_t L;
+        als_solver_loss(s, &L); /* the restored state's bound (and a consistency check) */
+        prev_bound = s->loss_bound;
     } else {
         als_solver_loss(s, &s->initial);
         prev = s->initial.total;
+        prev_bound = s->loss_bound;
         s->max_increase = -INFINITY;
+        if (!isfinite(prev))
+            s->nonfinite++;
     }
     if (out && s->rank == 0) {
         fprintf(out, "initial loss: %.10e\n", s->initial.total);
@@ -489,6 +868,9 @@ int als_solver_run(als_solver_t *s, const als_testset_t *test, FILE *out, als_er
     }
     for (int it = first; it <= o->iters; it++) {
         double t0 = MPI_Wtime();
+        int rc = hist_reserve(s, it, err);
+        if (als_err_agree(s->comm, err) != ALS_OK)
+            return rc ? rc : err->code;
         als_iter_t *h = &s->hist[it - 1];
         h->iter = it;
         if (als_solver_ustep(s, err) != ALS_OK)
@@ -496,27 +878,28 @@ int als_solver_run(als_solver_t *s, const als_testset_t *test, FILE *out, als_er
         als_ckpt_fault_point(s->rank, it); /* fault-test hooks (environment) */
         als_loss_t lu;
         als_solver_loss_after(s, 0, &lu);
+        double lu_bound = s->loss_bound;
         h->loss_half = lu.total;
-        check_increase(s, prev, lu.total);
+        check_increase(s, prev, prev_bound, lu.total, lu_bound);
         if (als_solver_vstep(s, err) != ALS_OK)
             return err->code;
         als_solver_loss_after(s, 1, &h->loss);
-        check_increase(s, lu.total, h->loss.total);
+        check_increase(s, lu.total, lu_bound, h->loss.total, s->loss_bound);
         h->train_rmse = sqrt(h->loss.sse / (double)s->data->nnz);
         h->test_rmse = h->test_mae = NAN;
         if (have_test) {
-            double te = MPI_Wtime();
-            if (s->rank == 0)
-                als_solver_test(s, test, &h->test_rmse, &h->test_mae);
-            s->timers[ALS_T_EVALUATE] += MPI_Wtime() - te;
+            als_testmetrics_t tm;
+            als_solver_test_dist(s, &tm);
+            h->test_rmse = tm.rmse;
+            h->test_mae = tm.mae;
+            if (tm.n && (!isfinite(tm.rmse) || !isfinite(tm.mae)))
+                s->nonfinite++;
         }
+        if (!isfinite(h->train_rmse))
+            s->nonfinite++;
         h->seconds = MPI_Wtime() - t0;
-        /* Every rank reports rank 0's wall time and metrics. */
-        double share[3] = {h->seconds, h->test_rmse, h->test_mae};
-        MPI_Bcast(share, 3, MPI_DOUBLE, 0, s->comm);
-        h->seconds = share[0];
-        h->test_rmse = share[1];
-        h->test_mae = share[2];
+        /* Every rank reports rank 0's wall time. */
+        MPI_Bcast(&h->seconds, 1, MPI_DOUBLE, 0, s->comm);
         s->niters = it;
         if (out && s->rank == 0 && !o->quiet) {
             fprintf(out, "%5d %18.10e %12.6f %12.6f %12.6f %10.4f\n", it, h->loss.total,
@@ -527,6 +910,7 @@ int als_solver_run(als_solver_t *s, const als_testset_t *test, FILE *out, als_er
             return err->code;
         double decrease = (prev - h->loss.total) / (fabs(prev) > 1e-300 ? fabs(prev) : 1e-300);
         prev = h->loss.total;
+        prev_bound = s->loss_bound;
         if (o->tol > 0 && decrease < o->tol) {
             if (out && s->rank == 0)
                 fprintf(out, "stopping: relative loss decrease %.3e < --tol %g\n", decrease, o->tol);

@@ -78,10 +78,12 @@ static void print_data(FILE *out, const als_data_t *d, const als_testset_t *t, c
     if (s->social_only_users)
         fprintf(out, "note: %" PRId64 " users appear only in the social file (factors from "
                 "their neighbours)\n", s->social_only_users);
-    if (test[0])
-        fprintf(out, "test: %" PRId64 " ratings, %" PRId64 " evaluated, %" PRId64
-                " with unknown user, %" PRId64 " with unknown item (not evaluated)\n",
-                t->total, t->n, t->unknown_user, t->unknown_item);
+    if (test[0] && t->total == 0)
+        fprintf(out, "test: no test ratings in %s (test metrics are null)\n", test);
+    else if (test[0])
+        fprintf(out, "test: %" PRId64 " ratings, %" PRId64 " with user and item in the model, %"
+                PRId64 " with unknown user, %" PRId64 " with unknown item (not evaluated)\n",
+                t->total, t->n_all, t->unknown_user, t->unknown_item);
     fflush(out);
 }
 
@@ -138,8 +140,9 @@ static void build_metrics(als_buf_t *b, const als_options_t *o, const als_data_t
                    st->duplicate_links, d->wnnz, st->social_only_users, d->rmin, d->rmax);
     if (o->test[0])
         als_buf_printf(b, ", \"test_ratings\": %" PRId64 ", \"test_evaluated\": %" PRId64
-                       ", \"test_unknown_user\": %" PRId64 ", \"test_unknown_item\": %" PRId64,
-                       t->total, t->n, t->unknown_user, t->unknown_item);
+                       ", \"test_cold_start\": %" PRId64 ", \"test_unknown_user\": %" PRId64
+                       ", \"test_unknown_item\": %" PRId64, t->total, t->n_all - cs->n, cs->n,
+                       t->unknown_user, t->unknown_item);
     als_buf_printf(b, "},\n  \"model\": {\"factor_columns\": %d, \"global_mean\": ", s->k);
     als_buf_json_num(b, o->bias ? d->rmean : 0.0);
     als_buf_printf(b, ", \"layout\": \"%s\"},\n  \"initial_loss\": ",
@@ -201,20 +204,21 @@ static void build_metrics(als_buf_t *b, const als_options_t *o, const als_data_t
 
 /* Rank 0 writes every output file under a temporary name, then renames. */
 static int write_outputs(const als_options_t *o, const als_data_t *d, const als_solver_t *s,
-                         const als_buf_t *metrics, als_err_t *err)
+                         const double *U, const double *V, const uint64_t *uids,
+                         const uint64_t *iids, const als_buf_t *metrics, als_err_t *err)
 {
     als_output_t out;
     als_output_begin(&out, o->out);
     const char *p;
     int rc = ALS_OK;
     if ((p = als_output_tmp(&out, "U.npy")) == NULL ||
-        (rc = als_npy_write(p, s->U, d->m, s->k, err)) != ALS_OK)
+        (rc = als_npy_write(p, U, d->m, s->k, err)) != ALS_OK)
         goto fail;
     if ((p = als_output_tmp(&out, "V.npy")) == NULL ||
-        (rc = als_npy_write(p, s->V, d->n, s->k, err)) != ALS_OK)
+        (rc = als_npy_write(p, V, d->n, s->k, err)) != ALS_OK)
         goto fail;
-    if ((rc = als_output_ids(&out, "user_ids.txt", d->user_ids, d->m, err)) != ALS_OK ||
-        (rc = als_output_ids(&out, "item_ids.txt", d->item_ids, d->n, err)) != ALS_OK)
+    if ((rc = als_output_ids(&out, "user_ids.txt", uids, d->m, err)) != ALS_OK ||
+        (rc = als_output_ids(&out, "item_ids.txt", iids, d->n, err)) != ALS_OK)
         goto fail;
     if (metrics->failed) {
         rc = als_err_set(err, ALS_ERR_NOMEM, "out of memory building metrics.json");
@@ -226,6 +230,25 @@ static int write_outputs(const als_options_t *o, const als_data_t *d, const als_
 fail:
     als_output_abort(&out);
     return rc ? rc : als_err_set(err, ALS_ERR_INTERNAL, "output file table full");
+}
+
+/* Collective: rank 0 receives every rank's id slice (blocks beg[0..p]). */
+static uint64_t *gather_ids(MPI_Comm comm, const uint64_t *mine, const int64_t *beg)
+{
+    int rank, p;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &p);
+    uint64_t *all = rank == 0 ? malloc((size_t)(beg[p] + 1) * sizeof *all) : NULL;
+    int *cnt = malloc(2 * (size_t)p * sizeof *cnt), *dsp = cnt + p;
+    if ((rank == 0 && !all) || !cnt)
+        ALS_ABORT("out of memory gathering %" PRId64 " ids", beg[p]);
+    for (int r = 0; r < p; r++) {
+        cnt[r] = (int)(beg[r + 1] - beg[r]);
+        dsp[r] = (int)beg[r];
+    }
+    MPI_Gatherv(mine, cnt[rank], MPI_UINT64_T, all, cnt, dsp, MPI_UINT64_T, 0, comm);
+    free(cnt);
+    return all;
 }
 
 int main(int argc, char **argv)
@@ -311,10 +334,10 @@ int main(int argc, char **argv)
     }
     if (opt.print_plan)
         als_partition_print_data(comm, &data, rank == 0 ? stdout : NULL);
-    if (rank == 0 && opt.test[0]) {
+    if (opt.test[0]) { /* each pair goes to the rank that owns its user */
         double t0 = MPI_Wtime();
         als_text_opts_t topts = {.value_col = opt.value_col};
-        als_testset_read(opt.test, &topts, &data, &test, &err);
+        als_testset_load(comm, opt.test, &topts, &data, &test, &err);
         t_read += MPI_Wtime() - t0;
     }
     if (als_err_agree(comm, &err) != ALS_OK)
@@ -323,8 +346,9 @@ int main(int argc, char **argv)
         print_data(stdout, &data, &test, opt.test);
 
     als_solver_t s;
-    if (als_solver_init(comm, &opt, &data, &s, &err) != ALS_OK)
+    if (als_solver_init_test(comm, &opt, &data, opt.test[0] ? &test : NULL, &s, &err) != ALS_OK)
         return fail(comm, &err);
+    als_solver_describe(&s, rank == 0 ? stdout : NULL);
     /* Checkpoints (--checkpoint-every/-dir) and --resume: als_checkpoint.h. */
     als_ckpt_t ckpt;
     if (als_ckpt_init(comm, &opt, &data, rank == 0 ? stdout : NULL, &ckpt, &err) != ALS_OK ||
@@ -336,7 +360,7 @@ int main(int argc, char **argv)
     if (als_solver_run(&s, &test, rank == 0 ? stdout : NULL, &err) != ALS_OK)
         return fail(comm, &err);
 
-    int passed = s.increases == 0;
+    int passed = s.increases == 0 && s.nonfinite == 0;
     /* Users without training ratings, scored apart (collective). */
     als_coldstart_t cs;
     als_coldstart_eval(&s, opt.test[0] ? &test : NULL, &cs);
@@ -359,12 +383,18 @@ int main(int argc, char **argv)
     rss[1] /= p;
 
     double t_write = MPI_Wtime();
-    if (rank == 0 && opt.out[0]) {
-        als_buf_t b = {0};
-        build_metrics(&b, &opt, &data, &test, &s, &ts, &si, passed, compute_gflops, iter_gflops,
-                      rss, &cs);
-        write_outputs(&opt, &data, &s, &b, &err);
-        als_buf_free(&b);
+    if (opt.out[0]) {
+        double *U = als_solver_gather(&s, 0), *V = als_solver_gather(&s, 1);
+        uint64_t *uids = gather_ids(comm, data.user_ids, data.ubeg);
+        uint64_t *iids = gather_ids(comm, data.item_ids, data.ibeg);
+        if (rank == 0) {
+            als_buf_t b = {0};
+            build_metrics(&b, &opt, &data, &test, &s, &ts, &si, passed, compute_gflops,
+                          iter_gflops, rss, &cs);
+            write_outputs(&opt, &data, &s, U, V, uids, iids, &b, &err);
+            als_buf_free(&b);
+        }
+        free(U); free(V); free(uids); free(iids);
     }
     if (als_err_agree(comm, &err) != ALS_OK)
         return fail(comm, &err);
@@ -399,9 +429,13 @@ int main(int argc, char **argv)
         printf("peak_rss_mb: min %.1f avg %.1f max %.1f (per rank)\n", rss[0], rss[1], rss[2]);
         if (opt.out[0])
             printf("output: %s/{U.npy,V.npy,user_ids.txt,item_ids.txt,metrics.json}\n", opt.out);
-        printf("validation: loss non-increasing over %d half-steps (max relative increase %.3e, "
-               "tolerance %.0e) ... %s\n", 2 * s.niters, s.niters ? s.max_increase : 0.0,
-               ALS_LOSS_RTOL, passed ? "PASSED" : "FAILED");
+        if (s.nonfinite)
+            printf("error: the loss, an RMSE or a factor is not finite (%d evaluations): the run "
+                   "diverged or the data overflow double precision\n", s.nonfinite);
+        printf("validation: loss non-increasing over %d half-steps beyond the rounding-error "
+               "bound of its evaluation (max relative increase %.3e, %d beyond the bound), "
+               "all finite: %s ... %s\n", 2 * s.niters, s.niters ? s.max_increase : 0.0,
+               s.increases, s.nonfinite ? "no" : "yes", passed ? "PASSED" : "FAILED");
         fflush(stdout);
     }
     als_solver_free(&s);
