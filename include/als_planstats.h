@@ -46,6 +46,7 @@ typedef struct {
     int64_t wnnz;                      /* local W entries (its users' rows) */
     int64_t ughost, vghost;            /* ghost rows of U and V */
     int64_t usent, vsent;              /* rows sent per U / V exchange */
+    int64_t urecv_ranks, vrecv_ranks;  /* ranks it receives U / V ghosts from */
 } als_planstats_counts_t;
 
 /* The figures derived from the counts. Bytes are exact integers. */
@@ -74,7 +75,12 @@ int als_planstats_global(int p, int64_t m, int64_t n, const int64_t *ubeg, const
 
 /* Local: print the plan table (one line per rank: rows, ratings, W entries,
  * ghost rows, modelled flops of both half-steps) and the summary lines
+ *   dataset: users M items N ratings NNZ w_nonzeros W
+ *   flops_total: users X items Y, flops_max: users X items Y (modelled)
  *   ghost_rows: min A avg B max C            (U + V ghosts per rank)
+ *   ghost_rows_u: ..., ghost_rows_v: ...      (each side)
+ *   neighbor_ranks: min A avg B max C        (messages received per
+ *                                             iteration, U + V exchanges)
  *   bytes_per_iteration_neighbor: MIN AVG MAX
  *   bytes_per_iteration_allgather: MIN AVG MAX
  *   memory_per_rank_bytes_neighbor: MIN AVG MAX

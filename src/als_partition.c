@@ -103,10 +103,18 @@ void als_partition_print_data(MPI_Comm comm, const als_data_t *d, int k, int thr
     if (ok) {
         mine.ughost = nug;
         mine.vghost = nvg;
-        for (int64_t x = 0; x < nug; x++)
-            sent[als_ghost_owner(d->ubeg, p, ug[x])]++;
-        for (int64_t x = 0; x < nvg; x++)
-            sent[p + als_ghost_owner(d->ibeg, p, vg[x])]++;
+        for (int64_t x = 0, last = -1; x < nug; x++) {
+            int q = als_ghost_owner(d->ubeg, p, ug[x]);
+            sent[q]++;
+            mine.urecv_ranks += q != last; /* ascending ghosts: owners ascend */
+            last = q;
+        }
+        for (int64_t x = 0, last = -1; x < nvg; x++) {
+            int q = als_ghost_owner(d->ibeg, p, vg[x]);
+            sent[p + q]++;
+            mine.vrecv_ranks += q != last;
+            last = q;
+        }
     }
     free(ug); free(vg);
     als_planstats_counts_t *all = rank == 0 ? malloc((size_t)p * sizeof *all) : NULL;

@@ -54,8 +54,12 @@ int als_planstats_global(int p, int64_t m, int64_t n, const int64_t *ubeg, const
         if (als_ghost_collect(1, vl, vn, i0, i1, &gh, &ng, err) != ALS_OK)
             return err->code;
         c->vghost = ng;
-        for (int64_t x = 0; x < ng; x++)
-            cnt[als_ghost_owner(ibeg, p, gh[x])].vsent++;
+        for (int64_t x = 0, last = -1; x < ng; x++) {
+            int q = als_ghost_owner(ibeg, p, gh[x]);
+            cnt[q].vsent++;
+            c->vrecv_ranks += q != last; /* ascending ghosts: owners ascend */
+            last = q;
+        }
         free(gh);
         /* U ghosts: the users who rated its items and its users' W neighbours. */
         const int64_t *ul[2] = {irow + iptr[i0], wcol ? wcol + wptr[u0] : NULL};
@@ -63,8 +67,12 @@ int als_planstats_global(int p, int64_t m, int64_t n, const int64_t *ubeg, const
         if (als_ghost_collect(wcol ? 2 : 1, ul, un, u0, u1, &gh, &ng, err) != ALS_OK)
             return err->code;
         c->ughost = ng;
-        for (int64_t x = 0; x < ng; x++)
-            cnt[als_ghost_owner(ubeg, p, gh[x])].usent++;
+        for (int64_t x = 0, last = -1; x < ng; x++) {
+            int q = als_ghost_owner(ubeg, p, gh[x]);
+            cnt[q].usent++;
+            c->urecv_ranks += q != last;
+            last = q;
+        }
         free(gh);
     }
     return ALS_OK;
@@ -98,7 +106,8 @@ void als_planstats_print(FILE *out, int p, int64_t m, int64_t n, int k, int thre
         fprintf(out, "%6s %10s %12s %10s %10s %12s %10s %10s %12s %12s\n", "rank", "users",
                 "user_ratings", "social", "items", "item_ratings", "ghost_u", "ghost_v",
                 "flops_u", "flops_v");
-    span_t gh = {0}, gu = {0}, gv = {0}, bn = {0}, ba = {0}, mn = {0}, ma = {0};
+    span_t gh = {0}, gu = {0}, gv = {0}, nr = {0}, bn = {0}, ba = {0}, mn = {0}, ma = {0};
+    int64_t nnz = 0, wnnz = 0;
     double fu_max = 0, fv_max = 0, fu_tot = 0, fv_tot = 0;
     for (int r = 0; r < p; r++) {
         const als_planstats_counts_t *c = &cnt[r];
@@ -112,6 +121,9 @@ void als_planstats_print(FILE *out, int p, int64_t m, int64_t n, int k, int thre
         span_add(&gh, c->ughost + c->vghost, r == 0);
         span_add(&gu, c->ughost, r == 0);
         span_add(&gv, c->vghost, r == 0);
+        span_add(&nr, c->urecv_ranks + c->vrecv_ranks, r == 0);
+        nnz += c->user_ratings;
+        wnnz += c->wnnz;
         span_add(&bn, s.bytes_neighbor, r == 0);
         span_add(&ba, s.bytes_allgather, r == 0);
         span_add(&mn, s.mem_neighbor, r == 0);
@@ -122,13 +134,17 @@ void als_planstats_print(FILE *out, int p, int64_t m, int64_t n, int k, int thre
         if (s.flops_v > fv_max) fv_max = s.flops_v;
     }
     fprintf(out, "total: %" PRId64 " users, %" PRId64 " items\n", m, n);
+    fprintf(out, "dataset: users %" PRId64 " items %" PRId64 " ratings %" PRId64 " w_nonzeros %"
+            PRId64 "\n", m, n, nnz, wnnz);
     fprintf(out, "ranks: %d\n", p);
+    fprintf(out, "threads: %d\n", threads);
     fprintf(out, "k: %d\n", k);
     fprintf(out, "flops_total: users %.6e items %.6e\n", fu_tot, fv_tot);
     fprintf(out, "flops_max: users %.6e items %.6e\n", fu_max, fv_max);
     span_print(out, "ghost_rows", &gh, p);
     span_print(out, "ghost_rows_u", &gu, p);
     span_print(out, "ghost_rows_v", &gv, p);
+    span_print(out, "neighbor_ranks", &nr, p);
     span_print(out, "bytes_per_iteration_neighbor", &bn, p);
     span_print(out, "bytes_per_iteration_allgather", &ba, p);
     span_print(out, "memory_per_rank_bytes_neighbor", &mn, p);
