@@ -7,6 +7,7 @@
 #include "als_text.h"
 #include "als_npy.h"
 #include "als_plan.h"
+#include "als_planstats.h"
 #include "als_dataset.h"
 #include "als_kernels.h"
 #include "als_exchange.h"

@@ -98,14 +98,12 @@ void als_global_free(als_global_t *g);
  * Collective; on error every rank returns the same code and message. */
 int als_data_load_text(MPI_Comm comm, const als_options_t *o, als_data_t *d, als_err_t *err);
 
-/* Distribute g (significant on root only) to every rank's d. Collective. */
-int als_data_scatter(MPI_Comm comm, int root, const als_global_t *g, als_data_t *d,
+/* Distribute g (significant on root only) to every rank's d, with the block
+ * plan of als_plan_blocks for stored row width k (als_plan_width; the same on
+ * every rank). Collective. */
+int als_data_scatter(MPI_Comm comm, int root, const als_global_t *g, int k, als_data_t *d,
                      als_err_t *err);
 void als_data_free(als_data_t *d);
-
-/* Per-row work counts of g for the plan: ucnt[t] = ratings + W entries of
- * user t, icnt[j] = ratings of item j (arrays of m and n, caller frees). */
-void als_global_work(const als_global_t *g, int64_t *ucnt, int64_t *icnt);
 
 /* Index of raw id x in the ascending array ids[0..n), or -1. Local. */
 int64_t als_id_find(const uint64_t *ids, int64_t n, uint64_t x);

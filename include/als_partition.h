@@ -1,5 +1,6 @@
 /* als_partition.h - reporting the block plan: the one als-partition predicts
- * and the one als-train uses, printed by the same als_plan_print.
+ * and the one als-train uses, printed by the same als_planstats_print with
+ * the same ghost-row definitions (als_planstats.h).
  */
 #ifndef ALS_PARTITION_H
 #define ALS_PARTITION_H
@@ -10,18 +11,24 @@
 #include "als_dataset.h"
 #include "als_error.h"
 
-/* The plan for p ranks of the whole dataset g, printed to out. It is the plan
- * als_data_scatter and als_data_load_binary compute (same work counts, same
- * als_plan_blocks). Local. Returns ALS_OK or ALS_ERR_NOMEM. */
-int als_partition_print_global(FILE *out, const als_global_t *g, int p, als_err_t *err);
+/* The plans for np rank counts plist[0..np) of the whole dataset g at stored
+ * row width k (als_plan_width) with `threads` threads per rank, printed to
+ * out one after the other: the plan als_data_scatter and als_data_load_binary
+ * compute (same als_plan_blocks), its per-rank figures and summary lines
+ * (als_planstats_print; with_table = 0: summary lines only). Local.
+ * Returns ALS_OK or ALS_ERR_NOMEM. */
+int als_partition_print_global(FILE *out, const als_global_t *g, int np, const int *plist,
+                               int k, int threads, int with_table, als_err_t *err);
 
-/* The plan for p ranks of a binary dataset, read from its row-pointer
- * sections only (verified). Local. */
-int als_partition_print_binary(FILE *out, const char *path, int p, als_err_t *err);
+/* The same from a binary dataset: its row pointers and index sections only
+ * (verified; the values are not read). Local. */
+int als_partition_print_binary(FILE *out, const char *path, int np, const int *plist, int k,
+                               int threads, int with_table, als_err_t *err);
 
 /* Collective: the plan d was distributed by (d->ubeg, d->ibeg) with every
- * rank's actual local counts, printed by rank 0 to out (out is ignored on
- * other ranks and may be NULL). */
-void als_partition_print_data(MPI_Comm comm, const als_data_t *d, FILE *out);
+ * rank's actual local counts and ghost rows (from its own CSR, CSC and W
+ * indices; rows sent summed over ranks with one MPI_Reduce of 2p counts),
+ * printed by rank 0 to out (ignored on other ranks, may be NULL). */
+void als_partition_print_data(MPI_Comm comm, const als_data_t *d, int k, int threads, FILE *out);
 
 #endif

@@ -854,7 +854,7 @@ static void prefault(void *p, int64_t n)
 #endif
 }
 
-int als_data_load_binary(MPI_Comm comm, const char *path, als_data_t *d, als_err_t *err)
+int als_data_load_binary(MPI_Comm comm, const char *path, int k, als_data_t *d, als_err_t *err)
 {
     int rank, p;
     MPI_Comm_rank(comm, &rank);
@@ -889,7 +889,7 @@ int als_data_load_binary(MPI_Comm comm, const char *path, als_data_t *d, als_err
 
     als_bin_header_t h;
     uint64_t *csum = NULL;
-    int64_t *uptr = NULL, *iptr = NULL, *wptr = NULL, *cnt = NULL;
+    int64_t *uptr = NULL, *iptr = NULL, *wptr = NULL;
     uint64_t *uids = NULL, *iids = NULL; /* whole id maps (transient): checked, then sliced */
     unsigned char *scratch = NULL;
     reader_t r = {.kind = RD_MPI_ALL, .fd = -1, .fh = fh, .path = path, .h = &h};
@@ -916,11 +916,9 @@ int als_data_load_binary(MPI_Comm comm, const char *path, als_data_t *d, als_err
     XMALLOC(uids, m); XMALLOC(iids, n);
     XMALLOC(d->ubeg, p + 1); XMALLOC(d->ibeg, p + 1);
     XMALLOC(uptr, m + 1); XMALLOC(wptr, m + 1); XMALLOC(iptr, n + 1);
-    XMALLOC(cnt, m > n ? m : n);
     scratch = malloc(h.block_size);
     r.scratch = scratch;
-    if (!uids || !iids || !d->ubeg || !d->ibeg || !uptr || !wptr || !iptr ||
-        !cnt || !scratch)
+    if (!uids || !iids || !d->ubeg || !d->ibeg || !uptr || !wptr || !iptr || !scratch)
         als_err_set(err, ALS_ERR_NOMEM, "%s: out of memory for the id maps and row pointers "
                     "(%" PRId64 " users, %" PRId64 " items)", path, m, n);
     if (als_err_agree(comm, err) != ALS_OK)
@@ -940,15 +938,9 @@ int als_data_load_binary(MPI_Comm comm, const char *path, als_data_t *d, als_err
     if (als_err_agree(comm, err) != ALS_OK)
         goto fail;
 
-    /* The plan: the same work counts as als_global_work, the same function. */
-    for (int64_t t = 0; t < m; t++)
-        cnt[t] = (uptr[t + 1] - uptr[t]) + (wptr[t + 1] - wptr[t]);
-    als_plan_blocks(m, cnt, p, d->ubeg);
-    for (int64_t j = 0; j < n; j++)
-        cnt[j] = iptr[j + 1] - iptr[j];
-    als_plan_blocks(n, cnt, p, d->ibeg);
-    free(cnt);
-    cnt = NULL;
+    /* The plan: the same row pointers, the same function as als_data_scatter. */
+    als_plan_blocks(m, uptr, wptr, k, p, d->ubeg);
+    als_plan_blocks(n, iptr, NULL, k, p, d->ibeg);
     d->u0 = d->ubeg[rank]; d->u1 = d->ubeg[rank + 1];
     d->i0 = d->ibeg[rank]; d->i1 = d->ibeg[rank + 1];
     const int64_t nu = d->u1 - d->u0, ni = d->i1 - d->i0;
@@ -1036,7 +1028,7 @@ int als_data_load_binary(MPI_Comm comm, const char *path, als_data_t *d, als_err
     return ALS_OK;
 
 fail:
-    free(csum); free(scratch); free(uptr); free(wptr); free(iptr); free(cnt);
+    free(csum); free(scratch); free(uptr); free(wptr); free(iptr);
     free(uids); free(iids);
     MPI_File_close(&fh);
     als_data_free(d);

@@ -399,14 +399,6 @@ out:
     return rc;
 }
 
-void als_global_work(const als_global_t *g, int64_t *ucnt, int64_t *icnt)
-{
-    for (int64_t u = 0; u < g->m; u++)
-        ucnt[u] = (g->uptr[u + 1] - g->uptr[u]) + (g->wptr[u + 1] - g->wptr[u]);
-    for (int64_t j = 0; j < g->n; j++)
-        icnt[j] = g->iptr[j + 1] - g->iptr[j];
-}
-
 /* ---- distribution -------------------------------------------------------- */
 
 void als_data_free(als_data_t *d)
@@ -455,7 +447,7 @@ static void compute_degrees(als_data_t *d)
     }
 }
 
-int als_data_scatter(MPI_Comm comm, int root, const als_global_t *g, als_data_t *d,
+int als_data_scatter(MPI_Comm comm, int root, const als_global_t *g, int k, als_data_t *d,
                      als_err_t *err)
 {
     int rank, p;
@@ -476,17 +468,8 @@ int als_data_scatter(MPI_Comm comm, int root, const als_global_t *g, als_data_t 
     XMALLOC(d->ubeg, p + 1); XMALLOC(d->ibeg, p + 1);
     ok = d->ubeg && d->ibeg;
     if (ok && rank == root) {
-        int64_t *ucnt = malloc(((size_t)d->m + 1) * sizeof *ucnt);
-        int64_t *icnt = malloc(((size_t)d->n + 1) * sizeof *icnt);
-        if (ucnt && icnt) {
-            als_global_work(g, ucnt, icnt);
-            als_plan_blocks(d->m, ucnt, p, d->ubeg);
-            als_plan_blocks(d->n, icnt, p, d->ibeg);
-        } else {
-            ok = 0;
-        }
-        free(ucnt);
-        free(icnt);
+        als_plan_blocks(d->m, g->uptr, g->wptr, k, p, d->ubeg);
+        als_plan_blocks(d->n, g->iptr, NULL, k, p, d->ibeg);
     }
     if (!ok)
         als_err_set(err, ALS_ERR_NOMEM, "out of memory for the id maps (%" PRId64 " users, %"
@@ -618,7 +601,7 @@ int als_data_load_text(MPI_Comm comm, const als_options_t *o, als_data_t *d, als
     }
     if (als_err_agree(comm, err) != ALS_OK)
         return err->code;
-    int rc = als_data_scatter(comm, 0, &g, d, err);
+    int rc = als_data_scatter(comm, 0, &g, als_plan_width(o->rank_k, o->bias), d, err);
     als_global_free(&g);
     return rc;
 }

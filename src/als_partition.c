@@ -7,93 +7,134 @@
 #include <string.h>
 
 #include "als_binfmt.h"
+#include "als_ghost.h"
 #include "als_plan.h"
+#include "als_planstats.h"
 
-/* Plan from the three row-pointer arrays (prefix sums of ratings per user,
- * ratings per item, W entries per user), then print. */
-static int print_from_ptrs(FILE *out, int p, int64_t m, int64_t n, const int64_t *uptr,
-                           const int64_t *iptr, const int64_t *wptr, als_err_t *err)
+/* Plans for each p from the global arrays, then print. */
+static int print_from_arrays(FILE *out, int np, const int *plist, int k, int threads,
+                             int with_table, int64_t m, int64_t n, const int64_t *uptr,
+                             const int64_t *ucol, const int64_t *iptr, const int64_t *irow,
+                             const int64_t *wptr, const int64_t *wcol, als_err_t *err)
 {
-    int64_t *cnt = malloc(((size_t)(m > n ? m : n) + 1) * sizeof *cnt);
-    int64_t *ubeg = malloc(((size_t)p + 1) * sizeof *ubeg);
-    int64_t *ibeg = malloc(((size_t)p + 1) * sizeof *ibeg);
-    if (!cnt || !ubeg || !ibeg) {
+    for (int q = 0; q < np; q++) {
+        const int p = plist[q];
+        int64_t *ubeg = malloc(((size_t)p + 1) * sizeof *ubeg);
+        int64_t *ibeg = malloc(((size_t)p + 1) * sizeof *ibeg);
+        als_planstats_counts_t *cnt = malloc((size_t)p * sizeof *cnt);
+        if (!cnt || !ubeg || !ibeg) {
+            free(cnt); free(ubeg); free(ibeg);
+            return als_err_set(err, ALS_ERR_NOMEM, "out of memory for the block plan");
+        }
+        als_plan_blocks(m, uptr, wptr, k, p, ubeg);
+        als_plan_blocks(n, iptr, NULL, k, p, ibeg);
+        int rc = als_planstats_global(p, m, n, ubeg, ibeg, uptr, ucol, iptr, irow, wptr, wcol,
+                                      cnt, err);
+        if (rc == ALS_OK)
+            als_planstats_print(out, p, m, n, k, threads, cnt, with_table);
         free(cnt); free(ubeg); free(ibeg);
-        return als_err_set(err, ALS_ERR_NOMEM, "out of memory for the block plan");
+        if (rc != ALS_OK)
+            return rc;
     }
-    /* The work counts of als_global_work. */
-    for (int64_t t = 0; t < m; t++)
-        cnt[t] = (uptr[t + 1] - uptr[t]) + (wptr[t + 1] - wptr[t]);
-    als_plan_blocks(m, cnt, p, ubeg);
-    for (int64_t j = 0; j < n; j++)
-        cnt[j] = iptr[j + 1] - iptr[j];
-    als_plan_blocks(n, cnt, p, ibeg);
-    als_plan_print(out, p, m, n, ubeg, ibeg, uptr, iptr, wptr);
-    free(cnt); free(ubeg); free(ibeg);
     return ALS_OK;
 }
 
-int als_partition_print_global(FILE *out, const als_global_t *g, int p, als_err_t *err)
+int als_partition_print_global(FILE *out, const als_global_t *g, int np, const int *plist,
+                               int k, int threads, int with_table, als_err_t *err)
 {
-    return print_from_ptrs(out, p, g->m, g->n, g->uptr, g->iptr, g->wptr, err);
+    return print_from_arrays(out, np, plist, k, threads, with_table, g->m, g->n, g->uptr, g->ucol,
+                             g->iptr, g->irow, g->wptr, g->wcol, err);
 }
 
-int als_partition_print_binary(FILE *out, const char *path, int p, als_err_t *err)
+int als_partition_print_binary(FILE *out, const char *path, int np, const int *plist, int k,
+                               int threads, int with_table, als_err_t *err)
 {
     als_bin_file_t f;
     if (als_bin_open(path, &f, err) != ALS_OK)
         return err->code;
-    int64_t m = f.h.m, n = f.h.n;
+    int64_t m = f.h.m, n = f.h.n, nnz = f.h.nnz, wnnz = f.h.wnnz;
     int64_t *uptr = malloc(((size_t)m + 1) * sizeof *uptr);
     int64_t *wptr = malloc(((size_t)m + 1) * sizeof *wptr);
     int64_t *iptr = malloc(((size_t)n + 1) * sizeof *iptr);
+    int64_t *ucol = malloc(((size_t)nnz + 1) * sizeof *ucol);
+    int64_t *irow = malloc(((size_t)nnz + 1) * sizeof *irow);
+    int64_t *wcol = malloc(((size_t)wnnz + 1) * sizeof *wcol);
     int rc = ALS_OK;
-    if (!uptr || !wptr || !iptr)
-        rc = als_err_set(err, ALS_ERR_NOMEM, "%s: out of memory for the row pointers", path);
+    if (!uptr || !wptr || !iptr || !ucol || !irow || !wcol)
+        rc = als_err_set(err, ALS_ERR_NOMEM, "%s: out of memory for the row pointers and "
+                         "indices", path);
     if (rc == ALS_OK && (als_bin_read(&f, ALS_SEC_UPTR, 0, m + 1, uptr, err) ||
                          als_bin_read(&f, ALS_SEC_WPTR, 0, m + 1, wptr, err) ||
-                         als_bin_read(&f, ALS_SEC_IPTR, 0, n + 1, iptr, err)))
+                         als_bin_read(&f, ALS_SEC_IPTR, 0, n + 1, iptr, err) ||
+                         als_bin_read(&f, ALS_SEC_UCOL, 0, nnz, ucol, err) ||
+                         als_bin_read(&f, ALS_SEC_IROW, 0, nnz, irow, err) ||
+                         als_bin_read(&f, ALS_SEC_WCOL, 0, wnnz, wcol, err)))
         rc = err->code;
     if (rc == ALS_OK)
-        rc = print_from_ptrs(out, p, m, n, uptr, iptr, wptr, err);
-    free(uptr); free(wptr); free(iptr);
+        rc = print_from_arrays(out, np, plist, k, threads, with_table, m, n, uptr, ucol, iptr,
+                               irow, wptr, wcol, err);
+    free(uptr); free(wptr); free(iptr); free(ucol); free(irow); free(wcol);
     als_bin_close(&f);
     return rc;
 }
 
-void als_partition_print_data(MPI_Comm comm, const als_data_t *d, FILE *out)
+void als_partition_print_data(MPI_Comm comm, const als_data_t *d, int k, int threads, FILE *out)
 {
     int rank, p;
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &p);
-    int64_t mine[3] = {d->lnnz_u, d->lnnz_i, d->lwnnz};
-    int64_t *all = rank == 0 ? malloc(3 * (size_t)p * sizeof *all) : NULL;
-    int ok = rank != 0 || all != NULL;
-    MPI_Bcast(&ok, 1, MPI_INT, 0, comm);
-    if (!ok)
-        return;
-    MPI_Gather(mine, 3, MPI_INT64_T, all, 3, MPI_INT64_T, 0, comm);
-    if (rank != 0)
-        return;
-    /* als_plan_print reads prefix sums at block boundaries only: build prefix
-     * arrays that are exact there from the ranks' actual counts. */
-    int64_t *up = calloc((size_t)d->m + 1, sizeof *up);
-    int64_t *wp = calloc((size_t)d->m + 1, sizeof *wp);
-    int64_t *ip = calloc((size_t)d->n + 1, sizeof *ip);
-    if (up && wp && ip && out) {
-        int64_t su = 0, sw = 0, si = 0;
-        for (int r = 0; r < p; r++) {
-            su += all[3 * r];
-            si += all[3 * r + 1];
-            sw += all[3 * r + 2];
-            up[d->ubeg[r + 1]] = su;
-            wp[d->ubeg[r + 1]] = sw;
-            ip[d->ibeg[r + 1]] = si;
+    als_err_t err;
+    als_err_clear(&err);
+    /* This rank's ghost lists, as the sharded runtime builds them (no test pairs). */
+    als_planstats_counts_t mine = {.users = d->u1 - d->u0, .items = d->i1 - d->i0,
+                                   .user_ratings = d->lnnz_u, .item_ratings = d->lnnz_i,
+                                   .wnnz = d->lwnnz};
+    int64_t *sent = calloc(2 * (size_t)p, sizeof *sent);
+    int64_t *vg = NULL, *ug = NULL, nvg = 0, nug = 0;
+    int ok = sent != NULL;
+    if (ok) {
+        const int64_t *vl[1] = {d->ucol};
+        int64_t vn[1] = {d->lnnz_u};
+        const int64_t *ul[2] = {d->irow, d->wcol};
+        int64_t un[2] = {d->lnnz_i, d->lwnnz};
+        ok = als_ghost_collect(1, vl, vn, d->i0, d->i1, &vg, &nvg, &err) == ALS_OK &&
+             als_ghost_collect(2, ul, un, d->u0, d->u1, &ug, &nug, &err) == ALS_OK;
+    }
+    if (ok) {
+        mine.ughost = nug;
+        mine.vghost = nvg;
+        for (int64_t x = 0, last = -1; x < nug; x++) {
+            int q = als_ghost_owner(d->ubeg, p, ug[x]);
+            sent[q]++;
+            mine.urecv_ranks += q != last; /* ascending ghosts: owners ascend */
+            last = q;
         }
-        als_plan_print(out, p, d->m, d->n, d->ubeg, d->ibeg, up, ip, wp);
-        fflush(out);
-    } else if (out) {
+        for (int64_t x = 0, last = -1; x < nvg; x++) {
+            int q = als_ghost_owner(d->ibeg, p, vg[x]);
+            sent[p + q]++;
+            mine.vrecv_ranks += q != last;
+            last = q;
+        }
+    }
+    free(ug); free(vg);
+    als_planstats_counts_t *all = rank == 0 ? malloc((size_t)p * sizeof *all) : NULL;
+    int64_t *sum = rank == 0 ? malloc(2 * (size_t)p * sizeof *sum) : NULL;
+    ok = ok && (rank != 0 || (all && sum));
+    int allok = 0;
+    MPI_Allreduce(&ok, &allok, 1, MPI_INT, MPI_MIN, comm);
+    if (allok) {
+        MPI_Reduce(sent, sum, 2 * p, MPI_INT64_T, MPI_SUM, 0, comm);
+        MPI_Gather(&mine, (int)sizeof mine, MPI_BYTE, all, (int)sizeof mine, MPI_BYTE, 0, comm);
+        if (rank == 0 && out) {
+            for (int r = 0; r < p; r++) {
+                all[r].usent = sum[r];
+                all[r].vsent = sum[p + r];
+            }
+            als_planstats_print(out, p, d->m, d->n, k, threads, all, 1);
+            fflush(out);
+        }
+    } else if (rank == 0 && out) {
         fprintf(out, "block plan: out of memory\n");
     }
-    free(up); free(wp); free(ip); free(all);
+    free(sent); free(all); free(sum);
 }

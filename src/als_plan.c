@@ -1,57 +1,43 @@
-/* als_plan.c - contiguous row blocks balanced by work. */
+/* als_plan.c - contiguous row blocks balanced by modelled flops. */
 #include "als_plan.h"
 
-#include <inttypes.h>
-
-void als_plan_blocks(int64_t nrows, const int64_t *cnt, int p, int64_t *beg)
+double als_plan_row_flops(int64_t nr, int64_t nw, int k)
 {
-    /* Total work, then one pass placing each boundary. Work fits in int64;
-     * the comparison prefix * p >= r * total is done in 128 bits. */
+    double dk = (double)k;
+    return (double)nr * (dk * (dk + 1.0) + 2.0 * dk) + (double)nw * 2.0 * dk +
+           dk * dk * dk / 3.0 + 2.0 * dk * dk;
+}
+
+/* 3 x the modelled flops of a row, exactly, as an integer. */
+static inline __int128 row_cost3(int64_t nr, int64_t nw, __int128 per_rating3, __int128 per_w3,
+                                 __int128 per_row3)
+{
+    return (__int128)nr * per_rating3 + (__int128)nw * per_w3 + per_row3;
+}
+
+void als_plan_blocks(int64_t nrows, const int64_t *rptr, const int64_t *wptr, int k, int p,
+                     int64_t *beg)
+{
+    const __int128 K = k > 0 ? k : 1;
+    const __int128 per_rating3 = 3 * (K * (K + 1) + 2 * K);
+    const __int128 per_w3 = 6 * K;
+    const __int128 per_row3 = K * K * K + 6 * K * K;
+#define COST(t) row_cost3(rptr[(t) + 1] - rptr[t], wptr ? wptr[(t) + 1] - wptr[t] : 0, \
+                          per_rating3, per_w3, per_row3)
+    /* Total cost, then one pass placing each boundary: prefix * p >= r * total. */
     __int128 total = 0;
     for (int64_t t = 0; t < nrows; t++)
-        total += (cnt ? cnt[t] : 0) + 1;
+        total += COST(t);
     beg[0] = 0;
     int r = 1;
     __int128 prefix = 0;
     for (int64_t t = 0; t < nrows && r < p; t++) {
         while (r < p && prefix * p >= (__int128)r * total)
             beg[r++] = t;
-        prefix += (cnt ? cnt[t] : 0) + 1;
+        prefix += COST(t);
     }
+#undef COST
     while (r < p)
         beg[r++] = nrows;
     beg[p] = nrows;
-}
-
-/* Sum of a prefix-sum array over rows [a, b). */
-static int64_t span(const int64_t *prefix, int64_t a, int64_t b)
-{
-    return prefix ? prefix[b] - prefix[a] : 0;
-}
-
-void als_plan_print(FILE *out, int p, int64_t m, int64_t n, const int64_t *ubeg,
-                    const int64_t *ibeg, const int64_t *ucnt_prefix,
-                    const int64_t *icnt_prefix, const int64_t *scnt_prefix)
-{
-    fprintf(out, "block plan for %d rank%s (work = ratings + social entries + rows)\n", p,
-            p == 1 ? "" : "s");
-    fprintf(out, "%6s %12s %12s %12s %12s %12s %12s\n", "rank", "users", "user_ratings",
-            "social", "items", "item_ratings", "work");
-    double umax = 0, imax = 0, utot = 0, itot = 0;
-    for (int r = 0; r < p; r++) {
-        int64_t nu = ubeg[r + 1] - ubeg[r], ni = ibeg[r + 1] - ibeg[r];
-        int64_t ur = span(ucnt_prefix, ubeg[r], ubeg[r + 1]);
-        int64_t sr = span(scnt_prefix, ubeg[r], ubeg[r + 1]);
-        int64_t ir = span(icnt_prefix, ibeg[r], ibeg[r + 1]);
-        double uw = (double)(nu + ur + sr), iw = (double)(ni + ir);
-        utot += uw;
-        itot += iw;
-        if (uw > umax) umax = uw;
-        if (iw > imax) imax = iw;
-        fprintf(out, "%6d %12" PRId64 " %12" PRId64 " %12" PRId64 " %12" PRId64 " %12" PRId64
-                " %12.0f\n", r, nu, ur, sr, ni, ir, uw + iw);
-    }
-    fprintf(out, "total: %" PRId64 " users, %" PRId64 " items\n", m, n);
-    fprintf(out, "imbalance (max/mean work): users %.3f, items %.3f\n",
-            utot > 0 ? umax / (utot / p) : 1.0, itot > 0 ? imax / (itot / p) : 1.0);
 }

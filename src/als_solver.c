@@ -902,8 +902,12 @@ int als_solver_run(als_solver_t *s, const als_testset_t *test, FILE *out, als_er
         MPI_Bcast(&h->seconds, 1, MPI_DOUBLE, 0, s->comm);
         s->niters = it;
         if (out && s->rank == 0 && !o->quiet) {
-            fprintf(out, "%5d %18.10e %12.6f %12.6f %12.6f %10.4f\n", it, h->loss.total,
-                    h->train_rmse, h->test_rmse, h->test_mae, h->seconds);
+            if (have_test && isfinite(h->test_rmse))
+                fprintf(out, "%5d %18.10e %12.6f %12.6f %12.6f %10.4f\n", it, h->loss.total,
+                        h->train_rmse, h->test_rmse, h->test_mae, h->seconds);
+            else /* no test set, or no pair to score: no number to show */
+                fprintf(out, "%5d %18.10e %12.6f %12s %12s %10.4f\n", it, h->loss.total,
+                        h->train_rmse, "-", "-", h->seconds);
             fflush(out);
         }
         if (als_ckpt_after_iter(s, it, err) != ALS_OK)

@@ -12,6 +12,10 @@
 #include <ftw.h>
 #include <stdlib.h>
 
+/* Stored row width the tests plan blocks for (als_plan_blocks balances flops
+ * at k; any k >= 1 gives a valid plan and the factors never depend on it). */
+#define ALS_TEST_K 10
+
 #include "als_text.h"
 
 /* |a - b| <= rtol * max(|a|, |b|) + atol, with a message naming both values.

@@ -78,13 +78,42 @@ for p in 1 2 3 4; do
         ok "P=$p: als-partition --ranks plan = als-train --print-plan (text and --data) = plan of the file"
     else bad "P=$p: plans differ"; diff <(plan_of "$T/pp") <(plan_of "$T/pb") | head; fi
 done
-tool als-partition --data "$T/tiny.bin" --ranks 4 > "$T/pp"
+tool als-partition --data "$T/tiny.bin" --ranks 4 --rank 2 > "$T/pp"
 train 4 --data "$T/tiny.bin" --iters 1 --rank 2 --print-plan > "$T/pb" 2>&1
 [ "$(plan_of "$T/pp")" = "$(plan_of "$T/pb")" ] && [ -n "$(plan_of "$T/pb" | awk '$1 ~ /^[0-9]+$/ && $2 == 0')" ] \
     && ok "P=4 > 3 users: empty blocks, plans equal" || bad "P > rows plan" "$T/pb"
 train 4 --ratings "$T/tiny.txt" --social "$T/tiny-soc.txt" --rank 2 --alpha 1 --iters 3 --out "$T/tt4" > /dev/null 2>&1
 train 4 --data "$T/tiny.bin" --rank 2 --alpha 1 --iters 3 --out "$T/tb4" > "$T/log" 2>&1
 same_factors "$T/tt4" "$T/tb4" && ok "P=4 > rows: --data equals text" || bad "P > rows --data" "$T/log"
+
+# ---- 2b. plan statistics (issue 11): summary lines against a brute force ---------
+for p in 1 2 3 4; do
+    tool als-partition --ratings "$T/g.txt" --social "$T/gs.txt" --ranks $p --rank 6 --threads 2 > "$T/ps" 2>&1
+    if $PY tests/plan_brute.py "$T/g.txt" "$T/gs.txt" $p 6 2 < "$T/ps" > "$T/log" 2>&1 && grep -q '^OK' "$T/log"; then
+        ok "P=$p: als-partition summary lines (ghosts, bytes, memory, imbalance_flops) = brute force"
+    else bad "P=$p: plan summary differs from the brute force" "$T/log"; fi
+done
+tool als-partition --ratings "$T/g.txt" --social "$T/gs.txt" --ranks 1,2,3,4 --rank 6 --threads 2 --summary > "$T/psl" 2>&1
+[ "$(grep -c '^imbalance_flops:' "$T/psl")" = 4 ] && ! grep -q '^ *0 ' "$T/psl" \
+    && ok "als-partition --ranks 1,2,3,4 --summary: four summaries, no table" || bad "--ranks list" "$T/psl"
+# The Zipf generator: reproducible by seed, skewed, different for another seed.
+tool als-gen --users 3000 --items 500 --ratings-per-user 8 --zipf 1 --seed 7 --out-ratings "$T/z1.txt" > /dev/null &&
+tool als-gen --users 3000 --items 500 --ratings-per-user 8 --zipf 1 --seed 7 --out-ratings "$T/z2.txt" > /dev/null &&
+tool als-gen --users 3000 --items 500 --ratings-per-user 8 --zipf 1 --seed 8 --out-ratings "$T/z3.txt" > /dev/null
+top=$(awk '{c[$2]++} END {for (j in c) if (c[j] > t) t = c[j]; print t + 0}' "$T/z1.txt")
+cmp -s "$T/z1.txt" "$T/z2.txt" && ! cmp -s "$T/z1.txt" "$T/z3.txt" && [ "$top" -gt 1000 ] \
+    && ok "als-gen --zipf: same seed same file, other seed differs, top item $top ratings (mean 48)" \
+    || bad "als-gen --zipf reproducibility/skew (top $top)"
+# The scaling report marks what does not fit and projects only what fits.
+tool als-partition --ratings "$T/g.txt" --social "$T/gs.txt" --ranks 16,32,64 --rank 64 --summary > "$T/plansum" 2>&1
+$PY tools/als-scaling-report --plan "tiny=$T/plansum" --plan "tiny-x1000=$T/plansum:1000" --rate-gflops 10 \
+    --node-memory-gib 1 --ranks-per-node 16 --network ib100 --out "$T/rep" --quiet > "$T/log" 2>&1
+if grep -q '^| allgather | 16 | .* | fits | [0-9]' "$T/rep/plan-model.md" \
+    && grep -q '^| allgather | 16 | .* | does not fit | - |' "$T/rep/plan-model.md" \
+    && ! grep -E 'does not fit \| [0-9]' "$T/rep/plan-model.md" | grep -q . \
+    && grep -q 'smallest P that fits' "$T/rep/plan-model.md"; then
+    ok "als-scaling-report --plan: 'does not fit' rows get no time, fitting ones do"
+else bad "plan-model does-not-fit marking" "$T/rep/plan-model.md"; fi
 
 # ---- 3. corrupted binary files: named file and section, every rank non-zero, no hang ----
 expect_fail() { # name P pattern args...
@@ -262,11 +291,12 @@ ok "als-split: the same seed gives identical folds"
 # als-train's headline covers the test pairs of users with training ratings
 # (cold-start users apart): give als-eval exactly those pairs.
 $PY - "$D/ratings.txt" "$D/test.txt" "$T/test-warm.txt" <<'PYEOF'
-import sys
-rated = set(l.split()[0] for l in open(sys.argv[1]) if l.strip() and not l.startswith("#"))
+import re, sys
+first = lambda l: re.split(r"[,\s]+", l.strip())[0]
+rated = set(first(l) for l in open(sys.argv[1]) if l.strip() and not l.startswith("#"))
 with open(sys.argv[3], "w") as f:
     for l in open(sys.argv[2]):
-        if l.strip() and (l.split()[0] in rated or l.startswith("#")):
+        if l.strip() and (first(l) in rated or l.startswith("#")):
             f.write(l)
 PYEOF
 tool als-eval --model "$T/dt" --test "$T/test-warm.txt" --json > "$T/ev" 2> "$T/log" || bad "als-eval" "$T/log"

@@ -129,26 +129,44 @@ static void test_dataset_no_ratings_is_error(void **state)
     assert_non_null(strstr(err.msg, "empty.txt: no ratings"));
 }
 
-/* Plan: contiguous, covering, balanced; empty blocks when p > rows. */
+/* Plan: contiguous, covering, balanced by modelled flops; empty blocks when
+ * p > rows. Hand example at k = 64 where the old plan (1 per row + 1 per
+ * rating) and the cost-weighted one differ: row 0 has 20 ratings, rows 1..9
+ * none. Per rating k(k+1) + 2k = 4288 flops, per row k^3/3 + 2k^2 = 95573.3:
+ * costs 181333.3, then 95573.3 x 9 (total 1041493.3). Old weights 21, 1 x 9
+ * (total 30) put row 0 alone in block 0 (beg[1] = 1); by flops block 1
+ * starts at the first row whose exclusive prefix reaches 520746.7: row 5
+ * (prefix 563626.7; row 4's is 468053.3). */
 static void test_plan_blocks(void **state)
 {
     (void)state;
-    int64_t cnt[10] = {9, 0, 0, 0, 9, 0, 0, 0, 0, 9};
+    int64_t ptr[11] = {0, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20};
     int64_t beg[5];
-    als_plan_blocks(10, cnt, 3, beg);
+    als_plan_blocks(10, ptr, NULL, 64, 2, beg);
     assert_int_equal(beg[0], 0);
-    assert_int_equal(beg[3], 10);
-    /* work w = cnt + 1 = 10 1 1 1 10 1 1 1 1 10, total 37: block r starts at
-     * the first row whose exclusive prefix is >= r*37/3, i.e. 13, 12, 12. */
-    assert_int_equal(beg[1], 4);
-    assert_int_equal(beg[2], 7);
-    als_plan_blocks(2, NULL, 4, beg);
+    assert_int_equal(beg[1], 5);
+    assert_int_equal(beg[2], 10);
+    assert_true(fabs(als_plan_row_flops(20, 0, 64) - (20 * 4288.0 + 64.0 * 64 * 64 / 3 + 8192)) < 1e-6);
+    /* The social term: 2k per W entry. At k = 1 a row costs 1/3 + 2 = 7/3,
+     * a rating 4, a W entry 2 (x3: 7, 12, 6). Rows (ratings, W): (0, 3),
+     * (1, 0), (0, 0), (0, 0): x3 costs 25, 19, 7, 7, total 58; p = 2 splits
+     * at prefix >= 29: beg[1] = 2 (prefix 44; row 1's is 25). */
+    int64_t rp[5] = {0, 0, 1, 1, 1}, wp[5] = {0, 3, 3, 3, 3};
+    als_plan_blocks(4, rp, wp, 1, 2, beg);
+    assert_int_equal(beg[1], 2);
+    /* Without W, costs 7, 19, 7, 7 (total 40, half 20): beg[1] = 2 as well
+     * (prefix 26 >= 20, row 1's 7 < 20). Three blocks: 40/3, 80/3 -> 2, 3. */
+    als_plan_blocks(4, rp, NULL, 1, 3, beg);
+    assert_int_equal(beg[1], 2);
+    assert_int_equal(beg[2], 3);
+    int64_t z[3] = {0, 0, 0};
+    als_plan_blocks(2, z, NULL, 4, 4, beg);
     assert_int_equal(beg[0], 0);
     assert_int_equal(beg[4], 2);
     for (int r = 0; r < 4; r++)
         assert_true(beg[r] <= beg[r + 1]);
     int64_t e[2];
-    als_plan_blocks(0, NULL, 1, e);
+    als_plan_blocks(0, z, NULL, 4, 1, e);
     assert_int_equal(e[0], 0);
     assert_int_equal(e[1], 0);
 }
@@ -167,7 +185,7 @@ static void test_dataset_scatter_single(void **state)
     als_err_t err;
     als_err_clear(&err);
     assert_int_equal(als_global_build(&r, &s, ALS_DUP_KEEP, "r", &g, &err), ALS_OK);
-    assert_int_equal(als_data_scatter(MPI_COMM_WORLD, 0, &g, &d, &err), ALS_OK);
+    assert_int_equal(als_data_scatter(MPI_COMM_WORLD, 0, &g, ALS_TEST_K, &d, &err), ALS_OK);
     assert_int_equal(d.u1 - d.u0, g.m);
     assert_int_equal(d.lnnz_u, g.nnz);
     assert_memory_equal(d.ucol, g.ucol, g.nnz * sizeof *g.ucol);

@@ -11,7 +11,12 @@
  * User i rates n_i distinct items drawn uniformly: n_i = R (--distribution
  * const) or a discrete power law n_i = floor(xmin * U^(-1/(G-1))) with xmin =
  * R (G-2)/(G-1) so that the mean is about R (--distribution powerlaw), at
- * least 1 and at most N. Social graph (homophily): user i links to D users,
+ * least 1 and at most N. With --zipf S the items are drawn instead with
+ * probability proportional to 1/rank^S (distinct within a user: draws that
+ * repeat an item are redrawn), where the popularity ranks 1..N are assigned to
+ * the items by a seeded shuffle (stream S_ZIPF), so popular items are spread
+ * over the item ids as in real data; with --zipf a user rates at most N/2
+ * items. Social graph (homophily): user i links to D users,
  * the D most similar (cosine of planted factors) among C*D random candidates,
  * weight 1 or the similarity mapped to [0, 1].
  *
@@ -42,7 +47,7 @@ static const char *prog = "als-gen";
 typedef struct {
     int64_t m, n, per_user, links, candidates, rank, mem_mb, block;
     int powerlaw, sim_weight;
-    double exponent, sigma, offset;
+    double exponent, sigma, offset, zipf;
     uint64_t seed;
     const char *out_ratings, *out_social, *out_data;
 } gen_opts_t;
@@ -62,7 +67,7 @@ typedef struct {
     double spare;
 } stream_t;
 
-enum { S_USERF = 1, S_ITEMF, S_COUNT, S_ITEMS, S_NOISE, S_LINKS };
+enum { S_USERF = 1, S_ITEMF, S_COUNT, S_ITEMS, S_NOISE, S_LINKS, S_ZIPF };
 
 static void stream_init(stream_t *st, uint64_t seed, int what, uint64_t row)
 {
@@ -100,6 +105,8 @@ typedef struct {
     const gen_opts_t *o;
     double *U, *V;           /* planted factors m×r, n×r */
     int64_t *items;          /* scratch: one user's items */
+    double *zcdf;            /* --zipf: n cumulative popularity weights by rank */
+    int64_t *zitem;          /* --zipf: the item of popularity rank t */
     double *vals;            /* scratch: one user's ratings */
 } model_t;
 
@@ -126,7 +133,50 @@ static int64_t user_count(const gen_opts_t *o, int64_t u)
     }
     if (c < 1)
         c = 1;
-    return c > o->n ? o->n : c;
+    int64_t cap = o->zipf > 0 ? (o->n + 1) / 2 : o->n;
+    return c > cap ? cap : c;
+}
+
+/* --zipf: the popularity CDF over ranks and the shuffled rank -> item map. */
+static int zipf_init(model_t *M)
+{
+    const gen_opts_t *o = M->o;
+    int64_t n = o->n;
+    M->zcdf = malloc((size_t)n * sizeof *M->zcdf);
+    M->zitem = malloc((size_t)n * sizeof *M->zitem);
+    if (!M->zcdf || !M->zitem)
+        return -1;
+    double acc = 0.0;
+    for (int64_t t = 0; t < n; t++) {
+        acc += pow((double)(t + 1), -o->zipf);
+        M->zcdf[t] = acc;
+    }
+    for (int64_t t = 0; t < n; t++)
+        M->zitem[t] = t;
+    stream_t st;
+    stream_init(&st, o->seed, S_ZIPF, 0);
+    for (int64_t t = n - 1; t > 0; t--) { /* Fisher-Yates */
+        int64_t j = (int64_t)(next64(&st) % (uint64_t)(t + 1));
+        int64_t x = M->zitem[t];
+        M->zitem[t] = M->zitem[j];
+        M->zitem[j] = x;
+    }
+    return 0;
+}
+
+/* --zipf: one item drawn by popularity (binary search of the CDF). */
+static inline int64_t zipf_draw(const model_t *M, stream_t *st)
+{
+    double x = unif(st) * M->zcdf[M->o->n - 1];
+    int64_t lo = 0, hi = M->o->n - 1;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (M->zcdf[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return M->zitem[lo];
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -143,7 +193,7 @@ static int64_t user_ratings(model_t *M, int64_t u, int with_values)
     stream_t st;
     stream_init(&st, o->seed, S_ITEMS, (uint64_t)u);
     int64_t *a = M->items;
-    if (4 * c > n) {
+    if (4 * c > n && !(o->zipf > 0)) {
         /* Selection sampling (Knuth's Algorithm S): ascending by construction. */
         int64_t k = 0;
         for (int64_t j = 0; j < n && k < c; j++)
@@ -153,7 +203,7 @@ static int64_t user_ratings(model_t *M, int64_t u, int with_values)
         int64_t k = 0;
         while (k < c) {
             for (int64_t t = k; t < c; t++)
-                a[t] = (int64_t)(next64(&st) % (uint64_t)n);
+                a[t] = o->zipf > 0 ? zipf_draw(M, &st) : (int64_t)(next64(&st) % (uint64_t)n);
             qsort(a, (size_t)c, sizeof *a, cmp_i64);
             k = 0;
             for (int64_t t = 0; t < c; t++)
@@ -388,6 +438,10 @@ static int generate(const gen_opts_t *o, als_err_t *err)
         rc = als_err_set(err, ALS_ERR_NOMEM, "out of memory for the planted model");
         goto out;
     }
+    if (o->zipf > 0 && zipf_init(&M) != 0) {
+        rc = als_err_set(err, ALS_ERR_NOMEM, "out of memory for the --zipf table");
+        goto out;
+    }
     planted(M.U, m, r, o->seed, S_USERF);
     planted(M.V, n, r, o->seed, S_ITEMF);
 
@@ -604,7 +658,7 @@ out:
         text_close(&ts, 0, err);
         als_bin_writer_abort(w);
     }
-    free(M.U); free(M.V); free(M.items); free(M.vals); free(cand); free(outl); free(line);
+    free(M.U); free(M.V); free(M.items); free(M.vals); free(M.zcdf); free(M.zitem); free(cand); free(outl); free(line);
     free(uptr); free(icnt); free(dense); free(li); free(lf); free(lw); free(wptr); free(wcol);
     free(wval); free(iptr); free(irow); free(ival); free(ids);
     return rc;
@@ -625,6 +679,8 @@ static void usage(FILE *out)
 "  --ratings-per-user R   ratings per user (mean for powerlaw; default 20)\n"
 "  --distribution D       const (default) or powerlaw\n"
 "  --exponent G           power-law exponent, P(n) ~ n^-G, G > 2 (default 2.5)\n"
+"  --zipf S               item popularity ~ 1/rank^S (S > 0; ranks shuffled over\n"
+"                         the item ids by the seed); default: uniform items\n"
 "  --rank r               planted rank (default 5)\n"
 "  --sigma S              noise standard deviation (default 0.5)\n"
 "  --offset MU            added to every rating (default 0; a rank-r model then\n"
@@ -641,20 +697,26 @@ static void usage(FILE *out)
 "  --block-size BYTES     checksum block size of --out-data (default 1048576)\n"
 "  --help\n"
 "\n"
+"Replicas (1/500 of 100M users x 10M items x 1B ratings x 1B links; add\n"
+"--zipf 1 for the skewed variant):\n"
+"  %s --users 200000 --items 20000 --ratings-per-user 10 --links-per-user 10 \\\n"
+"           [--zipf 1] --out-data replica.bin\n"
+"(10 out-links per user: 2M links; W = S + S^T has up to 4M entries.)\n"
 "Example: %s --users 100000 --items 20000 --ratings-per-user 200 --rank 10 \\\n"
-"           --links-per-user 10 --out-data big.bin\n", prog, prog, prog);
+"           --links-per-user 10 --out-data big.bin\n", prog, prog, prog, prog);
 }
 
 int main(int argc, char **argv)
 {
     enum { O_USERS = 256, O_ITEMS, O_PER, O_DIST, O_EXP, O_RANK, O_SIGMA, O_OFFSET, O_LINKS,
-           O_CAND, O_LW, O_SEED, O_OR, O_OS, O_OD, O_MEM, O_BLOCK, O_HELP };
+           O_CAND, O_LW, O_SEED, O_OR, O_OS, O_OD, O_MEM, O_BLOCK, O_HELP, O_ZIPF };
     static const struct option longopts[] = {
         {"users", required_argument, NULL, O_USERS},
         {"items", required_argument, NULL, O_ITEMS},
         {"ratings-per-user", required_argument, NULL, O_PER},
         {"distribution", required_argument, NULL, O_DIST},
         {"exponent", required_argument, NULL, O_EXP},
+        {"zipf", required_argument, NULL, O_ZIPF},
         {"rank", required_argument, NULL, O_RANK},
         {"sigma", required_argument, NULL, O_SIGMA},
         {"offset", required_argument, NULL, O_OFFSET},
@@ -687,6 +749,7 @@ int main(int argc, char **argv)
             else if (strcmp(optarg, "powerlaw") == 0) o.powerlaw = 1;
             else als_err_set(&err, ALS_ERR_ARG, "--distribution: '%s' is not one of const, powerlaw", optarg);
             break;
+        case O_ZIPF: als_cli_double("--zipf", optarg, 1e-6, 100, &o.zipf, &err); break;
         case O_EXP: als_cli_double("--exponent", optarg, 2.01, 100, &o.exponent, &err); break;
         case O_RANK: als_cli_int64("--rank", optarg, 1, 1024, &o.rank, &err); break;
         case O_SIGMA: als_cli_double("--sigma", optarg, 0, 1e6, &o.sigma, &err); break;

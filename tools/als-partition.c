@@ -1,13 +1,17 @@
 /* als-partition - build the binary dataset once; print the block plan.
  *
  *   als-partition --ratings FILE [--social FILE] --out DATASET [--ranks P]
- *   als-partition --data DATASET --ranks P
+ *   als-partition --data DATASET --ranks P[,P...] [--rank K] [--bias] [--threads T]
  *
  * Reads every text format als-train reads, builds the dataset exactly as
  * als-train does (als_global_build: dense ids in ascending raw-id order, CSR,
  * CSC, W = S + S^T, duplicate policy) and writes it in the binary format of
  * als_binfmt.h, which `mpirun -np P als-train --data DATASET` reads in
- * parallel. --ranks P prints the block plan als-train will use with P ranks.
+ * parallel. --ranks P prints the block plan als-train will use with P ranks
+ * and rank K (the plan balances modelled flops at the stored width), with
+ * each rank's ghost rows, and summary lines (ghost rows, bytes received per
+ * iteration and memory per rank in both exchange modes, flop imbalance):
+ * computed from the global arrays, for any P, without P ranks.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -27,7 +31,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
 "Usage: %s --ratings FILE [--social FILE] --out DATASET [options]\n"
-"       %s --data DATASET --ranks P\n"
+"       %s --data DATASET --ranks P[,P...] [--rank K] [--bias] [--threads T]\n"
 "\n"
 "Builds the dataset exactly as als-train does from text and writes it as one\n"
 "binary file (header, id maps, CSR by user, CSC by item, W = S + S^T, a\n"
@@ -41,16 +45,25 @@ static void usage(FILE *out)
 "  --duplicates POLICY  keep (default), error, first, last, mean: as als-train\n"
 "  --out DATASET        the binary file to write (atomically: temporary + rename)\n"
 "  --block-size BYTES   checksum block size (default 1048576; multiple of 8)\n"
-"  --ranks P            print the block plan for P ranks: users, ratings, social\n"
-"                       entries and items per rank, and the load imbalance; the\n"
-"                       same plan als-train uses (als-train --print-plan shows it)\n"
+"  --ranks P[,P...]     print the block plan for P ranks (several: one after the\n"
+"                       other): users, ratings, social entries, items, ghost rows\n"
+"                       and modelled flops per rank, then summary lines\n"
+"                       (ghost_rows, bytes_per_iteration_{neighbor,allgather},\n"
+"                       memory_per_rank_bytes_{neighbor,allgather}: min avg max;\n"
+"                       imbalance_flops: users X items Y); the same plan\n"
+"                       als-train uses (als-train --print-plan shows it)\n"
+"  --rank K             latent factors of the planned run (default 10, as als-train)\n"
+"  --bias               the planned run uses --bias (stored width K + 3)\n"
+"  --threads T          threads per rank of the planned run (memory model; default 1)\n"
+"  --summary            summary lines only, no per-rank table\n"
 "  --data DATASET       with --ranks: print the plan of an existing binary file\n"
 "  --help\n", prog, prog);
 }
 
 int main(int argc, char **argv)
 {
-    enum { O_RATINGS = 256, O_SOCIAL, O_VALCOL, O_DUP, O_OUT, O_BLOCK, O_RANKS, O_DATA, O_HELP };
+    enum { O_RATINGS = 256, O_SOCIAL, O_VALCOL, O_DUP, O_OUT, O_BLOCK, O_RANKS, O_DATA, O_HELP,
+           O_RANK, O_BIAS, O_THREADS, O_SUMMARY };
     static const struct option longopts[] = {
         {"ratings", required_argument, NULL, O_RATINGS},
         {"social", required_argument, NULL, O_SOCIAL},
@@ -60,10 +73,17 @@ int main(int argc, char **argv)
         {"block-size", required_argument, NULL, O_BLOCK},
         {"ranks", required_argument, NULL, O_RANKS},
         {"data", required_argument, NULL, O_DATA},
+        {"rank", required_argument, NULL, O_RANK},
+        {"bias", no_argument, NULL, O_BIAS},
+        {"threads", required_argument, NULL, O_THREADS},
+        {"summary", no_argument, NULL, O_SUMMARY},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0}};
     const char *ratings = NULL, *social = NULL, *out = NULL, *data = NULL;
-    int64_t valcol = 2, block = (int64_t)ALS_BIN_BLOCK_DEFAULT, ranks = 0;
+    int64_t valcol = 2, block = (int64_t)ALS_BIN_BLOCK_DEFAULT, ranks = 0, rank_k = 10,
+            threads = 1;
+    int bias = 0, summary = 0, np = 0;
+    int plist[64];
     als_dup_policy_t dup = ALS_DUP_KEEP;
     als_err_t err;
     als_err_clear(&err);
@@ -81,7 +101,26 @@ int main(int argc, char **argv)
                 block % 8)
                 als_err_set(&err, ALS_ERR_ARG, "--block-size: %s is not a multiple of 8", optarg);
             break;
-        case O_RANKS: als_cli_int64("--ranks", optarg, 1, 1 << 20, &ranks, &err); break;
+        case O_RANKS: {
+            /* P or a comma-separated list. */
+            char *copy = strdup(optarg), *save = NULL;
+            np = 0;
+            for (char *tok = copy ? strtok_r(copy, ",", &save) : NULL; tok && err.code == ALS_OK;
+                 tok = strtok_r(NULL, ",", &save)) {
+                if (np == 64)
+                    als_err_set(&err, ALS_ERR_ARG, "--ranks: at most 64 rank counts");
+                else if (als_cli_int64("--ranks", tok, 1, 1 << 20, &ranks, &err) == ALS_OK)
+                    plist[np++] = (int)ranks;
+            }
+            if (err.code == ALS_OK && np == 0)
+                als_err_set(&err, ALS_ERR_ARG, "--ranks: no rank count in '%s'", optarg);
+            free(copy);
+            break;
+        }
+        case O_RANK: als_cli_int64("--rank", optarg, 1, 4096, &rank_k, &err); break;
+        case O_THREADS: als_cli_int64("--threads", optarg, 1, 4096, &threads, &err); break;
+        case O_BIAS: bias = 1; break;
+        case O_SUMMARY: summary = 1; break;
         case O_DUP: {
             static const char *names[] = {"keep", "error", "first", "last", "mean"};
             int found = -1;
@@ -115,9 +154,11 @@ int main(int argc, char **argv)
     }
     if (err.code != ALS_OK)
         return als_cli_fail(prog, &err);
+    const int kw = als_plan_width((int)rank_k, bias);
 
     if (data) {
-        if (als_partition_print_binary(stdout, data, (int)ranks, &err) != ALS_OK)
+        if (als_partition_print_binary(stdout, data, np, plist, kw, (int)threads, !summary,
+                                       &err) != ALS_OK)
             return als_cli_fail(prog, &err);
         return 0;
     }
@@ -160,7 +201,7 @@ int main(int argc, char **argv)
         printf("wrote %s (%.3f s)\n", out, als_cli_now() - t1);
     }
     if (ranks)
-        rc = als_partition_print_global(stdout, &g, (int)ranks, &err);
+        rc = als_partition_print_global(stdout, &g, np, plist, kw, (int)threads, !summary, &err);
     als_global_free(&g);
     if (rc != ALS_OK)
         return als_cli_fail(prog, &err);

@@ -322,8 +322,9 @@ int main(int argc, char **argv)
     double t_dist = MPI_Wtime();
     als_data_t data;
     /* --data: every rank reads its own blocks of the binary dataset. */
-    rc = opt.data[0] ? als_data_load_binary(comm, opt.data, &data, &err)
-                     : als_data_scatter(comm, 0, &g, &data, &err);
+    const int kw = als_plan_width(opt.rank_k, opt.bias); /* the plan balances flops at k */
+    rc = opt.data[0] ? als_data_load_binary(comm, opt.data, kw, &data, &err)
+                     : als_data_scatter(comm, 0, &g, kw, &data, &err);
     als_global_free(&g);
     if (rc != ALS_OK)
         return fail(comm, &err);
@@ -333,7 +334,7 @@ int main(int argc, char **argv)
         t_dist = 0.0;
     }
     if (opt.print_plan)
-        als_partition_print_data(comm, &data, rank == 0 ? stdout : NULL);
+        als_partition_print_data(comm, &data, kw, omp_get_max_threads(), rank == 0 ? stdout : NULL);
     if (opt.test[0]) { /* each pair goes to the rank that owns its user */
         double t0 = MPI_Wtime();
         als_text_opts_t topts = {.value_col = opt.value_col};

@@ -1,0 +1,154 @@
+/* als_planstats.c - per-rank figures of a block plan (both exchange modes). */
+#include "als_planstats.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+
+#include "als_ghost.h"
+#include "als_plan.h"
+
+void als_planstats_rank(const als_planstats_counts_t *c, int64_t m, int64_t n, int k,
+                        int threads, als_planstats_t *out)
+{
+    const int64_t row = (int64_t)k * 8;   /* bytes of one factor row */
+    if (threads < 1)
+        threads = 1;
+    out->flops_u = (double)c->user_ratings * (double)k * (k + 3.0) + (double)c->wnnz * 2.0 * k +
+                   (double)c->users * ((double)k * k * k / 3.0 + 2.0 * (double)k * k);
+    out->flops_v = (double)c->item_ratings * (double)k * (k + 3.0) +
+                   (double)c->items * ((double)k * k * k / 3.0 + 2.0 * (double)k * k);
+    out->bytes_neighbor = (c->ughost + c->vghost) * row;
+    out->bytes_allgather = ((m - c->users) + (n - c->items)) * row;
+    const int64_t local = (c->user_ratings + c->item_ratings) * 16 + c->wnnz * 16 +
+                          ((c->users + 1) * 2 + (c->items + 1)) * 8 + c->users * 8;
+    const int64_t work = (int64_t)threads * 4 * (int64_t)k * k * 8;
+    const int64_t blocks = (c->users + c->items) * row;
+    out->mem_allgather = (m + n) * row + blocks + local + work;
+    const int64_t sendbuf = (c->usent > c->vsent ? c->usent : c->vsent) * row;
+    out->mem_neighbor = (c->users + c->ughost) * row + (c->items + c->vghost) * row + blocks +
+                        sendbuf + (c->ughost + c->vghost + c->usent + c->vsent) * 8 + local +
+                        work;
+}
+
+int als_planstats_global(int p, int64_t m, int64_t n, const int64_t *ubeg, const int64_t *ibeg,
+                         const int64_t *uptr, const int64_t *ucol, const int64_t *iptr,
+                         const int64_t *irow, const int64_t *wptr, const int64_t *wcol,
+                         als_planstats_counts_t *cnt, als_err_t *err)
+{
+    (void)m;
+    (void)n;
+    for (int r = 0; r < p; r++)
+        cnt[r] = (als_planstats_counts_t){0};
+    for (int r = 0; r < p; r++) {
+        const int64_t u0 = ubeg[r], u1 = ubeg[r + 1], i0 = ibeg[r], i1 = ibeg[r + 1];
+        als_planstats_counts_t *c = &cnt[r];
+        c->users = u1 - u0;
+        c->items = i1 - i0;
+        c->user_ratings = uptr[u1] - uptr[u0];
+        c->item_ratings = iptr[i1] - iptr[i0];
+        c->wnnz = wptr ? wptr[u1] - wptr[u0] : 0;
+        /* V ghosts: the items its users rated, outside its items. */
+        const int64_t *vl[1] = {ucol + uptr[u0]};
+        int64_t vn[1] = {c->user_ratings};
+        int64_t *gh = NULL, ng = 0;
+        if (als_ghost_collect(1, vl, vn, i0, i1, &gh, &ng, err) != ALS_OK)
+            return err->code;
+        c->vghost = ng;
+        for (int64_t x = 0, last = -1; x < ng; x++) {
+            int q = als_ghost_owner(ibeg, p, gh[x]);
+            cnt[q].vsent++;
+            c->vrecv_ranks += q != last; /* ascending ghosts: owners ascend */
+            last = q;
+        }
+        free(gh);
+        /* U ghosts: the users who rated its items and its users' W neighbours. */
+        const int64_t *ul[2] = {irow + iptr[i0], wcol ? wcol + wptr[u0] : NULL};
+        int64_t un[2] = {c->item_ratings, c->wnnz};
+        if (als_ghost_collect(wcol ? 2 : 1, ul, un, u0, u1, &gh, &ng, err) != ALS_OK)
+            return err->code;
+        c->ughost = ng;
+        for (int64_t x = 0, last = -1; x < ng; x++) {
+            int q = als_ghost_owner(ubeg, p, gh[x]);
+            cnt[q].usent++;
+            c->urecv_ranks += q != last;
+            last = q;
+        }
+        free(gh);
+    }
+    return ALS_OK;
+}
+
+/* min, sum, max of one int64 figure over the ranks. */
+typedef struct {
+    int64_t min, max;
+    double sum;
+} span_t;
+
+static void span_add(span_t *s, int64_t v, int first)
+{
+    if (first || v < s->min) s->min = v;
+    if (first || v > s->max) s->max = v;
+    s->sum += (double)v;
+}
+
+static void span_print(FILE *out, const char *key, const span_t *s, int p)
+{
+    fprintf(out, "%s: min %" PRId64 " avg %.1f max %" PRId64 "\n", key, s->min, s->sum / p,
+            s->max);
+}
+
+void als_planstats_print(FILE *out, int p, int64_t m, int64_t n, int k, int threads,
+                         const als_planstats_counts_t *cnt, int with_table)
+{
+    fprintf(out, "block plan for %d rank%s (k = %d, %d thread%s per rank; cost = modelled flops,"
+            " DESIGN.md section 6)\n", p, p == 1 ? "" : "s", k, threads, threads == 1 ? "" : "s");
+    if (with_table)
+        fprintf(out, "%6s %10s %12s %10s %10s %12s %10s %10s %12s %12s\n", "rank", "users",
+                "user_ratings", "social", "items", "item_ratings", "ghost_u", "ghost_v",
+                "flops_u", "flops_v");
+    span_t gh = {0}, gu = {0}, gv = {0}, nr = {0}, bn = {0}, ba = {0}, mn = {0}, ma = {0};
+    int64_t nnz = 0, wnnz = 0;
+    double fu_max = 0, fv_max = 0, fu_tot = 0, fv_tot = 0;
+    for (int r = 0; r < p; r++) {
+        const als_planstats_counts_t *c = &cnt[r];
+        als_planstats_t s;
+        als_planstats_rank(c, m, n, k, threads, &s);
+        if (with_table)
+            fprintf(out, "%6d %10" PRId64 " %12" PRId64 " %10" PRId64 " %10" PRId64 " %12" PRId64
+                    " %10" PRId64 " %10" PRId64 " %12.4e %12.4e\n", r, c->users, c->user_ratings,
+                    c->wnnz, c->items, c->item_ratings, c->ughost, c->vghost, s.flops_u,
+                    s.flops_v);
+        span_add(&gh, c->ughost + c->vghost, r == 0);
+        span_add(&gu, c->ughost, r == 0);
+        span_add(&gv, c->vghost, r == 0);
+        span_add(&nr, c->urecv_ranks + c->vrecv_ranks, r == 0);
+        nnz += c->user_ratings;
+        wnnz += c->wnnz;
+        span_add(&bn, s.bytes_neighbor, r == 0);
+        span_add(&ba, s.bytes_allgather, r == 0);
+        span_add(&mn, s.mem_neighbor, r == 0);
+        span_add(&ma, s.mem_allgather, r == 0);
+        fu_tot += s.flops_u;
+        fv_tot += s.flops_v;
+        if (s.flops_u > fu_max) fu_max = s.flops_u;
+        if (s.flops_v > fv_max) fv_max = s.flops_v;
+    }
+    fprintf(out, "total: %" PRId64 " users, %" PRId64 " items\n", m, n);
+    fprintf(out, "dataset: users %" PRId64 " items %" PRId64 " ratings %" PRId64 " w_nonzeros %"
+            PRId64 "\n", m, n, nnz, wnnz);
+    fprintf(out, "ranks: %d\n", p);
+    fprintf(out, "threads: %d\n", threads);
+    fprintf(out, "k: %d\n", k);
+    fprintf(out, "flops_total: users %.6e items %.6e\n", fu_tot, fv_tot);
+    fprintf(out, "flops_max: users %.6e items %.6e\n", fu_max, fv_max);
+    span_print(out, "ghost_rows", &gh, p);
+    span_print(out, "ghost_rows_u", &gu, p);
+    span_print(out, "ghost_rows_v", &gv, p);
+    span_print(out, "neighbor_ranks", &nr, p);
+    span_print(out, "bytes_per_iteration_neighbor", &bn, p);
+    span_print(out, "bytes_per_iteration_allgather", &ba, p);
+    span_print(out, "memory_per_rank_bytes_neighbor", &mn, p);
+    span_print(out, "memory_per_rank_bytes_allgather", &ma, p);
+    fprintf(out, "imbalance_flops: users %.4f items %.4f\n",
+            fu_tot > 0 ? fu_max / (fu_tot / p) : 1.0, fv_tot > 0 ? fv_max / (fv_tot / p) : 1.0);
+}
