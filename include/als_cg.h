@@ -24,7 +24,8 @@
  * x on entry and never changed. They are not unknowns: CG minimises f over
  * the free coordinates with the fixed ones held, i.e. solves
  *     A_QQ x_Q = b_Q - A_QF x_F          (Q free, F fixed),
- * exactly the reduced system the Cholesky path solves. d[fix[.]] is unused.
+ * exactly the reduced system the Cholesky path solves. d[fix[.]] is unused
+ * by als_cg_solve (als_cg_objective uses all of d).
  *
  * The product A p is formed as G p + sum_t w_t x_t (x_t'p) + d.*p without
  * forming sum_t x_t x_t': O(n k) per step explicit, O(k^2 + n k) implicit.
