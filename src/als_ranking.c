@@ -250,6 +250,7 @@ void als_rank_acc_unpack(const int64_t *words, als_rank_acc_t *acc)
 
 void als_rank_acc_result(const als_rank_acc_t *acc, int N, als_rank_result_t *res)
 {
+    memset(res, 0, sizeof *res); /* padding too: results compare with memcmp */
     res->N = N;
     res->users = acc->users;
     res->no_relevant = acc->no_relevant;
