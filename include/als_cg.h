@@ -37,11 +37,24 @@
  * full-rank Gram). So no step increases the row's objective, and any
  * steps >= 0 leaves f(x) <= f(x_0) (in floating point: up to rounding).
  * With steps >= the number of free coordinates CG reaches the exact solution
- * (up to rounding). NOTE for the solver: this is a per-row statement. With
- * the social term (alpha > 0) the U-step solves all rows from the previous U
- * (block Jacobi); the non-increase argument of the README needs exact row
- * solves, so an inexact (CG) U-step may increase the coupled loss by the
- * cross term -1/2 alpha sum W_if delta_i'delta_f (see the report/README).
+ * (up to rounding).
+ *
+ * The Jacobi U-step with the social term stays non-increasing with CG rows.
+ * In the README's notation (f = 1/2 x'Hx - b'x, H = D - N, D = blockdiag(D_i),
+ * D_i = A_i + alpha d_i I, g = b - Hx at the previous U), every row moves by
+ * delta_i = the CG iterate minus the warm start. delta_i lies in the Krylov
+ * space and the CG residual is orthogonal to it (Galerkin), so
+ * g_i'delta_i = delta_i'D_i delta_i. With -N <= alpha (Deg (x) I) (Deg + W is
+ * a signless Laplacian, positive semidefinite):
+ *     f(x + delta) - f(x) = sum_i (-g_i'delta_i + 1/2 delta_i'D_i delta_i)
+ *                           - 1/2 delta'N delta
+ *                        <= sum_i (-delta_i'D_i delta_i + 1/2 delta_i'D_i delta_i
+ *                                  + 1/2 alpha d_i |delta_i|^2)
+ *                         = -1/2 sum_i delta_i'A_i delta_i <= 0,
+ * for ANY number of steps (the exact solve is the special case). The same
+ * holds with fixed coordinates, the bias lambda and the implicit model
+ * (A_i = G + sum w y y' + lambda I). test_cg checks it on random coupled
+ * problems, and that an over-relaxed step (1.6 delta) does increase f.
  *
  * Determinism: every sum is in a fixed order (t ascending, coordinates in
  * blocks of 8 lanes combined in a fixed tree): the result depends only on the

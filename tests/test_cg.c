@@ -394,6 +394,120 @@ static void test_cg_rhs(void **state)
     assert_true(b[0] == 0.0 && b[1] == 0.0);
 }
 
+/* The coupled U-objective with the social term,
+ *   f(U) = sum_i [1/2 sum_j (r_ij - u_i.v_j)^2 + lambda/2 |u_i|^2]
+ *        + alpha/2 sum_{i<g} W_ig |u_i - u_g|^2     (W symmetric),
+ * never increases under a Jacobi U-step whose rows are CG iterates (any
+ * number of steps) from the previous U (the Galerkin argument in als_cg.h);
+ * the check is sensitive: an over-relaxed step (1.6 delta) does increase f. */
+enum { JM = 30, JN = 25, JK = 6 };
+typedef struct {
+    double R[JM][JN], W[JM][JM], V[JN * JK];
+    int obs[JM][JN];
+} coupled_t;
+
+static double coupled_f(const coupled_t *P, const double *U, double lam, double alpha)
+{
+    double f = 0.0;
+    for (int i = 0; i < JM; i++) {
+        for (int j = 0; j < JN; j++)
+            if (P->obs[i][j]) {
+                double e = P->R[i][j] - als_cg_dot(U + i * JK, P->V + j * JK, JK);
+                f += 0.5 * e * e;
+            }
+        for (int c = 0; c < JK; c++)
+            f += 0.5 * lam * U[i * JK + c] * U[i * JK + c];
+        for (int g = i + 1; g < JM; g++)
+            if (P->W[i][g] > 0) {
+                double d = 0.0;
+                for (int c = 0; c < JK; c++)
+                    d += (U[i * JK + c] - U[g * JK + c]) * (U[i * JK + c] - U[g * JK + c]);
+                f += 0.5 * alpha * P->W[i][g] * d;
+            }
+    }
+    return f;
+}
+
+/* One Jacobi U-step: every row by `steps` CG steps from Uc, moved by
+ * relax * delta. */
+static void coupled_step(const coupled_t *P, const double *Uc, double *Un, double lam,
+                         double alpha, int steps, double relax)
+{
+    for (int i = 0; i < JM; i++) {
+        int64_t idx[JN], n = 0;
+        double r[JN], b[JK], d[JK], ws[3 * JK], deg = 0.0;
+        for (int j = 0; j < JN; j++)
+            if (P->obs[i][j]) {
+                idx[n] = j;
+                r[n++] = P->R[i][j];
+            }
+        als_cg_rhs(JK, n, idx, r, P->V, b);
+        for (int g = 0; g < JM; g++)
+            if (P->W[i][g] > 0) {
+                deg += P->W[i][g];
+                for (int c = 0; c < JK; c++)
+                    b[c] += alpha * P->W[i][g] * Uc[g * JK + c];
+            }
+        for (int c = 0; c < JK; c++)
+            d[c] = lam + alpha * deg;
+        als_cg_row_t row = {.k = JK, .n = n, .idx = idx, .X = P->V, .diag = d};
+        double *x = Un + i * JK;
+        memcpy(x, Uc + i * JK, JK * sizeof *x);
+        assert_true(als_cg_solve(&row, b, steps, x, ws) >= 0);
+        for (int c = 0; c < JK; c++)
+            x[c] = Uc[i * JK + c] + relax * (x[c] - Uc[i * JK + c]);
+    }
+}
+
+static void test_cg_jacobi_social_nonincreasing(void **state)
+{
+    (void)state;
+    uint64_t seed = 17;
+    coupled_t *P = calloc(1, sizeof *P);
+    int increases = 0, relaxed_increases = 0, steps_done = 0;
+    for (int rep = 0; rep < 30; rep++) {
+        memset(P, 0, sizeof *P);
+        for (int x = 0; x < JN * JK; x++)
+            P->V[x] = als_test_uniform(&seed);
+        for (int i = 0; i < JM; i++)
+            for (int j = 0; j < JN; j++) {
+                P->obs[i][j] = als_test_next(&seed) % 5 == 0;
+                P->R[i][j] = 3.0 + 2.0 * als_test_uniform(&seed);
+            }
+        for (int i = 0; i < JM; i++)
+            for (int e = 0; e < 4; e++) {
+                int g = (int)(als_test_next(&seed) % JM);
+                if (g != i) {
+                    double w = 0.5 * (1.0 + als_test_uniform(&seed));
+                    P->W[i][g] += w;
+                    P->W[g][i] += w;
+                }
+            }
+        double alpha = 2.0 * (rep % 4 + 1), lam = 0.05;
+        double U[JM * JK], Un[JM * JK];
+        for (int x = 0; x < JM * JK; x++)
+            U[x] = 2.0 * als_test_uniform(&seed);
+        for (int steps = 1; steps <= 3; steps++) {
+            double Uc[JM * JK];
+            memcpy(Uc, U, sizeof Uc);
+            for (int it = 0; it < 4; it++) {
+                double f0 = coupled_f(P, Uc, lam, alpha);
+                coupled_step(P, Uc, Un, lam, alpha, steps, 1.6);
+                relaxed_increases += coupled_f(P, Un, lam, alpha) > f0;
+                coupled_step(P, Uc, Un, lam, alpha, steps, 1.0);
+                double f1 = coupled_f(P, Un, lam, alpha);
+                increases += f1 > f0 + 1e-12 * fabs(f0);
+                steps_done++;
+                memcpy(Uc, Un, sizeof Uc);
+            }
+        }
+    }
+    free(P);
+    assert_int_equal(steps_done, 360);
+    assert_int_equal(increases, 0);
+    assert_true(relaxed_increases > 100);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -406,6 +520,7 @@ int main(void)
         cmocka_unit_test(test_cg_errors),
         cmocka_unit_test(test_cg_deterministic),
         cmocka_unit_test(test_cg_rhs),
+        cmocka_unit_test(test_cg_jacobi_social_nonincreasing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
