@@ -16,5 +16,8 @@
 #include "als_output.h"
 #include "als_sysinfo.h"
 #include "als_coldstart.h"
+#include "als_cg.h"
+#include "als_implicit.h"
+#include "als_ranking.h"
 
 #endif

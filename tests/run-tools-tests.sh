@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Tests of the dataset tools and the binary format: als-partition, als-train
 # --data / --print-plan, als-split, als-simgraph, als-gen, als-eval,
-# als-recommend. Run from anywhere (it changes to the project root); needs the
+# als-recommend; implicit data (als-gen --implicit, als-split --by-user-items,
+# als-eval --top). Run from anywhere (it changes to the project root); needs the
 # binaries built (make tools). Every run is under `timeout`; exit status is
 # non-zero when a test fails. ALS_BIN selects the binaries (default bin).
 set -u
@@ -349,6 +350,119 @@ else bad "als-recommend" "$T/cmp"; fi
 tool als-recommend --model "$T/dt" --data "$T/d.bin" --users 12345 > "$T/log" 2>&1
 [ $? = 1 ] && grep -q "user 12345 is not in the model" "$T/log" && ok "als-recommend: unknown user is a clear error" \
     || bad "als-recommend unknown user" "$T/log"
+
+# ---- 7b. implicit data: als-gen --implicit, als-split --by-user-items, als-eval --top ----
+tool als-gen --users 300 --items 120 --ratings-per-user 15 --rank 3 --implicit --seed 3 \
+    --out-ratings "$T/imp.txt" > "$T/log" 2>&1 || bad "als-gen --implicit" "$T/log"
+tool als-gen --users 300 --items 120 --ratings-per-user 15 --rank 3 --implicit --seed 3 \
+    --out-ratings "$T/imp2.txt" > /dev/null 2>&1
+if cmp -s "$T/imp.txt" "$T/imp2.txt" && $PY - "$T/imp.txt" > "$T/cmp" 2>&1 <<'PYEOF'
+import sys
+rows = [l.split() for l in open(sys.argv[1])]
+per = {}
+for u, i, v in rows:
+    v = float(v)
+    assert v >= 1 and v == int(v), v
+    per.setdefault(u, []).append(int(i))
+assert len(per) == 300 and all(len(x) == 15 and len(set(x)) == 15 and x == sorted(x) for x in per.values())
+print(len(rows), "plays, max", max(float(r[2]) for r in rows))
+PYEOF
+then ok "als-gen --implicit: integer play counts >= 1, 15 distinct items per user, deterministic ($(cat "$T/cmp"))"
+else bad "als-gen --implicit output" "$T/cmp"; fi
+printf '1001 3 2\n1001 3 5\n1001 4 1\n1001 9 1\n1001 11 4\n1002 1 1\n' >> "$T/imp.txt"   # user 1001: item 3 twice; 1002: one item
+tool als-split --ratings "$T/imp.txt" --by-user-items 0.2 --seed 4 --out "$T/bi" > "$T/log" 2>&1 || bad "als-split --by-user-items" "$T/log"
+tac "$T/imp.txt" > "$T/imp-rev.txt"
+tool als-split --ratings "$T/imp-rev.txt" --by-user-items 0.2 --seed 4 --out "$T/bir" > /dev/null 2>&1
+tool als-split --ratings "$T/imp.txt" --by-user-items 0.2 --seed 5 --out "$T/bi5" > /dev/null 2>&1
+if $PY - "$T/imp.txt" "$T/bi" "$T/bir" "$T/bi5" > "$T/cmp" 2>&1 <<'PYEOF'
+import sys, math
+src, a, b, c = sys.argv[1:5]
+lines = lambda p: sorted((l.split()[0], l.split()[1], float(l.split()[2])) for l in open(p))
+inp = lines(src)
+tr, te = lines(a + "/train.txt"), lines(a + "/test.txt")
+assert sorted(tr + te) == inp, "train + test != input"
+items = {}
+for u, i, v in inp:
+    items.setdefault(u, set()).add(i)
+held = {}
+for u, i, v in te:
+    held.setdefault(u, set()).add(i)
+for u, its in items.items():
+    h = min(math.floor(0.2 * len(its) + 0.5), len(its) - 1)
+    assert len(held.get(u, ())) == h, (u, len(its), held.get(u))
+trp = {(u, i) for u, i, v in tr}
+assert not any((u, i) in trp for u, i, v in te), "a pair on both sides"
+assert sorted(lines(b + "/test.txt")) == sorted(te), "depends on the file order"
+assert lines(c + "/test.txt") != te, "seed ignored"
+assert "1002" not in held and len(held["1001"]) == 1
+print(len(te), "held-out lines")
+PYEOF
+then ok "als-split --by-user-items: round(0.2 n_i) distinct items per user (cap n_i - 1), pairs never split, independent of file order, seeded ($(cat "$T/cmp"))"
+else bad "als-split --by-user-items checks" "$T/cmp"; fi
+train 1 --ratings "$T/bi/train.txt" --rank 4 --lambda 0.5 --iters 3 --seed 2 --out "$T/bim" > "$T/log" 2>&1 \
+    || bad "training on the implicit split" "$T/log"
+tool als-split --ratings "$T/g.txt" --ratio 0.2 --seed 6 --out "$T/gr" > /dev/null 2>&1
+train 1 --ratings "$T/gr/train.txt" --rank 4 --lambda 0.5 --iters 3 --seed 2 --out "$T/grm" > "$T/log" 2>&1 \
+    || bad "training on the explicit split" "$T/log"
+tool als-eval --model "$T/bim" --test "$T/bi/test.txt" --train "$T/bi/train.txt" --top 10 --implicit --json > "$T/ev1" 2> "$T/log" \
+    || bad "als-eval --top --implicit" "$T/log"
+tool als-eval --model "$T/grm" --test "$T/gr/test.txt" --train "$T/gr/train.txt" --top 5 --relevance-threshold 0.5 --json > "$T/ev2" 2> "$T/log" \
+    || bad "als-eval --top --relevance-threshold" "$T/log"
+tool als-eval --model "$T/grm" --test "$T/gr/test.txt" --top 7 --json > "$T/ev3" 2> "$T/log" \
+    || bad "als-eval --top without --train" "$T/log"
+if $PY - "$T" > "$T/cmp" 2>&1 <<'PYEOF'
+import sys, json, math, numpy as np
+t = sys.argv[1]
+def ref(model, test, train, N, thr):
+    U = np.load(f"{model}/U.npy"); V = np.load(f"{model}/V.npy")
+    uid = {int(x): k for k, x in enumerate(open(f"{model}/user_ids.txt"))}
+    iid = {int(x): k for k, x in enumerate(open(f"{model}/item_ids.txt"))}
+    def read(p):
+        out = {}
+        for l in open(p) if p else []:
+            u, i, v = l.split()
+            if int(u) in uid and int(i) in iid:
+                out.setdefault(uid[int(u)], []).append((iid[int(i)], float(v)))
+        return out
+    te, tr = read(test), read(train)
+    acc = [0.0] * 4; n = 0; nore = 0
+    for u, pairs in te.items():
+        ex = {i for i, v in tr.get(u, [])}
+        rel = {i for i, v in pairs if v >= thr} - ex
+        if not rel:
+            nore += 1; continue
+        s = U[u] @ V.T
+        top = sorted((j for j in range(len(s)) if j not in ex), key=lambda j: (-s[j], j))[:N]
+        hits = [p for p, j in enumerate(top) if j in rel]
+        ideal = min(N, len(rel))
+        dcg = sum(1 / math.log2(p + 2) for p in hits); idcg = sum(1 / math.log2(p + 2) for p in range(ideal))
+        ap = sum((h + 1) / (p + 1) for h, p in enumerate(hits)) / ideal
+        for q, x in enumerate((len(hits) / N, len(hits) / len(rel), dcg / idcg, ap)):
+            acc[q] += x
+        n += 1
+    return n, nore, [a / n for a in acc]
+cases = [("ev1", "bim", "bi/test.txt", "bi/train.txt", 10, 5e-324),
+         ("ev2", "grm", "gr/test.txt", "gr/train.txt", 5, 0.5),
+         ("ev3", "grm", "gr/test.txt", None, 7, -math.inf)]
+for ev, m, te, tr, N, thr in cases:
+    e = json.load(open(f"{t}/{ev}"))
+    n, nore, want = ref(f"{t}/{m}", f"{t}/{te}", f"{t}/{tr}" if tr else None, N, thr)
+    got = [e["precision_at_n"], e["recall_at_n"], e["ndcg_at_n"], e["map_at_n"]]
+    assert e["top"] == N and e["ranked_users"] == n and e["users_no_relevant"] == nore, (ev, e, n, nore)
+    assert all(abs(g - w) <= 1e-12 for g, w in zip(got, want)), (ev, got, want)
+    assert 0 < got[2] < 1, got
+    print(ev, n, "users", "ndcg %.4f" % got[2], end="; ")
+e1 = json.load(open(f"{t}/ev1"))
+assert e1.get("implicit") is True and "rmse" not in e1
+assert json.load(open(f"{t}/ev2"))["users_no_relevant"] > 0
+PYEOF
+then ok "als-eval --top: precision/recall/NDCG/MAP@N equal a NumPy reference (implicit, threshold, no --train) ($(cat "$T/cmp"))"
+else bad "als-eval --top vs reference" "$T/cmp"; fi
+tool als-eval --model "$T/grm" --test "$T/gr/test.txt" --train "$T/gr/train.txt" --top 5 --relevance-threshold 0.5 > "$T/log" 2>&1
+grep -q "^ndcg@5: " "$T/log" && grep -q "none relevant (not averaged)" "$T/log" && grep -q "^rmse: " "$T/log" \
+    && ok "als-eval --top text output: metrics@N, users counted apart, RMSE kept" || bad "als-eval --top text" "$T/log"
+tool als-eval --model "$T/grm" --test "$T/gr/test.txt" --train "$T/gr/train.txt" > "$T/log" 2>&1
+[ $? = 2 ] && grep -q "need --top N" "$T/log" && ok "als-eval: --train without --top refused" || bad "als-eval --train alone" "$T/log"
 
 # ---- 8. every tool: --help, bad options, missing inputs -------------------------
 for t in als-partition als-split als-simgraph als-gen als-eval als-recommend; do

@@ -19,6 +19,12 @@
  * items. Social graph (homophily): user i links to D users,
  * the D most similar (cosine of planted factors) among C*D random candidates,
  * weight 1 or the similarity mapped to [0, 1].
+ * --implicit (play counts, for implicit-feedback ALS): user i draws
+ * min(N, 4 n_i) distinct candidate items uniformly and interacts with the n_i
+ * of them with the largest s_ij = u*_i.v*_j + sigma * N(0, 1) (ties: lower
+ * item), so which items a user plays carries the planted preference; the
+ * value is the play count floor(exp(offset + s_ij)) + 1 (an integer >= 1,
+ * capped at 1e9). Without --implicit the output is unchanged.
  *
  * Everything is drawn from counter-based streams keyed by (seed, what, row),
  * so the output depends only on the options, never on buffer sizes. Ratings
@@ -46,7 +52,7 @@ static const char *prog = "als-gen";
 
 typedef struct {
     int64_t m, n, per_user, links, candidates, rank, mem_mb, block;
-    int powerlaw, sim_weight;
+    int powerlaw, sim_weight, implicit;
     double exponent, sigma, offset, zipf;
     uint64_t seed;
     const char *out_ratings, *out_social, *out_data;
@@ -67,7 +73,7 @@ typedef struct {
     double spare;
 } stream_t;
 
-enum { S_USERF = 1, S_ITEMF, S_COUNT, S_ITEMS, S_NOISE, S_LINKS, S_ZIPF };
+enum { S_USERF = 1, S_ITEMF, S_COUNT, S_ITEMS, S_NOISE, S_LINKS, S_ZIPF, S_PLAYS };
 
 static void stream_init(stream_t *st, uint64_t seed, int what, uint64_t row)
 {
@@ -108,6 +114,7 @@ typedef struct {
     double *zcdf;            /* --zipf: n cumulative popularity weights by rank */
     int64_t *zitem;          /* --zipf: the item of popularity rank t */
     double *vals;            /* scratch: one user's ratings */
+    struct play { double s; int64_t j; } *cand; /* scratch (--implicit): n entries */
 } model_t;
 
 static void planted(double *F, int64_t rows, int64_t r, uint64_t seed, int what)
@@ -185,15 +192,83 @@ static int cmp_i64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+static int cmp_play_score(const void *a, const void *b)
+{
+    const struct play *x = a, *y = b;
+    if (x->s != y->s)
+        return x->s > y->s ? -1 : 1;
+    return (x->j > y->j) - (x->j < y->j);
+}
+
+static int cmp_play_item(const void *a, const void *b)
+{
+    const struct play *x = a, *y = b;
+    return (x->j > y->j) - (x->j < y->j);
+}
+
+static int64_t user_items(model_t *M, int64_t u, int64_t c, int64_t *a);
+
+/* --implicit: the c best of min(n, 4c) candidates, with play counts. */
+static int64_t user_plays(model_t *M, int64_t u, int64_t c)
+{
+    const gen_opts_t *o = M->o;
+    int64_t cc = 4 * c < o->n ? 4 * c : o->n;
+    user_items(M, u, cc, M->items);
+    stream_t ns;
+    stream_init(&ns, o->seed, S_PLAYS, (uint64_t)u);
+    const double *ui = M->U + u * o->rank;
+    for (int64_t t = 0; t < cc; t++) {
+        const double *vj = M->V + M->items[t] * o->rank;
+        double p = 0.0;
+        for (int64_t q = 0; q < o->rank; q++)
+            p += ui[q] * vj[q];
+        M->cand[t].s = p + o->sigma * gauss(&ns);
+        M->cand[t].j = M->items[t];
+    }
+    qsort(M->cand, (size_t)cc, sizeof *M->cand, cmp_play_score);
+    qsort(M->cand, (size_t)c, sizeof *M->cand, cmp_play_item);
+    for (int64_t t = 0; t < c; t++) {
+        double x = floor(exp(o->offset + M->cand[t].s)) + 1.0;
+        M->items[t] = M->cand[t].j;
+        M->vals[t] = x > 1e9 ? 1e9 : x;
+    }
+    return c;
+}
+
 /* User u's items (ascending, distinct) and, if vals, ratings. Returns n_u. */
 static int64_t user_ratings(model_t *M, int64_t u, int with_values)
 {
     const gen_opts_t *o = M->o;
-    int64_t c = user_count(o, u), n = o->n;
+    int64_t c = user_count(o, u);
+    if (o->implicit)
+        return user_plays(M, u, c);
+    user_items(M, u, c, M->items);
+    if (with_values) {
+        stream_t ns;
+        stream_init(&ns, o->seed, S_NOISE, (uint64_t)u);
+        const double *ui = M->U + u * o->rank;
+        for (int64_t t = 0; t < c; t++) {
+            const double *vj = M->V + M->items[t] * o->rank;
+            double p = 0.0;
+            for (int64_t q = 0; q < o->rank; q++)
+                p += ui[q] * vj[q];
+            double x = o->offset + p + o->sigma * gauss(&ns);
+            double q4 = nearbyint(x * 1e4);
+            M->vals[t] = q4 == 0.0 ? 0.0 : q4 / 1e4; /* no -0 */
+        }
+    }
+    return c;
+}
+
+/* c distinct items of user u drawn uniformly, ascending, into a. */
+static int64_t user_items(model_t *M, int64_t u, int64_t c, int64_t *a)
+{
+    const gen_opts_t *o = M->o;
+    int64_t n = o->n;
     stream_t st;
     stream_init(&st, o->seed, S_ITEMS, (uint64_t)u);
-    int64_t *a = M->items;
-    if (4 * c > n && !(o->zipf > 0)) {
+    const int zipf = o->zipf > 0 && !o->implicit;
+    if (4 * c > n && !zipf) {
         /* Selection sampling (Knuth's Algorithm S): ascending by construction. */
         int64_t k = 0;
         for (int64_t j = 0; j < n && k < c; j++)
@@ -203,26 +278,12 @@ static int64_t user_ratings(model_t *M, int64_t u, int with_values)
         int64_t k = 0;
         while (k < c) {
             for (int64_t t = k; t < c; t++)
-                a[t] = o->zipf > 0 ? zipf_draw(M, &st) : (int64_t)(next64(&st) % (uint64_t)n);
+                a[t] = zipf ? zipf_draw(M, &st) : (int64_t)(next64(&st) % (uint64_t)n);
             qsort(a, (size_t)c, sizeof *a, cmp_i64);
             k = 0;
             for (int64_t t = 0; t < c; t++)
                 if (k == 0 || a[t] != a[k - 1])
                     a[k++] = a[t];
-        }
-    }
-    if (with_values) {
-        stream_t ns;
-        stream_init(&ns, o->seed, S_NOISE, (uint64_t)u);
-        const double *ui = M->U + u * o->rank;
-        for (int64_t t = 0; t < c; t++) {
-            const double *vj = M->V + a[t] * o->rank;
-            double p = 0.0;
-            for (int64_t q = 0; q < o->rank; q++)
-                p += ui[q] * vj[q];
-            double x = o->offset + p + o->sigma * gauss(&ns);
-            double q4 = nearbyint(x * 1e4);
-            M->vals[t] = q4 == 0.0 ? 0.0 : q4 / 1e4; /* no -0 */
         }
     }
     return c;
@@ -425,6 +486,7 @@ static int generate(const gen_opts_t *o, als_err_t *err)
     M.V = malloc((size_t)(n * r) * sizeof *M.V);
     M.items = malloc((size_t)n * sizeof *M.items);
     M.vals = malloc((size_t)n * sizeof *M.vals);
+    M.cand = o->implicit ? malloc((size_t)n * sizeof *M.cand) : NULL;
     int64_t ncand = o->candidates * o->links + 1;
     cand_t *cand = malloc((size_t)ncand * sizeof *cand), *outl = malloc((size_t)ncand * sizeof *outl);
     char *line = malloc(128);
@@ -434,7 +496,7 @@ static int generate(const gen_opts_t *o, als_err_t *err)
     int64_t *wptr = NULL, *wcol = NULL, *iptr = NULL, *irow = NULL, *ids = NULL;
     double *lw = NULL, *wval = NULL, *ival = NULL;
     int rc = ALS_OK;
-    if (!M.U || !M.V || !M.items || !M.vals || !cand || !outl || !line) {
+    if (!M.U || !M.V || !M.items || !M.vals || !cand || !outl || !line || (o->implicit && !M.cand)) {
         rc = als_err_set(err, ALS_ERR_NOMEM, "out of memory for the planted model");
         goto out;
     }
@@ -646,8 +708,12 @@ static int generate(const gen_opts_t *o, als_err_t *err)
     }
     printf("users: %" PRId64 "  items rated: %" PRId64 " of %" PRId64 "  ratings: %" PRId64
            "  social_links: %" PRId64 "\n", m, nrated, n, total, L);
-    printf("rating range: [%g, %g]  mean: %.4f  planted rank: %" PRId64 "  noise sigma: %g "
-           "(best achievable RMSE)\n", rmin, rmax, sum / (double)total, r, o->sigma);
+    if (o->implicit)
+        printf("play counts (--implicit): [%g, %g]  mean: %.4f  planted rank: %" PRId64 "  score "
+               "noise sigma: %g\n", rmin, rmax, sum / (double)total, r, o->sigma);
+    else
+        printf("rating range: [%g, %g]  mean: %.4f  planted rank: %" PRId64 "  noise sigma: %g "
+               "(best achievable RMSE)\n", rmin, rmax, sum / (double)total, r, o->sigma);
     printf("%.3f s, %" PRId64 " rating pass%s\n", als_cli_now() - t0, passes, passes == 1 ? "" : "es");
     goto out;
 fail:
@@ -658,7 +724,7 @@ out:
         text_close(&ts, 0, err);
         als_bin_writer_abort(w);
     }
-    free(M.U); free(M.V); free(M.items); free(M.vals); free(M.zcdf); free(M.zitem); free(cand); free(outl); free(line);
+    free(M.U); free(M.V); free(M.items); free(M.vals); free(M.zcdf); free(M.zitem); free(M.cand); free(cand); free(outl); free(line);
     free(uptr); free(icnt); free(dense); free(li); free(lf); free(lw); free(wptr); free(wcol);
     free(wval); free(iptr); free(irow); free(ival); free(ids);
     return rc;
@@ -688,6 +754,9 @@ static void usage(FILE *out)
 "  --links-per-user D     out-links per user (default 0: no social graph)\n"
 "  --candidates C         homophily: the D most similar of C*D random users (default 10)\n"
 "  --link-weight W        one (default) or similarity ((cos + 1) / 2)\n"
+"  --implicit             play counts instead of ratings: each user plays the R\n"
+"                         best-scoring (planted score + sigma noise) of 4R random\n"
+"                         items, count floor(exp(offset + score)) + 1\n"
 "  --seed S               seed (default 1)\n"
 "  --out-ratings FILE     ratings as text 'user item rating' (streamed)\n"
 "  --out-social FILE      links as text 'i f weight'\n"
@@ -709,7 +778,7 @@ static void usage(FILE *out)
 int main(int argc, char **argv)
 {
     enum { O_USERS = 256, O_ITEMS, O_PER, O_DIST, O_EXP, O_RANK, O_SIGMA, O_OFFSET, O_LINKS,
-           O_CAND, O_LW, O_SEED, O_OR, O_OS, O_OD, O_MEM, O_BLOCK, O_HELP, O_ZIPF };
+           O_CAND, O_LW, O_SEED, O_OR, O_OS, O_OD, O_MEM, O_BLOCK, O_HELP, O_ZIPF, O_IMPLICIT };
     static const struct option longopts[] = {
         {"users", required_argument, NULL, O_USERS},
         {"items", required_argument, NULL, O_ITEMS},
@@ -729,6 +798,7 @@ int main(int argc, char **argv)
         {"out-data", required_argument, NULL, O_OD},
         {"memory", required_argument, NULL, O_MEM},
         {"block-size", required_argument, NULL, O_BLOCK},
+        {"implicit", no_argument, NULL, O_IMPLICIT},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0}};
     gen_opts_t o = {.m = 0, .n = 0, .per_user = 20, .links = 0, .candidates = 10, .rank = 5,
@@ -771,11 +841,15 @@ int main(int argc, char **argv)
                 o.block % 8)
                 als_err_set(&err, ALS_ERR_ARG, "--block-size: %s is not a multiple of 8", optarg);
             break;
+        case O_IMPLICIT: o.implicit = 1; break;
         case O_HELP: usage(stdout); return 0;
         case ':': als_err_set(&err, ALS_ERR_ARG, "%s: missing value (see --help)", argv[optind - 1]); break;
         default: als_err_set(&err, ALS_ERR_ARG, "unknown option '%s' (see --help)", argv[optind - 1]); break;
         }
     }
+    if (err.code == ALS_OK && o.implicit && o.zipf > 0)
+        als_err_set(&err, ALS_ERR_ARG, "--zipf and --implicit cannot be combined (the play "
+                    "model draws its candidates uniformly)");
     if (err.code == ALS_OK && optind < argc)
         als_err_set(&err, ALS_ERR_ARG, "unexpected argument '%s' (see --help)", argv[optind]);
     if (err.code == ALS_OK) {

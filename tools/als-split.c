@@ -2,6 +2,7 @@
  *
  *   als-split --ratings FILE --ratio R --out DIR [--seed S]
  *   als-split --ratings FILE --folds K --out DIR [--seed S]
+ *   als-split --ratings FILE --by-user-items FRAC --out DIR [--seed S]
  *
  * Each user's ratings are put in a random order drawn from a stream keyed by
  * (seed, raw user id, position in the user's file order); the result depends
@@ -18,6 +19,13 @@
  *   most one per user and the K test files partition the input exactly.
  *   Writes DIR/train-F.txt and DIR/test-F.txt for F = 1..K (train-F is every
  *   rating not in test-F).
+ * --by-user-items FRAC: a per-user holdout of ITEMS, for implicit data: user
+ *   i's distinct items (n_i of them) are ordered by a key drawn from (seed,
+ *   raw user id, raw item id) and the first h_i = floor(FRAC n_i + 1/2),
+ *   capped at n_i - 1, are held out with every line of those (user, item)
+ *   pairs. The split depends only on the seed and on each user's item set:
+ *   not on the file order, on the values, or on other users. Users with one
+ *   item keep it in training. Writes DIR/train.txt and DIR/test.txt.
  * Output lines are "user item rating" in input file order (comments, the
  * header and columns beyond the rating are not copied; ratings are written
  * with the fewest digits that read back exactly).
@@ -71,10 +79,22 @@ static int cmp_kx(const void *a, const void *b)
     return (p->x > q->x) - (p->x < q->x);
 }
 
+/* Key, then raw item id, then line. */
+static int cmp_kitem(const void *a, const void *b, void *ctx)
+{
+    const uint64_t *col = ctx;
+    const kx_t *p = a, *q = b;
+    if (p->k != q->k)
+        return p->k < q->k ? -1 : 1;
+    if (col[p->x] != col[q->x])
+        return col[p->x] < col[q->x] ? -1 : 1;
+    return (p->x > q->x) - (p->x < q->x);
+}
+
 static void usage(FILE *out)
 {
     fprintf(out,
-"Usage: %s --ratings FILE (--ratio R | --folds K) --out DIR [options]\n"
+"Usage: %s --ratings FILE (--ratio R | --folds K | --by-user-items F) --out DIR [options]\n"
 "\n"
 "Deterministic per-user train/test split of a ratings file (any format\n"
 "als-train reads); the outputs are text files als-train and als-partition read.\n"
@@ -85,6 +105,9 @@ static void usage(FILE *out)
 "                      DIR/train.txt, DIR/test.txt; every user keeps >= 1 training rating\n"
 "  --folds K           K-fold cross-validation (2 <= K <= 100): DIR/train-F.txt,\n"
 "                      DIR/test-F.txt for F = 1..K; the test files partition the input\n"
+"  --by-user-items F   hold out round(F n_i) of each user's n_i distinct items\n"
+"                      (0 < F < 1; all lines of a held-out pair; at most n_i - 1),\n"
+"                      chosen by (seed, user, item) only: DIR/train.txt, DIR/test.txt\n"
 "  --seed S            seed (default 1)\n"
 "  --out DIR           output directory (created if missing)\n"
 "  --help\n", prog);
@@ -99,19 +122,20 @@ static int write_line(FILE *f, const als_triplets_t *r, int64_t x)
 
 int main(int argc, char **argv)
 {
-    enum { O_RATINGS = 256, O_VALCOL, O_RATIO, O_FOLDS, O_SEED, O_OUT, O_HELP };
+    enum { O_RATINGS = 256, O_VALCOL, O_RATIO, O_FOLDS, O_BYITEMS, O_SEED, O_OUT, O_HELP };
     static const struct option longopts[] = {
         {"ratings", required_argument, NULL, O_RATINGS},
         {"value-column", required_argument, NULL, O_VALCOL},
         {"ratio", required_argument, NULL, O_RATIO},
         {"folds", required_argument, NULL, O_FOLDS},
+        {"by-user-items", required_argument, NULL, O_BYITEMS},
         {"seed", required_argument, NULL, O_SEED},
         {"out", required_argument, NULL, O_OUT},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0}};
     const char *ratings = NULL, *out = NULL;
     int64_t valcol = 2, folds = 0;
-    double ratio = 0.0;
+    double ratio = 0.0, byitems = 0.0;
     uint64_t seed = 1;
     als_err_t err;
     als_err_clear(&err);
@@ -128,6 +152,12 @@ int main(int argc, char **argv)
                 als_err_set(&err, ALS_ERR_ARG, "--ratio: %s must be strictly between 0 and 1", optarg);
             break;
         case O_FOLDS: als_cli_int64("--folds", optarg, 2, 100, &folds, &err); break;
+        case O_BYITEMS:
+            if (als_cli_double("--by-user-items", optarg, 0, 1, &byitems, &err) == ALS_OK &&
+                (byitems <= 0 || byitems >= 1))
+                als_err_set(&err, ALS_ERR_ARG, "--by-user-items: %s must be strictly between 0 and 1",
+                            optarg);
+            break;
         case O_SEED: als_cli_u64("--seed", optarg, &seed, &err); break;
         case O_HELP: usage(stdout); return 0;
         case ':': als_err_set(&err, ALS_ERR_ARG, "%s: missing value (see --help)", argv[optind - 1]); break;
@@ -138,8 +168,8 @@ int main(int argc, char **argv)
         als_err_set(&err, ALS_ERR_ARG, "unexpected argument '%s' (see --help)", argv[optind]);
     if (err.code == ALS_OK && (!ratings || !out))
         als_err_set(&err, ALS_ERR_ARG, "--ratings FILE and --out DIR are required (see --help)");
-    if (err.code == ALS_OK && (ratio > 0) == (folds > 0))
-        als_err_set(&err, ALS_ERR_ARG, "give exactly one of --ratio R and --folds K");
+    if (err.code == ALS_OK && (ratio > 0) + (folds > 0) + (byitems > 0) != 1)
+        als_err_set(&err, ALS_ERR_ARG, "give exactly one of --ratio R, --folds K and --by-user-items F");
     if (err.code != ALS_OK)
         return als_cli_fail(prog, &err);
     if (als_output_prepare(out, "--out", &err) != ALS_OK)
@@ -176,6 +206,25 @@ int main(int argc, char **argv)
         while (b < N && r.row[ord[b]] == u)
             b++;
         int64_t n = b - a;
+        if (byitems > 0) {
+            for (int64_t t = 0; t < n; t++)
+                kx[t] = (kx_t){key(seed, u, 4, r.col[ord[a + t]]), ord[a + t]};
+            qsort_r(kx, (size_t)n, sizeof *kx, cmp_kitem, r.col);
+            int64_t ni = 0;
+            for (int64_t q = 0; q < n; q++)
+                ni += q == 0 || r.col[kx[q].x] != r.col[kx[q - 1].x];
+            int64_t h = (int64_t)floor(byitems * (double)ni + 0.5);
+            if (h > ni - 1)
+                h = ni - 1;
+            for (int64_t q = 0, d = -1; q < n; q++) {
+                d += q == 0 || r.col[kx[q].x] != r.col[kx[q - 1].x];
+                part[kx[q].x] = d < h ? 0 : -1;
+                ntest += d < h;
+            }
+            users++;
+            a = b;
+            continue;
+        }
         for (int64_t t = 0; t < n; t++)
             kx[t] = (kx_t){key(seed, u, 1, (uint64_t)t), ord[a + t]};
         qsort(kx, (size_t)n, sizeof *kx, cmp_kx);
@@ -231,7 +280,7 @@ int main(int argc, char **argv)
     }
     if (rc == ALS_OK)
         printf("%" PRId64 " ratings of %" PRId64 " users split %s (seed %" PRIu64 ")\n", N, users,
-               folds ? "into folds" : "by ratio", seed);
+               folds ? "into folds" : byitems > 0 ? "by user items" : "by ratio", seed);
     free(part);
     als_triplets_free(&r);
     return rc == ALS_OK ? 0 : als_cli_fail(prog, &err);

@@ -1,0 +1,130 @@
+/* als_cg.c - matrix-free conjugate gradient for one row (see als_cg.h). */
+#include "als_cg.h"
+
+#include <math.h>
+#include <string.h>
+
+double als_cg_dot(const double *a, const double *b, int k)
+{
+    double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int c = 0;
+    for (; c + 8 <= k; c += 8)
+        for (int l = 0; l < 8; l++)
+            s[l] += a[c + l] * b[c + l];
+    for (; c < k; c++)
+        s[c & 7] += a[c] * b[c];
+    return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+}
+
+int64_t als_cg_ws_size(int k)
+{
+    return 3 * (int64_t)k;
+}
+
+void als_cg_rhs(int k, int64_t n, const int64_t *idx, const double *coef, const double *X,
+                double *b)
+{
+    memset(b, 0, (size_t)k * sizeof *b);
+    for (int64_t t = 0; t < n; t++) {
+        const double *x = X + idx[t] * (int64_t)k, a = coef[t];
+        for (int c = 0; c < k; c++)
+            b[c] += a * x[c];
+    }
+}
+
+void als_cg_apply(const als_cg_row_t *row, const double *p, double *q)
+{
+    const int k = row->k;
+    for (int c = 0; c < k; c++)
+        q[c] = row->diag[c] * p[c];
+    if (row->G) {
+        const double *G = row->G;
+        for (int a = 0; a < k; a++) {
+            const double *g = G + (int64_t)a * k;
+            double s = g[a] * p[a];
+            for (int c = a + 1; c < k; c++) {
+                s += g[c] * p[c];
+                q[c] += g[c] * p[a];
+            }
+            q[a] += s;
+        }
+    }
+    for (int64_t t = 0; t < row->n; t++) {
+        const double *x = row->X + row->idx[t] * (int64_t)k;
+        double s = als_cg_dot(x, p, k);
+        if (row->w)
+            s *= row->w[t];
+        for (int c = 0; c < k; c++)
+            q[c] += s * x[c];
+    }
+}
+
+double als_cg_objective(const als_cg_row_t *row, const double *b, const double *x)
+{
+    const int k = row->k;
+    /* 1/2 x'Ax - b'x with x'Ax = G-part + sum_t w_t (x_t'x)^2 + sum d x^2,
+     * each part in a fixed order. */
+    double quad = 0.0;
+    for (int c = 0; c < k; c++)
+        quad += row->diag[c] * x[c] * x[c];
+    if (row->G) {
+        for (int a = 0; a < k; a++) {
+            const double *g = row->G + (int64_t)a * k;
+            double off = 0.0;
+            for (int c = a + 1; c < k; c++)
+                off += g[c] * x[c];
+            quad += x[a] * (g[a] * x[a] + 2.0 * off);
+        }
+    }
+    for (int64_t t = 0; t < row->n; t++) {
+        double s = als_cg_dot(row->X + row->idx[t] * (int64_t)k, x, k);
+        quad += (row->w ? row->w[t] : 1.0) * s * s;
+    }
+    return 0.5 * quad - als_cg_dot(b, x, k);
+}
+
+static void zero_fixed(const als_cg_row_t *row, double *v)
+{
+    for (int f = 0; f < row->nfix; f++)
+        v[row->fix[f]] = 0.0;
+}
+
+int als_cg_solve(const als_cg_row_t *row, const double *b, int steps, double *x, double *ws)
+{
+    const int k = row->k;
+    double *r = ws, *p = ws + k, *q = ws + 2 * (int64_t)k;
+    /* r = b - A x on the free coordinates, 0 on the fixed ones. */
+    als_cg_apply(row, x, q);
+    for (int c = 0; c < k; c++)
+        r[c] = b[c] - q[c];
+    zero_fixed(row, r);
+    memcpy(p, r, (size_t)k * sizeof *p);
+    double rr = als_cg_dot(r, r, k);
+    if (!isfinite(rr))
+        return -1;
+    int s = 0;
+    for (; s < steps && rr > 0.0; s++) {
+        als_cg_apply(row, p, q);
+        zero_fixed(row, q);
+        double pq = als_cg_dot(p, q, k);
+        if (!isfinite(pq))
+            return -1;
+        if (pq <= 0.0)
+            return -2;
+        double a = rr / pq;
+        if (!isfinite(a))
+            return -1;
+        for (int c = 0; c < k; c++) {
+            x[c] += a * p[c];
+            r[c] -= a * q[c];
+        }
+        double rn = als_cg_dot(r, r, k);
+        if (!isfinite(rn))
+            return -1;
+        double beta = rn / rr;
+        for (int c = 0; c < k; c++)
+            p[c] = r[c] + beta * p[c];
+        rr = rn;
+    }
+    return s;
+}
