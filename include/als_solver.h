@@ -58,6 +58,8 @@ typedef struct {
     int64_t *test_v;            /* V view slot of the item */
     double *test_r;
     double bytes_recv_iter;     /* bytes this rank receives per iteration (the mode's) */
+    double bytes_received;      /* bytes actually received by factor exchanges so far */
+    int nexchanges;             /* factor exchanges so far (2 per iteration) */
     double bytes_recv_other;    /* the same in the other mode */
     double mem_expected;        /* modelled bytes this rank holds (the mode's) */
     double mem_other;           /* the same in the other mode */

@@ -12,6 +12,7 @@
 #include "als_exchange.h"
 #include "als_kernels.h"
 #include "als_npy.h"
+#include "als_planstats.h"
 
 static uint64_t mix64(uint64_t z)
 {
@@ -109,21 +110,6 @@ static double node_share(MPI_Comm comm)
     return phys / nr;
 }
 
-/* The modelled bytes a rank holds: local data, views, blocks, buffers. */
-static double mem_model(const als_data_t *d, int k, int threads, int64_t uview, int64_t vview,
-                        int64_t nsend, int64_t nghost, int sharded)
-{
-    double nu = (double)(d->u1 - d->u0), ni = (double)(d->i1 - d->i0);
-    double data = 16.0 * (double)(d->lnnz_u + d->lnnz_i + d->lwnnz) + 8.0 * (3 * nu + ni + 3) +
-                  8.0 * (nu + ni); /* ratings, W, pointers, wdeg, id slices */
-    double views = 8.0 * k * (double)(uview + vview) + 8.0 * (double)(uview + vview);
-    double blocks = 8.0 * k * (nu + ni);
-    double maps = sharded ? 8.0 * (double)(d->lnnz_u + d->lnnz_i + d->lwnnz) +
-                                8.0 * (double)(nghost + nsend) + 8.0 * k * (double)nsend : 0.0;
-    double work = (double)threads * 8.0 * (4.0 * k * k + 4.0 * k);
-    return data + views + blocks + maps + work;
-}
-
 int als_solver_init_test(MPI_Comm comm, const als_options_t *opt, const als_data_t *data,
                          const als_testset_t *test, als_solver_t *s, als_err_t *err)
 {
@@ -166,18 +152,21 @@ int als_solver_init_test(MPI_Comm comm, const als_options_t *opt, const als_data
         free(vg);
         return err->code;
     }
-    s->bytes_recv_iter = 8.0 * (double)k * (double)(nug + nvg);                /* neighbor */
-    s->bytes_recv_other = 8.0 * (double)k * (double)((m - nu) + (n - ni));    /* allgather */
     s->mode = opt->exchange;
-    if (s->mode != ALS_EXCH_ALLGATHER) {
-        if (als_ghost_plan_build(comm, d->ubeg, ug, nug, &s->pu, err) != ALS_OK ||
-            als_ghost_plan_build(comm, d->ibeg, vg, nvg, &s->pv, err) != ALS_OK)
-            return err->code;
-        ug = vg = NULL; /* owned by the plans */
-    }
+    /* The plans are built in both modes: the start-up report and --exchange
+     * auto compare the modes with the same figures als-partition prints. */
+    if (als_ghost_plan_build(comm, d->ubeg, ug, nug, &s->pu, err) != ALS_OK ||
+        als_ghost_plan_build(comm, d->ibeg, vg, nvg, &s->pv, err) != ALS_OK)
+        return err->code;
+    ug = vg = NULL; /* owned by the plans */
     int64_t nsend = s->pu.nsend > s->pv.nsend ? s->pu.nsend : s->pv.nsend;
-    double mem_n = mem_model(d, (int)k, s->threads, nu + nug, ni + nvg, nsend, nug + nvg, 1);
-    double mem_a = mem_model(d, (int)k, s->threads, m, n, 0, 0, 0);
+    als_planstats_counts_t pc = {nu, ni, d->lnnz_u, d->lnnz_i, d->lwnnz, nug, nvg,
+                                 s->pu.nsend, s->pv.nsend, s->pu.nsrc, s->pv.nsrc};
+    als_planstats_t ps;
+    als_planstats_rank(&pc, m, n, (int)k, s->threads, &ps);
+    s->bytes_recv_iter = (double)ps.bytes_neighbor;
+    s->bytes_recv_other = (double)ps.bytes_allgather;
+    double mem_n = (double)ps.mem_neighbor, mem_a = (double)ps.mem_allgather;
     if (s->mode == ALS_EXCH_AUTO) {
         /* Memory first (largest rank decides), then a time model of one
          * iteration's two exchanges on the slowest rank:
@@ -211,8 +200,7 @@ int als_solver_init_test(MPI_Comm comm, const als_options_t *opt, const als_data
         /* The whole matrices: view slot = global row. */
         als_ghost_plan_free(&s->pu);
         als_ghost_plan_free(&s->pv);
-        free(ug);
-        free(vg);
+        nsend = 0;
         s->pu.own0 = d->u0; s->pu.own1 = d->u1; s->pu.own_slot = d->u0; s->pu.nview = m;
         s->pv.own0 = d->i0; s->pv.own1 = d->i1; s->pv.own_slot = d->i0; s->pv.nview = n;
         s->mem_expected = mem_a;
@@ -329,14 +317,14 @@ void als_solver_describe(als_solver_t *s, FILE *out)
     (void)name;
     double P = s->nranks;
     fprintf(out, "exchange: %s (%s)\n", als_exchange_mode_name(s->mode), s->why);
-    fprintf(out, "bytes received per rank per iteration: neighbor min %.4g avg %.4g max %.4g; "
-            "allgather min %.4g avg %.4g max %.4g\n", mn[in], sum[in] / P, mx[in], mn[ia],
+    fprintf(out, "bytes received per rank per iteration: neighbor min %.0f avg %.1f max %.0f; "
+            "allgather min %.0f avg %.1f max %.0f\n", mn[in], sum[in] / P, mx[in], mn[ia],
             sum[ia] / P, mx[ia]);
     if (nb)
         fprintf(out, "ghost rows per rank: U min %.0f avg %.1f max %.0f; V min %.0f avg %.1f "
                 "max %.0f\n", mn[2], sum[2] / P, mx[2], mn[3], sum[3] / P, mx[3]);
-    fprintf(out, "expected memory per rank (bytes): %s min %.4g avg %.4g max %.4g; %s min %.4g "
-            "avg %.4g max %.4g\n", als_exchange_mode_name(s->mode), mn[4], sum[4] / P, mx[4],
+    fprintf(out, "expected memory per rank (bytes): %s min %.0f avg %.1f max %.0f; %s min %.0f "
+            "avg %.1f max %.0f\n", als_exchange_mode_name(s->mode), mn[4], sum[4] / P, mx[4],
             nb ? "allgather" : "neighbor", mn[5], sum[5] / P, mx[5]);
     fflush(out);
 }
@@ -541,6 +529,16 @@ static int exchange(als_solver_t *s, int which, als_err_t *err)
         rc = which == 0 ? als_allgather_rows(s->comm, s->ublk, s->U, s->k, d->ubeg)
                         : als_allgather_rows(s->comm, s->vblk, s->V, s->k, d->ibeg);
     s->timers[ALS_T_EXCHANGE] += MPI_Wtime() - t0;
+    /* Count what arrived: ghost rows, or every row but the own block. */
+    const als_ghost_plan_t *g = which ? &s->pv : &s->pu;
+    int64_t rows = 0;
+    if (s->mode == ALS_EXCH_NEIGHBOR)
+        for (int q = 0; q < g->nsrc; q++)
+            rows += g->recv_cnt[q];
+    else
+        rows = g->nview - (g->own1 - g->own0);
+    s->bytes_received += (double)rows * (double)s->k * 8.0;
+    s->nexchanges++;
     if (rc != MPI_SUCCESS)
         return als_err_set(err, ALS_ERR_MPI, "exchange of %s (%s) failed (MPI code %d)",
                            which ? "V" : "U", als_exchange_mode_name(s->mode), rc);

@@ -205,6 +205,18 @@ for pm in "2 neighbor" "4 allgather"; do
         || bad "resume at P=$1 $2 differs" "$T/log"
 done
 
+# the plan tool predicts the bytes each rank receives, exactly (no test set)
+for p in 1 2 3 4; do
+    "${ALS_BIN:-bin}/als-partition" --ratings "$D/ratings.txt" --social "$D/social.txt" --ranks $p --rank 4 --summary > "$T/plan" 2>&1
+    for mode in neighbor allgather; do
+        train $p $(variant_args social) --exchange $mode > "$T/log" 2>&1
+        want=$(sed -n "s/^bytes_per_iteration_$mode: //p" "$T/plan")
+        got=$(sed -n "s/^exchange_bytes_per_iteration: \(.*\) (measured.*/\1/p" "$T/log")
+        [ -n "$want" ] && [ "$want" = "$got" ] && ok "P=$p $mode: measured bytes per iteration = als-partition's prediction ($got)" \
+            || bad "P=$p $mode: measured '$got' vs predicted '$want'" "$T/plan"
+    done
+done
+
 # --- 7. the loss is accurate and never PASSED when not finite (issue 13, 1-2) ---
 $PY - "$T/canc.txt" <<'PYEOF'
 import sys

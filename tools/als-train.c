@@ -18,6 +18,7 @@
 #include "als_binfmt.h"
 #include "als_checkpoint.h"
 #include "als_partition.h"
+#include "als_rsum.h"
 
 /* Leave with the agreed error on every rank. */
 static int fail(MPI_Comm comm, const als_err_t *err)
@@ -92,7 +93,7 @@ static void build_metrics(als_buf_t *b, const als_options_t *o, const als_data_t
                           const als_testset_t *t, const als_solver_t *s,
                           const als_timer_summary_t *ts, const als_sysinfo_t *si, int passed,
                           double compute_gflops, double iter_gflops, const double *rss,
-                          const als_coldstart_t *cs)
+                          const als_coldstart_t *cs, const double *xbytes, const double *xmem)
 {
     als_buf_printf(b, "{\n  \"program\": \"als-train\",\n  \"version\": \"%s\",\n", ALS_VERSION);
     als_buf_printf(b, "  \"parameters\": {\"ratings\": ");
@@ -180,6 +181,11 @@ static void build_metrics(als_buf_t *b, const als_options_t *o, const als_data_t
                        als_phase_name((als_phase_t)p), ts->min[p], ts->avg[p], ts->max[p]);
     als_buf_printf(b, "},\n  \"peak_rss_mb\": {\"min\": %.1f, \"avg\": %.1f, \"max\": %.1f},\n",
                    rss[0], rss[1], rss[2]);
+    als_buf_printf(b, "  \"exchange\": {\"mode\": \"%s\", \"why\": ", als_exchange_mode_name(s->mode));
+    als_buf_json_str(b, s->why);
+    als_buf_printf(b, ", \"bytes_per_iteration\": {\"min\": %.0f, \"avg\": %.1f, \"max\": %.0f}, "
+                   "\"modelled_memory_bytes\": {\"min\": %.0f, \"avg\": %.1f, \"max\": %.0f}},\n",
+                   xbytes[0], xbytes[1], xbytes[2], xmem[0], xmem[1], xmem[2]);
     als_buf_printf(b, "  \"flops_per_iteration\": %.6e,\n  \"compute_gflops\": ",
                    s->flops_per_iter);
     als_buf_json_num(b, compute_gflops);
@@ -382,6 +388,17 @@ int main(int argc, char **argv)
     MPI_Allreduce(&mine, &rss[1], 1, MPI_DOUBLE, MPI_SUM, comm);
     MPI_Allreduce(&mine, &rss[2], 1, MPI_DOUBLE, MPI_MAX, comm);
     rss[1] /= p;
+    /* Measured bytes received per iteration and the modelled memory, min/avg/max. */
+    double xb = s.nexchanges ? s.bytes_received * 2.0 / s.nexchanges : 0.0, xm = s.mem_expected;
+    double xbytes[3], xmem[3];
+    MPI_Allreduce(&xb, &xbytes[0], 1, MPI_DOUBLE, MPI_MIN, comm);
+    als_rsum_allreduce_doubles(comm, &xb, &xbytes[1], 1);
+    MPI_Allreduce(&xb, &xbytes[2], 1, MPI_DOUBLE, MPI_MAX, comm);
+    MPI_Allreduce(&xm, &xmem[0], 1, MPI_DOUBLE, MPI_MIN, comm);
+    als_rsum_allreduce_doubles(comm, &xm, &xmem[1], 1);
+    MPI_Allreduce(&xm, &xmem[2], 1, MPI_DOUBLE, MPI_MAX, comm);
+    xbytes[1] /= p;
+    xmem[1] /= p;
 
     double t_write = MPI_Wtime();
     if (opt.out[0]) {
@@ -391,7 +408,7 @@ int main(int argc, char **argv)
         if (rank == 0) {
             als_buf_t b = {0};
             build_metrics(&b, &opt, &data, &test, &s, &ts, &si, passed, compute_gflops,
-                          iter_gflops, rss, &cs);
+                          iter_gflops, rss, &cs, xbytes, xmem);
             write_outputs(&opt, &data, &s, U, V, uids, iids, &b, &err);
             als_buf_free(&b);
         }
@@ -427,7 +444,11 @@ int main(int argc, char **argv)
             printf("%-10s %10.4f %10.4f %10.4f\n", als_phase_name((als_phase_t)ph),
                    ph == ALS_T_WRITE ? t_write : ts.min[ph], ph == ALS_T_WRITE ? t_write : ts.avg[ph],
                    ph == ALS_T_WRITE ? t_write : ts.max[ph]);
-        printf("peak_rss_mb: min %.1f avg %.1f max %.1f (per rank)\n", rss[0], rss[1], rss[2]);
+        printf("peak_rss_mb: min %.1f avg %.1f max %.1f (per rank; modelled %.1f %.1f %.1f)\n",
+               rss[0], rss[1], rss[2], xmem[0] / 1048576.0, xmem[1] / 1048576.0,
+               xmem[2] / 1048576.0);
+        printf("exchange_bytes_per_iteration: min %.0f avg %.1f max %.0f (measured, %s)\n",
+               xbytes[0], xbytes[1], xbytes[2], als_exchange_mode_name(s.mode));
         if (opt.out[0])
             printf("output: %s/{U.npy,V.npy,user_ids.txt,item_ids.txt,metrics.json}\n", opt.out);
         if (s.nonfinite)
