@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include "als_error.h"
 #include "als_options.h"
+#include "als_plan.h"
 #include "als_text.h"
 
 /* What cleaning did; printed at start-up and written to metrics.json. */
@@ -71,6 +72,15 @@ typedef struct {
     int64_t *wptr, *wcol;     /* (u1-u0)+1; global user index */
     double *wval;
     double *wdeg;             /* u1-u0: d_i = sum_f W_if */
+    /* Hot item rows (als_plan.h): the chunk plan (the same on every rank)
+     * and the ratings of the chunks this rank computes, in plan order. The
+     * owner of a hot item still holds its whole CSC column. */
+    als_hotplan_t hot;
+    int64_t nhc;              /* chunks computed here */
+    int64_t *hc;              /* their indices in hot */
+    int64_t *hc_ptr;          /* nhc+1 offsets into hc_irow / hc_ival */
+    int64_t *hc_irow;         /* global user index */
+    double *hc_ival;
 } als_data_t;
 
 /* Held-out ratings mapped to dense ids. From als_testset_read (local, whole
@@ -104,6 +114,11 @@ int als_data_load_text(MPI_Comm comm, const als_options_t *o, als_data_t *d, als
 int als_data_scatter(MPI_Comm comm, int root, const als_global_t *g, int k, als_data_t *d,
                      als_err_t *err);
 void als_data_free(als_data_t *d);
+
+/* Local: from d->hot, list the chunks d->rank computes (d->hc, d->hc_ptr)
+ * and allocate d->hc_irow/d->hc_ival for their ratings (the loaders fill
+ * them). */
+int als_hot_local(als_data_t *d, als_err_t *err);
 
 /* Index of raw id x in the ascending array ids[0..n), or -1. Local. */
 int64_t als_id_find(const uint64_t *ids, int64_t n, uint64_t x);

@@ -27,6 +27,32 @@
 int als_ghost_collect(int nlists, const int64_t *const *idx, const int64_t *len, int64_t own0,
                       int64_t own1, int64_t **out, int64_t *nout, als_err_t *err);
 
+/* What one rank reads, as index arrays (see the top of this header). */
+typedef struct {
+    int64_t u0, u1, i0, i1;        /* owned users and items */
+    int64_t ni;                    /* own items */
+    const int64_t *iptr;           /* ni+1 offsets into irow (any base) */
+    const int64_t *irow;           /* the own items' CSC: global users */
+    const int64_t *ucol;           /* the own users' CSR: global items */
+    int64_t nucol;
+    const int64_t *wcol;           /* the own users' W rows: global users */
+    int64_t nwcol;
+    const int64_t *hc_irow;        /* users of the hot-row chunks computed here */
+    int64_t nhc_irow;
+    const int64_t *hc_rows;        /* their items, one per chunk */
+    int64_t nhc;
+    const int64_t *test_items;     /* items of the own users' test pairs (or NULL) */
+    int64_t ntest;
+} als_ghost_input_t;
+
+/* Local: one rank's ghost lists, as the solver reads: U ghosts = users of
+ * the own items' ratings (hot rows excluded: their chunks are read where
+ * they are computed), of the own users' W rows and of the chunks computed
+ * here; V ghosts = items of the own users' ratings, of the test pairs and
+ * of the chunks computed here. Both ascending, owned rows left out. */
+int als_ghost_lists(const als_ghost_input_t *in, int64_t **ug, int64_t *nug, int64_t **vg,
+                    int64_t *nvg, als_err_t *err);
+
 /* Local: the owner rank of global row g under the block plan beg[0..p]
  * (beg[r] <= g < beg[r+1]; empty blocks skipped). */
 int als_ghost_owner(const int64_t *beg, int p, int64_t g);

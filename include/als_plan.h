@@ -31,6 +31,43 @@ double als_plan_row_flops(int64_t nr, int64_t nw, int k);
 void als_plan_blocks(int64_t nrows, const int64_t *rptr, const int64_t *wptr, int k, int p,
                      int64_t *beg);
 
+/* ---- hot rows --------------------------------------------------------------
+ *
+ * An item row with more than ALS_HOT_CHUNK ratings ("hot": a popular item)
+ * cannot be balanced as one unit. Its ratings (in their CSC order) are cut
+ * into chunks of ALS_HOT_CHUNK (the last one shorter); the row's Gram matrix
+ * and right-hand side are ALWAYS the sum of the chunks' partial sums, added
+ * in chunk order by the row's owner, whatever P is (so a hot row's bits do
+ * not depend on P; they differ from an unchunked sum by rounding only). Which
+ * rank computes a chunk is a scheduling choice: the chunks go, in (row, chunk)
+ * order, to the rank with the least modelled load at that moment (ties: the
+ * lowest rank), on top of the block plan in which hot rows count only their
+ * solve. User rows are never split. */
+#define ALS_HOT_CHUNK 1024
+
+/* The chunks of every hot row and who computes them (the same on every rank;
+ * O(number of chunks), not O(rows)). */
+typedef struct {
+    int64_t n;                 /* chunks */
+    int64_t *row;              /* global row of chunk c, ascending (row, chunk) */
+    int64_t *first, *len;      /* ratings [first, first + len) of the row (offsets) */
+    int *rank;                 /* the rank that computes it */
+} als_hotplan_t;
+
+/* Is a row with nr ratings hot? */
+static inline int als_plan_is_hot(int64_t nr)
+{
+    return nr > ALS_HOT_CHUNK;
+}
+
+/* The item plan with hot rows: blocks beg[0..p] balanced with each hot
+ * row's ratings left out, then the chunks placed greedily (above). hp may be
+ * NULL (blocks only). Returns 0, or -1 when out of memory. Local,
+ * deterministic. */
+int als_plan_items(int64_t nrows, const int64_t *rptr, int k, int p, int64_t *beg,
+                   als_hotplan_t *hp);
+void als_hotplan_free(als_hotplan_t *hp);
+
 /* The stored row width of a run: --rank, plus 3 with --bias (the bias, the
  * constant 1 and the mean slot; as the solver's s->k). */
 static inline int als_plan_width(int rank_k, int bias)

@@ -38,6 +38,7 @@
 #include <stdio.h>
 
 #include "als_error.h"
+#include "als_plan.h"
 
 /* What one rank holds under a plan (counts only). */
 typedef struct {
@@ -47,6 +48,9 @@ typedef struct {
     int64_t ughost, vghost;            /* ghost rows of U and V */
     int64_t usent, vsent;              /* rows sent per U / V exchange */
     int64_t urecv_ranks, vrecv_ranks;  /* ranks it receives U / V ghosts from */
+    int64_t hot_ratings;               /* ratings of its own hot items (held, computed by the
+                                        * chunks' ranks) */
+    int64_t chunk_ratings;             /* ratings of the hot-row chunks it computes (a copy) */
 } als_planstats_counts_t;
 
 /* The figures derived from the counts. Bytes are exact integers. */
@@ -69,7 +73,7 @@ void als_planstats_rank(const als_planstats_counts_t *c, int64_t m, int64_t n, i
  * and wcol may be NULL: no W), without p ranks: cnt[0..p). Memory O(p + the
  * largest rank's index lists); time O((nnz + wnnz) log) over all ranks. */
 int als_planstats_global(int p, int64_t m, int64_t n, const int64_t *ubeg, const int64_t *ibeg,
-                         const int64_t *uptr, const int64_t *ucol, const int64_t *iptr,
+                         const als_hotplan_t *hot, const int64_t *uptr, const int64_t *ucol, const int64_t *iptr,
                          const int64_t *irow, const int64_t *wptr, const int64_t *wcol,
                          als_planstats_counts_t *cnt, als_err_t *err);
 

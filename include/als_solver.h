@@ -64,6 +64,15 @@ typedef struct {
     double mem_expected;        /* modelled bytes this rank holds (the mode's) */
     double mem_other;           /* the same in the other mode */
     int hist_cap;               /* entries allocated in hist */
+    /* Hot item rows (als_plan.h): own hot rows, chunk traffic, partial sums. */
+    int hot_any;                /* the dataset has hot rows (collective switch) */
+    int64_t nhot, hot_pack;     /* own hot rows; doubles per packed chunk */
+    int64_t *hot_slot;          /* per own item: index among own hot rows, or -1 */
+    int64_t *hot_c0, *hot_nc;   /* per own hot row: its chunks in the plan */
+    int64_t *hot_rpos, *hot_spos; /* receive slot per own row's chunk, send slot per chunk */
+    int *hot_scnt, *hot_sdsp, *hot_rcnt, *hot_rdsp; /* MPI_Alltoallv counts (doubles) */
+    double *hot_sbuf, *hot_rbuf, *hotA;
+    int64_t *hc_irow_s, *hc_vslot; /* chunk ratings' U view slots, chunk rows' V slots */
     double timers[ALS_T_NPHASES];
     als_iter_t *hist;           /* iteration history (every rank), grown as iterations run */
     int niters;

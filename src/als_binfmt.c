@@ -940,10 +940,17 @@ int als_data_load_binary(MPI_Comm comm, const char *path, int k, als_data_t *d, 
 
     /* The plan: the same row pointers, the same function as als_data_scatter. */
     als_plan_blocks(m, uptr, wptr, k, p, d->ubeg);
-    als_plan_blocks(n, iptr, NULL, k, p, d->ibeg);
+    if (als_plan_items(n, iptr, k, p, d->ibeg, &d->hot) != 0 || als_hot_local(d, err) != ALS_OK)
+        als_err_set(err, ALS_ERR_NOMEM, "%s: out of memory for the hot-row plan", path);
     d->u0 = d->ubeg[rank]; d->u1 = d->ubeg[rank + 1];
     d->i0 = d->ibeg[rank]; d->i1 = d->ibeg[rank + 1];
     const int64_t nu = d->u1 - d->u0, ni = d->i1 - d->i0;
+    /* Where this rank's hot-row chunks start in the CSC (read below). */
+    int64_t *hc_at = malloc((size_t)(d->nhc + 1) * sizeof *hc_at);
+    if (!hc_at)
+        ALS_ABORT("out of memory for %" PRId64 " chunk offsets", d->nhc);
+    for (int64_t x = 0; x < d->nhc; x++)
+        hc_at[x] = iptr[d->hot.row[d->hc[x]]] + d->hot.first[d->hc[x]];
     const int64_t ua = uptr[d->u0], ia = iptr[d->i0], wa = wptr[d->u0];
     d->lnnz_u = uptr[d->u1] - ua;
     d->lnnz_i = iptr[d->i1] - ia;
@@ -994,6 +1001,14 @@ int als_data_load_binary(MPI_Comm comm, const char *path, int k, als_data_t *d, 
         read_range(&r, ALS_SEC_WCOL, (uint64_t)wa, (uint64_t)d->lwnnz, d->wcol, m, err) ||
         read_range(&r, ALS_SEC_WVAL, (uint64_t)wa, (uint64_t)d->lwnnz, d->wval, -1, err))
         (void)0;
+    for (int64_t x = 0; x < d->nhc && err->code == ALS_OK; x++) {
+        int64_t len = d->hc_ptr[x + 1] - d->hc_ptr[x];
+        if (read_range(&r, ALS_SEC_IROW, (uint64_t)hc_at[x], (uint64_t)len,
+                       d->hc_irow + d->hc_ptr[x], m, err) == ALS_OK)
+            read_range(&r, ALS_SEC_IVAL, (uint64_t)hc_at[x], (uint64_t)len,
+                       d->hc_ival + d->hc_ptr[x], -1, err);
+    }
+    free(hc_at);
     /* Values as the text path admits them: finite ratings, finite
      * non-negative weights (a checksum only says the bytes are as written). */
     for (int64_t u = 0; u < nu && err->code == ALS_OK; u++) {

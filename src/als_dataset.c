@@ -407,6 +407,8 @@ void als_data_free(als_data_t *d)
     free(d->uptr); free(d->ucol); free(d->uval);
     free(d->iptr); free(d->irow); free(d->ival);
     free(d->wptr); free(d->wcol); free(d->wval); free(d->wdeg);
+    als_hotplan_free(&d->hot);
+    free(d->hc); free(d->hc_ptr); free(d->hc_irow); free(d->hc_ival);
     memset(d, 0, sizeof *d);
 }
 
@@ -447,6 +449,79 @@ static void compute_degrees(als_data_t *d)
     }
 }
 
+/* Select this rank's chunks of d->hot and allocate their arrays. */
+int als_hot_local(als_data_t *d, als_err_t *err)
+{
+    d->nhc = 0;
+    for (int64_t c = 0; c < d->hot.n; c++)
+        d->nhc += d->hot.rank[c] == d->rank;
+    int64_t len = 0;
+    XMALLOC(d->hc, d->nhc);
+    XMALLOC(d->hc_ptr, d->nhc + 1);
+    if (!d->hc || !d->hc_ptr)
+        return als_err_set(err, ALS_ERR_NOMEM, "out of memory for the hot-row chunks");
+    d->hc_ptr[0] = 0;
+    for (int64_t c = 0, x = 0; c < d->hot.n; c++)
+        if (d->hot.rank[c] == d->rank) {
+            d->hc[x] = c;
+            len += d->hot.len[c];
+            d->hc_ptr[++x] = len;
+        }
+    XMALLOC(d->hc_irow, len);
+    XMALLOC(d->hc_ival, len);
+    if (!d->hc_irow || !d->hc_ival)
+        return als_err_set(err, ALS_ERR_NOMEM, "out of memory for %" PRId64 " ratings of hot-row "
+                           "chunks", len);
+    return ALS_OK;
+}
+
+/* Broadcast root's hot plan; send every rank the ratings of its chunks. */
+static int als_hot_distribute(MPI_Comm comm, int root, const als_global_t *g, als_data_t *d,
+                              als_err_t *err)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    int64_t nc = d->hot.n;
+    MPI_Bcast(&nc, 1, MPI_INT64_T, root, comm);
+    if (rank != root) {
+        d->hot.n = nc;
+        XMALLOC(d->hot.row, nc); XMALLOC(d->hot.first, nc); XMALLOC(d->hot.len, nc);
+        XMALLOC(d->hot.rank, nc);
+        if (!d->hot.row || !d->hot.first || !d->hot.len || !d->hot.rank)
+            als_err_set(err, ALS_ERR_NOMEM, "out of memory for the hot-row plan");
+    }
+    if (als_err_agree(comm, err) != ALS_OK)
+        return err->code;
+    als_bcast_big(comm, d->hot.row, nc, MPI_INT64_T, root);
+    als_bcast_big(comm, d->hot.first, nc, MPI_INT64_T, root);
+    als_bcast_big(comm, d->hot.len, nc, MPI_INT64_T, root);
+    als_bcast_big(comm, d->hot.rank, nc, MPI_INT, root);
+    als_hot_local(d, err);
+    if (als_err_agree(comm, err) != ALS_OK)
+        return err->code;
+    if (rank == root) {
+        for (int64_t c = 0, x = 0; c < nc; c++) {
+            const int r = d->hot.rank[c];
+            int64_t a = g->iptr[d->hot.row[c]] + d->hot.first[c], len = d->hot.len[c];
+            if (r == root) { /* own chunks come in plan order: x counts them */
+                memcpy(d->hc_irow + d->hc_ptr[x], g->irow + a, (size_t)len * sizeof(int64_t));
+                memcpy(d->hc_ival + d->hc_ptr[x], g->ival + a, (size_t)len * sizeof(double));
+                x++;
+                continue;
+            }
+            als_send_big(comm, g->irow + a, len, MPI_INT64_T, r, 13);
+            als_send_big(comm, g->ival + a, len, MPI_DOUBLE, r, 14);
+        }
+    } else {
+        for (int64_t x = 0; x < d->nhc; x++) {
+            int64_t len = d->hc_ptr[x + 1] - d->hc_ptr[x];
+            als_recv_big(comm, d->hc_irow + d->hc_ptr[x], len, MPI_INT64_T, root, 13);
+            als_recv_big(comm, d->hc_ival + d->hc_ptr[x], len, MPI_DOUBLE, root, 14);
+        }
+    }
+    return ALS_OK;
+}
+
 int als_data_scatter(MPI_Comm comm, int root, const als_global_t *g, int k, als_data_t *d,
                      als_err_t *err)
 {
@@ -469,7 +544,8 @@ int als_data_scatter(MPI_Comm comm, int root, const als_global_t *g, int k, als_
     ok = d->ubeg && d->ibeg;
     if (ok && rank == root) {
         als_plan_blocks(d->m, g->uptr, g->wptr, k, p, d->ubeg);
-        als_plan_blocks(d->n, g->iptr, NULL, k, p, d->ibeg);
+        if (als_plan_items(d->n, g->iptr, k, p, d->ibeg, &d->hot) != 0)
+            ok = 0;
     }
     if (!ok)
         als_err_set(err, ALS_ERR_NOMEM, "out of memory for the id maps (%" PRId64 " users, %"
@@ -502,6 +578,8 @@ int als_data_scatter(MPI_Comm comm, int root, const als_global_t *g, int k, als_
         als_recv_big(comm, d->user_ids, d->u1 - d->u0, MPI_UINT64_T, root, 11);
         als_recv_big(comm, d->item_ids, d->i1 - d->i0, MPI_UINT64_T, root, 12);
     }
+    if (als_hot_distribute(comm, root, g, d, err) != ALS_OK)
+        return err->code;
     /* Local sizes: root sends each rank its three counts. */
     int64_t cnt3[3];
     if (rank == root) {

@@ -1,5 +1,6 @@
 /* als_ghost.c - owned rows, ghost rows and the neighbourhood exchange plan. */
 #include "als_ghost.h"
+#include "als_plan.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -37,6 +38,29 @@ int als_ghost_collect(int nlists, const int64_t *const *idx, const int64_t *len,
     *out = s ? s : a;
     *nout = u;
     return ALS_OK;
+}
+
+int als_ghost_lists(const als_ghost_input_t *in, int64_t **ug, int64_t *nug, int64_t **vg,
+                    int64_t *nvg, als_err_t *err)
+{
+    *ug = *vg = NULL;
+    int64_t n = in->ni ? in->iptr[in->ni] - in->iptr[0] : 0, nr = 0;
+    int64_t *irow = malloc((size_t)(n + 1) * sizeof *irow);
+    if (!irow)
+        return als_err_set(err, ALS_ERR_NOMEM, "out of memory collecting ghost rows");
+    for (int64_t t = 0; t < in->ni; t++)
+        if (!als_plan_is_hot(in->iptr[t + 1] - in->iptr[t]))
+            for (int64_t x = in->iptr[t]; x < in->iptr[t + 1]; x++)
+                irow[nr++] = in->irow[x - in->iptr[0]];
+    const int64_t *ul[3] = {irow, in->wcol, in->hc_irow};
+    const int64_t ulen[3] = {nr, in->nwcol, in->nhc_irow};
+    const int64_t *vl[3] = {in->ucol, in->test_items, in->hc_rows};
+    const int64_t vlen[3] = {in->nucol, in->ntest, in->nhc};
+    int rc = als_ghost_collect(3, ul, ulen, in->u0, in->u1, ug, nug, err);
+    free(irow);
+    if (rc == ALS_OK)
+        rc = als_ghost_collect(3, vl, vlen, in->i0, in->i1, vg, nvg, err);
+    return rc;
 }
 
 int als_ghost_owner(const int64_t *beg, int p, int64_t g)

@@ -27,9 +27,13 @@ static int print_from_arrays(FILE *out, int np, const int *plist, int k, int thr
             return als_err_set(err, ALS_ERR_NOMEM, "out of memory for the block plan");
         }
         als_plan_blocks(m, uptr, wptr, k, p, ubeg);
-        als_plan_blocks(n, iptr, NULL, k, p, ibeg);
-        int rc = als_planstats_global(p, m, n, ubeg, ibeg, uptr, ucol, iptr, irow, wptr, wcol,
-                                      cnt, err);
+        als_hotplan_t hot;
+        int rc = als_plan_items(n, iptr, k, p, ibeg, &hot) == 0 ? ALS_OK
+                 : als_err_set(err, ALS_ERR_NOMEM, "out of memory for the hot-row plan");
+        if (rc == ALS_OK)
+            rc = als_planstats_global(p, m, n, ubeg, ibeg, &hot, uptr, ucol, iptr, irow, wptr,
+                                      wcol, cnt, err);
+        als_hotplan_free(&hot);
         if (rc == ALS_OK)
             als_planstats_print(out, p, m, n, k, threads, cnt, with_table);
         free(cnt); free(ubeg); free(ibeg);
@@ -91,15 +95,21 @@ void als_partition_print_data(MPI_Comm comm, const als_data_t *d, int k, int thr
                                    .wnnz = d->lwnnz};
     int64_t *sent = calloc(2 * (size_t)p, sizeof *sent);
     int64_t *vg = NULL, *ug = NULL, nvg = 0, nug = 0;
-    int ok = sent != NULL;
+    int64_t *hrows = malloc((size_t)(d->nhc + 1) * sizeof *hrows);
+    int ok = sent != NULL && hrows != NULL;
     if (ok) {
-        const int64_t *vl[1] = {d->ucol};
-        int64_t vn[1] = {d->lnnz_u};
-        const int64_t *ul[2] = {d->irow, d->wcol};
-        int64_t un[2] = {d->lnnz_i, d->lwnnz};
-        ok = als_ghost_collect(1, vl, vn, d->i0, d->i1, &vg, &nvg, &err) == ALS_OK &&
-             als_ghost_collect(2, ul, un, d->u0, d->u1, &ug, &nug, &err) == ALS_OK;
+        for (int64_t x = 0; x < d->nhc; x++)
+            hrows[x] = d->hot.row[d->hc[x]];
+        mine.chunk_ratings = d->hc_ptr ? d->hc_ptr[d->nhc] : 0;
+        for (int64_t t = 0; t < d->i1 - d->i0; t++)
+            if (als_plan_is_hot(d->iptr[t + 1] - d->iptr[t]))
+                mine.hot_ratings += d->iptr[t + 1] - d->iptr[t];
+        als_ghost_input_t gi = {d->u0, d->u1, d->i0, d->i1, d->i1 - d->i0, d->iptr, d->irow,
+                                d->ucol, d->lnnz_u, d->wcol, d->lwnnz, d->hc_irow,
+                                mine.chunk_ratings, hrows, d->nhc, NULL, 0};
+        ok = als_ghost_lists(&gi, &ug, &nug, &vg, &nvg, &err) == ALS_OK;
     }
+    free(hrows);
     if (ok) {
         mine.ughost = nug;
         mine.vghost = nvg;

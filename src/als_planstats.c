@@ -15,11 +15,13 @@ void als_planstats_rank(const als_planstats_counts_t *c, int64_t m, int64_t n, i
         threads = 1;
     out->flops_u = (double)c->user_ratings * (double)k * (k + 3.0) + (double)c->wnnz * 2.0 * k +
                    (double)c->users * ((double)k * k * k / 3.0 + 2.0 * (double)k * k);
-    out->flops_v = (double)c->item_ratings * (double)k * (k + 3.0) +
+    out->flops_v = (double)(c->item_ratings - c->hot_ratings + c->chunk_ratings) *
+                       (double)k * (k + 3.0) +
                    (double)c->items * ((double)k * k * k / 3.0 + 2.0 * (double)k * k);
     out->bytes_neighbor = (c->ughost + c->vghost) * row;
     out->bytes_allgather = ((m - c->users) + (n - c->items)) * row;
-    const int64_t local = (c->user_ratings + c->item_ratings) * 16 + c->wnnz * 16 +
+    const int64_t local = (c->user_ratings + c->item_ratings + c->chunk_ratings) * 16 +
+                          c->wnnz * 16 +
                           ((c->users + 1) * 2 + (c->items + 1)) * 8 + c->users * 8;
     const int64_t work = (int64_t)threads * 4 * (int64_t)k * k * 8;
     const int64_t blocks = (c->users + c->items) * row;
@@ -31,14 +33,15 @@ void als_planstats_rank(const als_planstats_counts_t *c, int64_t m, int64_t n, i
 }
 
 int als_planstats_global(int p, int64_t m, int64_t n, const int64_t *ubeg, const int64_t *ibeg,
-                         const int64_t *uptr, const int64_t *ucol, const int64_t *iptr,
-                         const int64_t *irow, const int64_t *wptr, const int64_t *wcol,
-                         als_planstats_counts_t *cnt, als_err_t *err)
+                         const als_hotplan_t *hot, const int64_t *uptr, const int64_t *ucol,
+                         const int64_t *iptr, const int64_t *irow, const int64_t *wptr,
+                         const int64_t *wcol, als_planstats_counts_t *cnt, als_err_t *err)
 {
     (void)m;
     (void)n;
     for (int r = 0; r < p; r++)
         cnt[r] = (als_planstats_counts_t){0};
+    const int64_t nh = hot ? hot->n : 0;
     for (int r = 0; r < p; r++) {
         const int64_t u0 = ubeg[r], u1 = ubeg[r + 1], i0 = ibeg[r], i1 = ibeg[r + 1];
         als_planstats_counts_t *c = &cnt[r];
@@ -47,33 +50,58 @@ int als_planstats_global(int p, int64_t m, int64_t n, const int64_t *ubeg, const
         c->user_ratings = uptr[u1] - uptr[u0];
         c->item_ratings = iptr[i1] - iptr[i0];
         c->wnnz = wptr ? wptr[u1] - wptr[u0] : 0;
-        /* V ghosts: the items its users rated, outside its items. */
-        const int64_t *vl[1] = {ucol + uptr[u0]};
-        int64_t vn[1] = {c->user_ratings};
-        int64_t *gh = NULL, ng = 0;
-        if (als_ghost_collect(1, vl, vn, i0, i1, &gh, &ng, err) != ALS_OK)
-            return err->code;
-        c->vghost = ng;
-        for (int64_t x = 0, last = -1; x < ng; x++) {
-            int q = als_ghost_owner(ibeg, p, gh[x]);
+        for (int64_t j = i0; j < i1; j++)
+            if (als_plan_is_hot(iptr[j + 1] - iptr[j]))
+                c->hot_ratings += iptr[j + 1] - iptr[j];
+        /* The chunks rank r computes: their users and rows, copied. */
+        int64_t nc = 0, nhr = 0;
+        for (int64_t x = 0; x < nh; x++)
+            if (hot->rank[x] == r) {
+                nc++;
+                nhr += hot->len[x];
+            }
+        int64_t *hrow = malloc((size_t)(nc + 1) * sizeof *hrow);
+        int64_t *hirow = malloc((size_t)(nhr + 1) * sizeof *hirow);
+        if (!hrow || !hirow) {
+            free(hrow);
+            free(hirow);
+            return als_err_set(err, ALS_ERR_NOMEM, "out of memory for the hot-row chunks");
+        }
+        for (int64_t x = 0, a = 0, y = 0; x < nh; x++)
+            if (hot->rank[x] == r) {
+                hrow[a++] = hot->row[x];
+                for (int64_t z = 0; z < hot->len[x]; z++)
+                    hirow[y++] = irow[iptr[hot->row[x]] + hot->first[x] + z];
+            }
+        c->chunk_ratings = nhr;
+        als_ghost_input_t gi = {u0, u1, i0, i1, i1 - i0, iptr + i0, irow + iptr[i0],
+                                ucol + uptr[u0], c->user_ratings, wcol ? wcol + wptr[u0] : NULL,
+                                c->wnnz, hirow, nhr, hrow, nc, NULL, 0};
+        int64_t *ug = NULL, *vg = NULL, nug = 0, nvg = 0;
+        int rc = als_ghost_lists(&gi, &ug, &nug, &vg, &nvg, err);
+        free(hrow);
+        free(hirow);
+        if (rc != ALS_OK) {
+            free(ug);
+            free(vg);
+            return rc;
+        }
+        c->vghost = nvg;
+        for (int64_t x = 0, last = -1; x < nvg; x++) {
+            int q = als_ghost_owner(ibeg, p, vg[x]);
             cnt[q].vsent++;
             c->vrecv_ranks += q != last; /* ascending ghosts: owners ascend */
             last = q;
         }
-        free(gh);
-        /* U ghosts: the users who rated its items and its users' W neighbours. */
-        const int64_t *ul[2] = {irow + iptr[i0], wcol ? wcol + wptr[u0] : NULL};
-        int64_t un[2] = {c->item_ratings, c->wnnz};
-        if (als_ghost_collect(wcol ? 2 : 1, ul, un, u0, u1, &gh, &ng, err) != ALS_OK)
-            return err->code;
-        c->ughost = ng;
-        for (int64_t x = 0, last = -1; x < ng; x++) {
-            int q = als_ghost_owner(ubeg, p, gh[x]);
+        c->ughost = nug;
+        for (int64_t x = 0, last = -1; x < nug; x++) {
+            int q = als_ghost_owner(ubeg, p, ug[x]);
             cnt[q].usent++;
             c->urecv_ranks += q != last;
             last = q;
         }
-        free(gh);
+        free(ug);
+        free(vg);
     }
     return ALS_OK;
 }

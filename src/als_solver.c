@@ -110,6 +110,217 @@ static double node_share(MPI_Comm comm)
     return phys / nr;
 }
 
+/* Euclidean norms of n rows of width k (for the rounding-error bounds). */
+static void row_norms(const double *X, int64_t n, int k, double *out)
+{
+#pragma omp parallel for schedule(static)
+    for (int64_t t = 0; t < n; t++)
+        out[t] = sqrt(dot(X + t * k, X + t * k, k));
+}
+
+/* The squared residual of one rating, exactly added to sse, and its
+ * rounding-error bound (per rating: the computed e = r - x.y is within
+ * delta = (k + 2) u (|r| + |x| |y|) of the exact one, so e^2 is within
+ * 2|e| delta + delta^2 + u e^2) added to *bound. */
+static inline void add_residual(double r, const double *x, const double *y, int k, double nx,
+                                double ny, als_rsum_t *sse, double *bound)
+{
+    double e = r - dot(x, y, k);
+    double delta = (double)(k + 2) * 0x1p-53 * (fabs(r) + nx * ny);
+    als_rsum_add(sse, e * e);
+    *bound += 2.0 * fabs(e) * delta + delta * delta + 0x1p-53 * e * e;
+}
+
+/* ---- hot item rows (als_plan.h) ------------------------------------------
+ * Chunks computed here: Gram + rhs packed as the upper triangle (row-major,
+ * k(k+1)/2) then b (k): hot_pack doubles each, sent to the row's owner with
+ * one MPI_Alltoallv per V-step; the owner adds a row's chunks in chunk order. */
+static int hot_init(als_solver_t *s, als_err_t *err)
+{
+    const als_data_t *d = s->data;
+    const int k = s->k, p = s->nranks;
+    const int64_t ni = d->i1 - d->i0, nc = d->nhc;
+    const int sharded = s->mode == ALS_EXCH_NEIGHBOR;
+    s->hot_pack = (int64_t)k * (k + 1) / 2 + k;
+    s->hot_slot = malloc((size_t)(ni + 1) * sizeof *s->hot_slot);
+    s->hc_irow_s = malloc((size_t)((d->hc_ptr ? d->hc_ptr[nc] : 0) + 1) * sizeof *s->hc_irow_s);
+    s->hc_vslot = malloc((size_t)(nc + 1) * sizeof *s->hc_vslot);
+    s->hot_scnt = calloc((size_t)p * 4, sizeof(int));
+    if (!s->hot_slot || !s->hc_irow_s || !s->hc_vslot || !s->hot_scnt)
+        return als_err_set(err, ALS_ERR_NOMEM, "out of memory for the hot-row plan");
+    s->hot_sdsp = s->hot_scnt + p;
+    s->hot_rcnt = s->hot_sdsp + p;
+    s->hot_rdsp = s->hot_rcnt + p;
+    /* Own hot rows and the range of their chunks in the plan. */
+    s->nhot = 0;
+    for (int64_t t = 0; t < ni; t++)
+        s->hot_slot[t] = als_plan_is_hot(d->iptr[t + 1] - d->iptr[t]) ? s->nhot++ : -1;
+    s->hot_c0 = malloc((size_t)(s->nhot + 1) * sizeof *s->hot_c0);
+    s->hot_nc = malloc((size_t)(s->nhot + 1) * sizeof *s->hot_nc);
+    if (!s->hot_c0 || !s->hot_nc)
+        return als_err_set(err, ALS_ERR_NOMEM, "out of memory for the hot-row plan");
+    int64_t own_chunks = 0;
+    for (int64_t t = 0, h = 0; t < ni; t++) {
+        if (s->hot_slot[t] < 0)
+            continue;
+        int64_t j = d->i0 + t, lo = 0, hi = d->hot.n; /* first chunk of row j */
+        while (lo < hi) {
+            int64_t mid = lo + (hi - lo) / 2;
+            if (d->hot.row[mid] < j)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        int64_t c = lo;
+        while (c < d->hot.n && d->hot.row[c] == j)
+            c++;
+        s->hot_c0[h] = lo;
+        s->hot_nc[h] = c - lo;
+        own_chunks += c - lo;
+        h++;
+    }
+    /* Where each of the own rows' chunks lands in the receive buffer: the
+     * sources' chunks arrive in plan order. */
+    s->hot_rpos = malloc((size_t)(own_chunks + 1) * sizeof *s->hot_rpos);
+    if (!s->hot_rpos)
+        return als_err_set(err, ALS_ERR_NOMEM, "out of memory for the hot-row plan");
+    for (int64_t h = 0; h < s->nhot; h++)
+        for (int64_t c = s->hot_c0[h]; c < s->hot_c0[h] + s->hot_nc[h]; c++)
+            s->hot_rcnt[d->hot.rank[c]]++;
+    for (int64_t x = 0; x < nc; x++)
+        s->hot_scnt[als_ghost_owner(d->ibeg, p, d->hot.row[d->hc[x]])]++;
+    int64_t rtot = 0, stot = 0;
+    for (int q = 0; q < p; q++) {
+        if ((rtot + s->hot_rcnt[q]) * s->hot_pack > INT32_MAX ||
+            (stot + s->hot_scnt[q]) * s->hot_pack > INT32_MAX)
+            return als_err_set(err, ALS_ERR_DATA, "too many hot-row chunks for one rank's "
+                               "message (use more ranks)");
+        s->hot_rdsp[q] = (int)rtot;
+        s->hot_sdsp[q] = (int)stot;
+        rtot += s->hot_rcnt[q];
+        stot += s->hot_scnt[q];
+    }
+    int *fill = calloc((size_t)p, sizeof *fill);
+    if (!fill)
+        return als_err_set(err, ALS_ERR_NOMEM, "out of memory for the hot-row plan");
+    for (int64_t h = 0, y = 0; h < s->nhot; h++)
+        for (int64_t c = s->hot_c0[h]; c < s->hot_c0[h] + s->hot_nc[h]; c++, y++) {
+            int q = d->hot.rank[c];
+            s->hot_rpos[y] = s->hot_rdsp[q] + fill[q]++;
+        }
+    /* Send positions: own chunks grouped by destination, plan order within. */
+    s->hot_spos = malloc((size_t)(nc + 1) * sizeof *s->hot_spos);
+    if (!s->hot_spos) {
+        free(fill);
+        return als_err_set(err, ALS_ERR_NOMEM, "out of memory for the hot-row plan");
+    }
+    memset(fill, 0, (size_t)p * sizeof *fill);
+    for (int64_t x = 0; x < nc; x++) {
+        int q = als_ghost_owner(d->ibeg, p, d->hot.row[d->hc[x]]);
+        s->hot_spos[x] = s->hot_sdsp[q] + fill[q]++;
+    }
+    free(fill);
+    for (int q = 0; q < p; q++) { /* counts in doubles */
+        s->hot_scnt[q] *= (int)s->hot_pack;
+        s->hot_sdsp[q] *= (int)s->hot_pack;
+        s->hot_rcnt[q] *= (int)s->hot_pack;
+        s->hot_rdsp[q] *= (int)s->hot_pack;
+    }
+    s->hot_sbuf = malloc((size_t)(stot * s->hot_pack + 1) * sizeof(double));
+    s->hot_rbuf = malloc((size_t)(rtot * s->hot_pack + 1) * sizeof(double));
+    s->hotA = malloc((size_t)(s->nhot * ((int64_t)k * k + k) + 1) * sizeof(double));
+    if (!s->hot_sbuf || !s->hot_rbuf || !s->hotA)
+        return als_err_set(err, ALS_ERR_NOMEM, "out of memory for hot-row partial sums");
+    s->hot_any = d->hot.n > 0;
+    /* Index maps of the chunks' ratings and rows into the views. */
+    int64_t nr = d->hc_ptr ? d->hc_ptr[nc] : 0;
+    for (int64_t x = 0; x < nr; x++)
+        s->hc_irow_s[x] = sharded ? als_ghost_slot(&s->pu, d->hc_irow[x]) : d->hc_irow[x];
+    for (int64_t x = 0; x < nc; x++) {
+        int64_t j = d->hot.row[d->hc[x]];
+        s->hc_vslot[x] = sharded ? als_ghost_slot(&s->pv, j) : j;
+    }
+    return ALS_OK;
+}
+
+static void hot_free(als_solver_t *s)
+{
+    free(s->hot_slot); free(s->hc_irow_s); free(s->hc_vslot); free(s->hot_scnt);
+    free(s->hot_c0); free(s->hot_nc); free(s->hot_rpos); free(s->hot_spos);
+    free(s->hot_sbuf); free(s->hot_rbuf); free(s->hotA);
+}
+
+/* V-step, before the solves: this rank's chunks' partial Grams, sent to
+ * the owners, summed there per row in chunk order into hotA (k×k upper
+ * triangle, then b). Collective when any hot row exists. */
+static int hot_gram(als_solver_t *s, als_err_t *err)
+{
+    if (!s->hot_any)
+        return ALS_OK;
+    const als_data_t *d = s->data;
+    const int k = s->k;
+    const int64_t P = s->hot_pack;
+    double t0 = omp_get_wtime();
+#pragma omp parallel
+    {
+        double *A = malloc((size_t)(k * k + k) * sizeof *A), *b = A + k * k;
+        double *ws = malloc((size_t)(als_gram_ws_size(k) + 1) * sizeof *ws);
+        if (!A || !ws)
+            ALS_ABORT("out of memory for the per-thread workspace (k = %d)", k);
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t x = 0; x < d->nhc; x++) {
+            int64_t a = d->hc_ptr[x], n = d->hc_ptr[x + 1] - a;
+            als_gram_rhs(s->opt->kernel, k, n, s->hc_irow_s + a, d->hc_ival + a, s->U, A, b, ws);
+            double *o = s->hot_sbuf + s->hot_spos[x] * P;
+            for (int i = 0, y = 0; i < k; i++)
+                for (int j = i; j < k; j++)
+                    o[y++] = A[i * k + j];
+            memcpy(o + P - k, b, (size_t)k * sizeof *o);
+        }
+        free(A);
+        free(ws);
+    }
+    double t1 = omp_get_wtime();
+    s->timers[ALS_T_GRAM] += t1 - t0;
+    int rc = MPI_Alltoallv(s->hot_sbuf, s->hot_scnt, s->hot_sdsp, MPI_DOUBLE, s->hot_rbuf,
+                           s->hot_rcnt, s->hot_rdsp, MPI_DOUBLE, s->comm);
+    double t2 = omp_get_wtime();
+    s->timers[ALS_T_EXCHANGE] += t2 - t1;
+    if (rc != MPI_SUCCESS)
+        return als_err_set(err, ALS_ERR_MPI, "exchange of hot-row partial sums failed (MPI code "
+                           "%d)", rc);
+    /* Add each own hot row's chunks in chunk order. */
+    for (int64_t h = 0, y = 0; h < s->nhot; h++) {
+        double *A = s->hotA + h * ((int64_t)k * k + k), *b = A + k * k;
+        for (int64_t c = 0; c < s->hot_nc[h]; c++, y++) {
+            const double *in = s->hot_rbuf + s->hot_rpos[y] * P;
+            for (int i = 0, z = 0; i < k; i++)
+                for (int j = i; j < k; j++, z++)
+                    A[i * k + j] = c ? A[i * k + j] + in[z] : in[z];
+            for (int i = 0; i < k; i++)
+                b[i] = c ? b[i] + in[P - k + i] : in[P - k + i];
+        }
+    }
+    s->timers[ALS_T_GRAM] += omp_get_wtime() - t2;
+    return ALS_OK;
+}
+
+/* V-step, after the exchange: the residuals of this rank's chunks' ratings
+ * against the new item rows (the owners skip hot rows' residuals). */
+static void hot_residuals(als_solver_t *s)
+{
+    const als_data_t *d = s->data;
+    const int k = s->k;
+    for (int64_t x = 0; x < d->nhc; x++) {
+        const double *v = s->V + s->hc_vslot[x] * k;
+        double nx = sqrt(dot(v, v, k)), bound = 0.0;
+        for (int64_t y = d->hc_ptr[x]; y < d->hc_ptr[x + 1]; y++)
+            add_residual(d->hc_ival[y], v, s->U + s->hc_irow_s[y] * k, k, nx,
+                         s->unorm[s->hc_irow_s[y]], &s->vsse, &bound);
+        als_rsum_add(&s->vsse_bound, bound);
+    }
+}
+
 int als_solver_init_test(MPI_Comm comm, const als_options_t *opt, const als_data_t *data,
                          const als_testset_t *test, als_solver_t *s, als_err_t *err)
 {
@@ -140,12 +351,17 @@ int als_solver_init_test(MPI_Comm comm, const als_options_t *opt, const als_data
      * report compares both modes). */
     int64_t *ug = NULL, *vg = NULL, nug = 0, nvg = 0;
     {
-        const int64_t *ul[2] = {d->irow, d->wcol};
-        const int64_t ulen[2] = {d->lnnz_i, d->lwnnz};
-        const int64_t *vl[2] = {d->ucol, test ? test->i : NULL};
-        const int64_t vlen[2] = {d->lnnz_u, ntest};
-        if (als_ghost_collect(2, ul, ulen, d->u0, d->u1, &ug, &nug, err) == ALS_OK)
-            als_ghost_collect(2, vl, vlen, d->i0, d->i1, &vg, &nvg, err);
+        int64_t *hrows = malloc((size_t)(d->nhc + 1) * sizeof *hrows);
+        if (!hrows)
+            ALS_ABORT("out of memory collecting ghost rows");
+        for (int64_t x = 0; x < d->nhc; x++)
+            hrows[x] = d->hot.row[d->hc[x]];
+        als_ghost_input_t gi = {d->u0, d->u1, d->i0, d->i1, ni, d->iptr, d->irow, d->ucol,
+                                d->lnnz_u, d->wcol, d->lwnnz, d->hc_irow,
+                                d->hc_ptr ? d->hc_ptr[d->nhc] : 0, hrows, d->nhc,
+                                test ? test->i : NULL, ntest};
+        als_ghost_lists(&gi, &ug, &nug, &vg, &nvg, err);
+        free(hrows);
     }
     if (als_err_agree(comm, err) != ALS_OK) {
         free(ug);
@@ -161,7 +377,11 @@ int als_solver_init_test(MPI_Comm comm, const als_options_t *opt, const als_data
     ug = vg = NULL; /* owned by the plans */
     int64_t nsend = s->pu.nsend > s->pv.nsend ? s->pu.nsend : s->pv.nsend;
     als_planstats_counts_t pc = {nu, ni, d->lnnz_u, d->lnnz_i, d->lwnnz, nug, nvg,
-                                 s->pu.nsend, s->pv.nsend, s->pu.nsrc, s->pv.nsrc};
+                                 s->pu.nsend, s->pv.nsend, s->pu.nsrc, s->pv.nsrc, 0,
+                                 d->hc_ptr ? d->hc_ptr[d->nhc] : 0};
+    for (int64_t t = 0; t < ni; t++)
+        if (als_plan_is_hot(d->iptr[t + 1] - d->iptr[t]))
+            pc.hot_ratings += d->iptr[t + 1] - d->iptr[t];
     als_planstats_t ps;
     als_planstats_rank(&pc, m, n, (int)k, s->threads, &ps);
     s->bytes_recv_iter = (double)ps.bytes_neighbor;
@@ -247,6 +467,8 @@ int als_solver_init_test(MPI_Comm comm, const als_options_t *opt, const als_data
         als_ghost_map(&s->pu, d->irow, d->lnnz_i, s->irow_s);
         als_ghost_map(&s->pu, d->wcol, d->lwnnz, s->wcol_s);
     }
+    if (hot_init(s, err) != ALS_OK)
+        return err->code;
     for (int64_t x = 0; x < ntest; x++) {
         s->test_u[x] = test->u[x] - d->u0;
         s->test_v[x] = sharded ? als_ghost_slot(&s->pv, test->i[x]) : test->i[x];
@@ -331,6 +553,7 @@ void als_solver_describe(als_solver_t *s, FILE *out)
 
 void als_solver_free(als_solver_t *s)
 {
+    hot_free(s);
     if (s->mode == ALS_EXCH_NEIGHBOR) {
         free(s->ucol_s);
         free(s->irow_s);
@@ -352,27 +575,6 @@ void als_solver_free(als_solver_t *s)
     memset(s, 0, sizeof *s);
 }
 
-/* Euclidean norms of n rows of width k (for the rounding-error bounds). */
-static void row_norms(const double *X, int64_t n, int k, double *out)
-{
-#pragma omp parallel for schedule(static)
-    for (int64_t t = 0; t < n; t++)
-        out[t] = sqrt(dot(X + t * k, X + t * k, k));
-}
-
-/* The squared residual of one rating, exactly added to sse, and its
- * rounding-error bound (per rating: the computed e = r - x.y is within
- * delta = (k + 2) u (|r| + |x| |y|) of the exact one, so e^2 is within
- * 2|e| delta + delta^2 + u e^2) added to *bound. */
-static inline void add_residual(double r, const double *x, const double *y, int k, double nx,
-                                double ny, als_rsum_t *sse, double *bound)
-{
-    double e = r - dot(x, y, k);
-    double delta = (double)(k + 2) * 0x1p-53 * (fabs(r) + nx * ny);
-    als_rsum_add(sse, e * e);
-    *bound += 2.0 * fabs(e) * delta + delta * delta + 0x1p-53 * e * e;
-}
-
 /* Solve the rows [0, nrows) of one half-step. For row t: ratings
  * idx/val[ptr[t]..ptr[t+1]) against X (view rows; norms xnorm), diagonal
  * shift reg + alpha*deg[t], social right-hand side alpha * sum W[t,f] Y[f]
@@ -383,7 +585,8 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
                           const double *val, const double *X, const double *xnorm, double reg,
                           const int64_t *wptr, const int64_t *wcol, const double *wval,
                           const double *deg, const double *Y, const int *fix,
-                          const double *fixval, int bcoord, double *out, als_rsum_t *sse,
+                          const double *fixval, int bcoord, const int64_t *hot_slot,
+                          const double *hotA, double *out, als_rsum_t *sse,
                           als_rsum_t *sse_bound, int *info_out)
 {
     const double lbias = s->opt->lambda_bias;
@@ -419,7 +622,14 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
         for (int64_t t = 0; t < nrows; t++) {
             double *b = out + t * k;
             double c0 = omp_get_wtime();
-            als_gram_rhs(kern, k, ptr[t + 1] - ptr[t], idx + ptr[t], val + ptr[t], X, A, b, ws);
+            const int hot = hot_slot && hot_slot[t] >= 0;
+            if (hot) { /* the chunks' sum, added in chunk order by hot_gram */
+                const double *h = hotA + hot_slot[t] * ((int64_t)k * k + k);
+                memcpy(A, h, (size_t)k * k * sizeof *A);
+                memcpy(b, h + k * k, (size_t)k * sizeof *b);
+            } else {
+                als_gram_rhs(kern, k, ptr[t + 1] - ptr[t], idx + ptr[t], val + ptr[t], X, A, b, ws);
+            }
             double shift = count_scale && ptr[t + 1] > ptr[t] ? reg * (double)(ptr[t + 1] - ptr[t]) : reg;
             if (wptr) {
                 shift += alpha * deg[t];
@@ -462,7 +672,7 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
                         info = -1;
             /* The row's residuals against the rows just read (still in
              * cache): exact, no Sum r^2 - 2 x.b + x'Ax cancellation. */
-            if (info == 0) {
+            if (info == 0 && !hot) { /* hot rows: hot_residuals, where the chunks are */
                 double nx = sqrt(dot(b, b, k)), bound = 0.0;
                 for (int64_t x = ptr[t]; x < ptr[t + 1]; x++)
                     add_residual(val[x], b, X + idx[x] * k, k, nx, xnorm[idx[x]], &my_sse, &bound);
@@ -626,8 +836,8 @@ int als_solver_ustep(als_solver_t *s, als_err_t *err)
     row_norms(s->V, s->pv.nview, s->k, s->vnorm);
     int64_t bad = solve_rows(s, d->u1 - d->u0, d->uptr, s->ucol_s, d->uval, s->V, s->vnorm,
                              s->opt->lambda_u, d->wptr, s->wcol_s, d->wval, d->wdeg, s->U,
-                             s->ufix, s->ufixval, s->opt->bias ? s->latent : -1, s->ublk,
-                             &s->usse, &s->usse_bound, &info);
+                             s->ufix, s->ufixval, s->opt->bias ? s->latent : -1, NULL, NULL,
+                             s->ublk, &s->usse, &s->usse_bound, &info);
     int64_t nr = bad >= 0 ? d->uptr[bad + 1] - d->uptr[bad] : 0;
     if (check_failure(s, bad, info, "user", d->user_ids, nr, "--lambda-u", err))
         return err->code;
@@ -640,15 +850,20 @@ int als_solver_vstep(als_solver_t *s, als_err_t *err)
     const als_data_t *d = s->data;
     int info = 0;
     row_norms(s->U, s->pu.nview, s->k, s->unorm);
+    if (hot_gram(s, err) != ALS_OK)
+        return als_err_agree(s->comm, err);
     int64_t bad = solve_rows(s, d->i1 - d->i0, d->iptr, s->irow_s, d->ival, s->U, s->unorm,
                              s->opt->lambda_v, NULL, NULL, NULL, NULL, NULL, s->vfix, s->vfixval,
-                             s->opt->bias ? s->latent + 1 : -1, s->vblk, &s->vsse,
-                             &s->vsse_bound, &info);
+                             s->opt->bias ? s->latent + 1 : -1, s->hot_slot, s->hotA, s->vblk,
+                             &s->vsse, &s->vsse_bound, &info);
     int64_t nr = bad >= 0 ? d->iptr[bad + 1] - d->iptr[bad] : 0;
     if (check_failure(s, bad, info, "item", d->item_ids, nr, "--lambda-v", err))
         return err->code;
     exchange(s, 1, err);
-    return als_err_agree(s->comm, err);
+    if (als_err_agree(s->comm, err) != ALS_OK)
+        return err->code;
+    hot_residuals(s);
+    return ALS_OK;
 }
 
 /* The regularization term of one row, lambda included: lambda * w * |x|^2

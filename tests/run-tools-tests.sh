@@ -484,5 +484,13 @@ tool als-split --ratings "$D/ratings.txt" --ratio 0.2 --folds 3 --out "$T/x" > "
 tool als-gen --users 10 --items 5 > "$T/log" 2>&1
 [ $? = 2 ] && grep -q "out-ratings" "$T/log" && ok "als-gen: no output named is refused" || bad "als-gen options" "$T/log"
 
+# ---- the Zipf replica (issue 11): hot rows balanced at 256 ranks, k = 64 ------
+tool als-gen --users 200000 --items 20000 --ratings-per-user 10 --zipf 1 --links-per-user 10 --seed 1 \
+    --out-data "$T/zrep.bin" > /dev/null 2> "$T/log" || bad "als-gen Zipf replica" "$T/log"
+tool als-partition --data "$T/zrep.bin" --ranks 256 --rank 64 --summary > "$T/plan" 2> "$T/log"
+if awk '/^imbalance_flops:/ { exit !($3 <= 1.25 && $5 <= 1.25) }' "$T/plan"; then
+    ok "Zipf replica (200K x 20K x 10/user): $(grep imbalance_flops "$T/plan") at P=256, k=64"
+else bad "Zipf replica imbalance at P=256" "$T/plan"; fi
+
 echo "tools tests: $pass passed, $fail failed"
 [ $fail = 0 ]

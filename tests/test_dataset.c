@@ -172,6 +172,53 @@ static void test_plan_blocks(void **state)
 }
 
 /* Scatter at one rank reproduces the global arrays and the degrees. */
+/* Hot rows: rows above ALS_HOT_CHUNK ratings are cut into fixed chunks
+ * placed greedily on the least-loaded rank (ties: the lowest), on top of
+ * blocks that count the hot rows' solves only. */
+static void test_plan_hot_rows(void **state)
+{
+    (void)state;
+    const int64_t C = ALS_HOT_CHUNK;
+    /* rows: 10 ratings, 2.5 C (3 chunks: C, C, C/2), 10, C exactly (not hot) */
+    int64_t cnt[4] = {10, 2 * C + C / 2, 10, C}, ptr[5] = {0};
+    for (int t = 0; t < 4; t++)
+        ptr[t + 1] = ptr[t] + cnt[t];
+    int64_t beg[4];
+    als_hotplan_t hp;
+    assert_int_equal(als_plan_items(4, ptr, 8, 3, beg, &hp), 0);
+    assert_int_equal(hp.n, 3);
+    for (int c = 0; c < 3; c++)
+        assert_int_equal(hp.row[c], 1);
+    assert_int_equal(hp.first[0], 0);
+    assert_int_equal(hp.first[1], C);
+    assert_int_equal(hp.first[2], 2 * C);
+    assert_int_equal(hp.len[0], C);
+    assert_int_equal(hp.len[2], C / 2);
+    /* Blocks without the hot row's ratings: row 3 (C ratings) dominates, so
+     * it gets a rank of its own; the three chunks go to the two others, the
+     * least loaded first (all land on ranks other than row 3's). */
+    int r3 = 0;
+    while (!(beg[r3] <= 3 && 3 < beg[r3 + 1]))
+        r3++;
+    for (int c = 0; c < 3; c++)
+        assert_int_not_equal(hp.rank[c], r3);
+    assert_int_not_equal(hp.rank[0], hp.rank[1]); /* the second chunk goes elsewhere */
+    /* Deterministic, and P = 1 puts everything on rank 0. */
+    als_hotplan_t h2;
+    int64_t b2[4];
+    assert_int_equal(als_plan_items(4, ptr, 8, 3, b2, &h2), 0);
+    assert_memory_equal(hp.rank, h2.rank, 3 * sizeof *hp.rank);
+    als_hotplan_free(&h2);
+    int64_t b1[2];
+    assert_int_equal(als_plan_items(4, ptr, 8, 1, b1, &h2), 0);
+    for (int c = 0; c < 3; c++)
+        assert_int_equal(h2.rank[c], 0);
+    als_hotplan_free(&h2);
+    als_hotplan_free(&hp);
+    assert_false(als_plan_is_hot(C));
+    assert_true(als_plan_is_hot(C + 1));
+}
+
 static void test_dataset_scatter_single(void **state)
 {
     (void)state;
@@ -208,6 +255,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_dataset_social_w),
         cmocka_unit_test(test_dataset_no_ratings_is_error),
         cmocka_unit_test(test_plan_blocks),
+        cmocka_unit_test(test_plan_hot_rows),
         cmocka_unit_test(test_dataset_scatter_single),
     };
     int rc = cmocka_run_group_tests_name("dataset", tests, NULL, NULL);
