@@ -146,5 +146,13 @@ grep -q "warning: 2 (user, item) pairs occur more than once" "$T/log" && grep -q
     && grep -q "cold_start: 1 test ratings of users without training ratings" "$T/log" && ok "cold-start test pair scored apart" \
     || bad "dirty-data warnings" "$T/log"
 
+# --- collective factor I/O (als_pario) at 4 ranks: P = 1..4 on sub-communicators ---
+PARIO_TEST="${ALS_BUILD:-build}/tests/test_pario"
+if [ -x "$PARIO_TEST" ]; then
+    timeout 300 mpirun -np 4 "$PARIO_TEST" > "$T/log" 2>&1 \
+        && ok "test_pario at 4 ranks (npy/ids byte-identical, reads by rows, errors)" \
+        || bad "test_pario at 4 ranks" "$T/log"
+fi
+
 echo "mpi tests: $pass passed, $fail failed"
 [ $fail = 0 ]
