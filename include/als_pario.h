@@ -86,9 +86,11 @@ typedef struct {
 } als_pario_file_t;
 
 /* Collective: rank 0 creates path (collective) exclusively with permissions
- * mode & ~umask, then every rank opens it for writing. */
-int als_pario_create(MPI_Comm comm, const char *path, int mode, als_pario_file_t *f,
-                     als_err_t *err);
+ * mode & ~umask and, when size > 0 (collective), reserves size bytes with
+ * fallocate (so that a full disk is reported at once as "cannot allocate N
+ * bytes: No space left on device"); then every rank opens it for writing. */
+int als_pario_create(MPI_Comm comm, const char *path, int mode, int64_t size,
+                     als_pario_file_t *f, als_err_t *err);
 
 /* Collective: every rank opens the existing file path for reading. */
 int als_pario_open_read(MPI_Comm comm, const char *path, als_pario_file_t *f, als_err_t *err);

@@ -98,8 +98,8 @@ static int open_all(als_pario_file_t *f, int amode, als_err_t *err)
     return err->code;
 }
 
-int als_pario_create(MPI_Comm comm, const char *path, int mode, als_pario_file_t *f,
-                     als_err_t *err)
+int als_pario_create(MPI_Comm comm, const char *path, int mode, int64_t size,
+                     als_pario_file_t *f, als_err_t *err)
 {
     file_init(comm, path, f);
     if (!host_little_endian())
@@ -110,6 +110,12 @@ int als_pario_create(MPI_Comm comm, const char *path, int mode, als_pario_file_t
             als_err_set(err, ALS_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
         else
             f->created = 1;
+        /* Reserve the blocks now: a full disk is a clear error before any
+         * rank writes (file systems without fallocate just skip this). */
+        if (f->created && size > 0 && fallocate(f->fd0, 0, 0, (off_t)size) != 0 &&
+            errno != EOPNOTSUPP && errno != ENOSYS)
+            als_err_set(err, ALS_ERR_IO, "%s: cannot allocate %" PRId64 " bytes: %s", path, size,
+                        strerror(errno));
     }
     if (open_all(f, MPI_MODE_WRONLY, err) != ALS_OK && f->rank == 0 && f->created) {
         unlink(path);
@@ -261,7 +267,7 @@ int als_pario_write_npy(MPI_Comm comm, const char *path, const double *rows, int
     char h[ALS_NPY_HEADER_MAX];
     int64_t hl = (int64_t)als_npy_header(h, nrows_total, k);
     als_pario_file_t f;
-    if (als_pario_create(comm, path, 0666, &f, err) != ALS_OK)
+    if (als_pario_create(comm, path, 0666, hl + nrows_total * k * 8, &f, err) != ALS_OK)
         return err->code;
     rw_pieces(&f, 1, 0, h, rank == 0 ? hl : 0, err);
     rw_pieces(&f, 1, hl + row0 * k * 8, (void *)rows, nrows_local * k * 8, err);
@@ -361,12 +367,14 @@ int als_pario_write_ids(MPI_Comm comm, const char *path, const uint64_t *ids, in
     else
         for (int64_t t = 0; t < n_local; t++)
             len += sprintf(text + len, "%" PRIu64 "\n", ids[t]);
-    int64_t off = 0;
+    int64_t off = 0, total = 0;
     MPI_Exscan(&len, &off, 1, MPI_INT64_T, MPI_SUM, comm);
     if (rank == 0)
         off = 0; /* MPI_Exscan leaves rank 0's result undefined */
+    MPI_Allreduce(&len, &total, 1, MPI_INT64_T, MPI_SUM, comm);
     als_pario_file_t f;
-    if (als_err_agree(comm, err) == ALS_OK && als_pario_create(comm, path, 0666, &f, err) == ALS_OK) {
+    if (als_err_agree(comm, err) == ALS_OK &&
+        als_pario_create(comm, path, 0666, total, &f, err) == ALS_OK) {
         rw_pieces(&f, 1, off, text, len, err);
         als_err_agree(comm, err);
         als_pario_close(&f, 1, err);
