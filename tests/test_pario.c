@@ -8,7 +8,8 @@
  * ranks own no rows, k = 1, and MPI-IO pieces smaller than a row
  * (ALS_PARIO_CHUNK). Reads fill only the first cols entries of wider rows;
  * a bad header, shape, truncation or a NaN is an agreed error naming the
- * file. */
+ * file. A checkpoint written by all ranks is restored at every P with
+ * another row split, and damage in one row is found at every P. */
 #include "als_test.h"
 
 #include <errno.h>
@@ -354,6 +355,134 @@ static void test_ids_byte_identical(void **state)
     }
 }
 
+/* Checkpoint state written by all ranks (rows in blocks) and restored at
+ * every P from 1 to all ranks with another split: rows, history and
+ * loss-check state bitwise; a flipped byte in a V row is found at every P. */
+static void ckpt_setup(als_ckpt_t *c, const char *cdir)
+{
+    memset(c, 0, sizeof *c);
+    c->every = 1;
+    snprintf(c->dir, sizeof c->dir, "%s", cdir);
+    snprintf(c->params, sizeof c->params, "--rank\t2\n--bias\tyes\n");
+    c->param_hash = als_ckpt_hash(c->params, strlen(c->params));
+    c->data_hash = 0x1234abcdULL;
+    snprintf(c->isa, sizeof c->isa, "generic");
+}
+
+static void fill_state(als_ckpt_state_t *st, int plan, int r, int p, int64_t m, int64_t n, int k)
+{
+    memset(st, 0, sizeof *st);
+    st->m = m;
+    st->n = n;
+    st->k = k;
+    block(plan, m, r, p, &st->u0, &st->u1);
+    block(plan ^ 1, n, r, p, &st->i0, &st->i1);
+    st->Uown = calloc((size_t)((st->u1 - st->u0) * k + 1), sizeof(double));
+    st->Vown = calloc((size_t)((st->i1 - st->i0) * k + 1), sizeof(double));
+    st->hist = calloc(8, sizeof *st->hist);
+}
+
+static void test_checkpoint_any_p(void **state)
+{
+    (void)state;
+    const int64_t m = 11, n = 5;
+    const int k = 3;
+    char cdir[300];
+    snprintf(cdir, sizeof cdir, "%s/ck", dir);
+    if (wrank == 0)
+        assert_int_equal(mkdir(cdir, 0700), 0);
+    als_ckpt_t c;
+    ckpt_setup(&c, cdir);
+    als_err_t err;
+    als_err_clear(&err);
+    als_ckpt_state_t w;
+    fill_state(&w, 0, wrank, wsize, m, n, k);
+    for (int64_t t = w.u0; t < w.u1; t++)
+        for (int j = 0; j < k; j++)
+            w.Uown[(t - w.u0) * k + j] = val(t, j);
+    for (int64_t t = w.i0; t < w.i1; t++)
+        for (int j = 0; j < k; j++)
+            w.Vown[(t - w.i0) * k + j] = -val(t + 100, j);
+    w.niters = 3;
+    for (int i = 0; i < 3; i++) {
+        w.hist[i].iter = i + 1;
+        w.hist[i].loss.total = 10.0 / (i + 1);
+        w.hist[i].loss_half = 11.0 / (i + 1);
+    }
+    w.initial.total = 42.5;
+    w.max_increase = 1e-13;
+    w.increases = 1;
+    assert_int_equal(als_ckpt_after_iter_state(MPI_COMM_WORLD, &w, &c, 3, &err), ALS_OK);
+    assert_int_equal(c.written, 1);
+    for (int p = 1; p <= wsize; p++) {
+        MPI_Comm cm = sub(p);
+        if (cm == MPI_COMM_NULL)
+            continue;
+        int r;
+        MPI_Comm_rank(cm, &r);
+        als_ckpt_t c2;
+        ckpt_setup(&c2, cdir);
+        als_ckpt_state_t st;
+        fill_state(&st, 1, r, p, m, n, k);
+        assert_int_equal(als_ckpt_restore_state(cm, &st, 8, &c2, cdir, &err), ALS_OK);
+        assert_int_equal(st.niters, 3);
+        assert_int_equal(c2.resumed_from, 3);
+        assert_int_equal(st.increases, 1);
+        assert_memory_equal(&st.initial, &w.initial, sizeof st.initial);
+        assert_memory_equal(&st.max_increase, &w.max_increase, sizeof(double));
+        for (int i = 0; i < 3; i++)
+            assert_memory_equal(&st.hist[i].loss, &w.hist[i].loss, sizeof(als_loss_t));
+        for (int64_t t = st.u0; t < st.u1; t++)
+            for (int j = 0; j < k; j++) {
+                double want = val(t, j);
+                assert_memory_equal(&st.Uown[(t - st.u0) * k + j], &want, sizeof want);
+            }
+        for (int64_t t = st.i0; t < st.i1; t++)
+            for (int j = 0; j < k; j++) {
+                double want = -val(t + 100, j);
+                assert_memory_equal(&st.Vown[(t - st.i0) * k + j], &want, sizeof want);
+            }
+        free(st.Uown);
+        free(st.Vown);
+        free(st.hist);
+        MPI_Comm_free(&cm);
+    }
+    /* one flipped byte in V row 4: found at every P, whoever owns the row;
+     * no checkpoint.prev.als exists, so the error names both */
+    char path[320];
+    snprintf(path, sizeof path, "%s/%s", cdir, ALS_CKPT_NAME);
+    if (wrank == 0) {
+        FILE *f = fopen(path, "r+b");
+        fseek(f, -32 - 8 * k * (n - 4) + 5, SEEK_END);
+        int ch = fgetc(f);
+        fseek(f, -1, SEEK_CUR);
+        fputc(ch ^ 0x04, f);
+        fclose(f);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    for (int p = 1; p <= wsize; p++) {
+        MPI_Comm cm = sub(p);
+        if (cm == MPI_COMM_NULL)
+            continue;
+        int r;
+        MPI_Comm_rank(cm, &r);
+        als_ckpt_t c2;
+        ckpt_setup(&c2, cdir);
+        als_ckpt_state_t st;
+        fill_state(&st, 0, r, p, m, n, k);
+        als_err_clear(&err);
+        assert_int_equal(als_ckpt_restore_state(cm, &st, 8, &c2, cdir, &err), ALS_ERR_FORMAT);
+        assert_non_null(strstr(err.msg, "checksum mismatch in the V rows"));
+        free(st.Uown);
+        free(st.Vown);
+        free(st.hist);
+        MPI_Comm_free(&cm);
+    }
+    free(w.Uown);
+    free(w.Vown);
+    free(w.hist);
+}
+
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
@@ -374,6 +503,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_read_rows),
         cmocka_unit_test(test_read_errors),
         cmocka_unit_test(test_ids_byte_identical),
+        cmocka_unit_test(test_checkpoint_any_p),
     };
     int rc = cmocka_run_group_tests_name("pario", tests, NULL, NULL);
     int any = 0;
