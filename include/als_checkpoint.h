@@ -149,6 +149,11 @@ int als_ckpt_restore(als_solver_t *s, als_ckpt_t *c, const char *dir, als_err_t 
 int als_ckpt_read(const char *path, const als_ckpt_t *c, int64_t m, int64_t n, int k,
                   double *U, double *V, int *niters, als_iter_t **hist, als_err_t *err);
 
+/* Local: recompute the trailer (checksums) of a whole checkpoint image of
+ * bytes bytes in memory, when its header is plausible and says that size.
+ * Returns 0, or -1 when nothing was done. For tests and fuzzing. */
+int als_ckpt_seal(void *img, size_t bytes);
+
 /* Collective: the first iteration to run after a resume (s->niters + 1), or
  * s->opt->iters + 1 when the restored history already meets --tol; *prev is
  * the loss the next iteration is compared with. */

@@ -709,6 +709,43 @@ int als_ckpt_read(const char *path, const als_ckpt_t *c, int64_t m, int64_t n, i
     return ALS_OK;
 }
 
+int als_ckpt_seal(void *img, size_t bytes)
+{
+    unsigned char *b = img;
+    ckpt_header_t h;
+    ckpt_layout_t L;
+    if (bytes < CKPT_HEADER + CKPT_TRAILER)
+        return -1;
+    unpack_header(b, &h);
+    if (h.m < 0 || h.n < 0 || h.k <= 0 || h.niters < 0 || h.params_len > ALS_CKPT_PARAMS_MAX ||
+        h.m > (INT64_MAX / 16) / h.k || h.n > (INT64_MAX / 16) / h.k)
+        return -1;
+    layout_of(&h, &L);
+    if (L.size != bytes)
+        return -1;
+    uint64_t tr[CKPT_TRAILER / 8];
+    tr[0] = als_ckpt_hash(b, L.head);
+    const size_t rowb = (size_t)h.k * 8;
+    double *row = malloc(rowb);
+    if (!row)
+        return -1;
+    uint64_t su = 0, sv = 0;
+    for (int64_t i = 0; i < h.m; i++) {
+        memcpy(row, b + L.off_u + (size_t)i * rowb, rowb);
+        su += rows_sum('U', i, row, 1, h.k);
+    }
+    for (int64_t j = 0; j < h.n; j++) {
+        memcpy(row, b + L.off_v + (size_t)j * rowb, rowb);
+        sv += rows_sum('V', j, row, 1, h.k);
+    }
+    free(row);
+    tr[1] = su;
+    tr[2] = sv;
+    tr[3] = seal_of(tr);
+    memcpy(b + L.off_trailer, tr, sizeof tr);
+    return 0;
+}
+
 /* Collective: read and verify one checkpoint file into st. Rank 0 reads
  * the head and broadcasts it; every rank reads its own rows of U and V
  * with MPI-IO and the row checksums are summed over ranks. *missing (every
