@@ -59,8 +59,8 @@ int als_pario_write_npy(MPI_Comm comm, const char *path, const double *rows, int
  * expect_cols entries of each row are written). Every value read must be
  * finite. Errors name the file: ALS_ERR_IO (open, read), ALS_ERR_FORMAT (bad
  * header, truncated, trailing bytes), ALS_ERR_DATA ("path: shape (r, c),
- * expected (R, C)", "path: element E is not finite" with E the row-major
- * index in the file), ALS_ERR_ARG (bad range or width). */
+ * expected (R, C)", "path: element E is not finite (row R, column C)" with E
+ * the row-major index in the file), ALS_ERR_ARG (bad range or width). */
 int als_pario_read_npy_rows(MPI_Comm comm, const char *path, int64_t row0, int64_t nrows_local,
                             int64_t expect_rows, int expect_cols, int width, double *dst,
                             als_err_t *err);

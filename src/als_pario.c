@@ -338,8 +338,8 @@ int als_pario_read_npy_rows(MPI_Comm comm, const char *path, int64_t row0, int64
             for (int c = 0; c < expect_cols; c++) {
                 double x = buf[t * expect_cols + c];
                 if (!isfinite(x)) {
-                    als_err_set(err, ALS_ERR_DATA, "%s: element %" PRId64 " (row %" PRId64
-                                ", column %d) is not finite", path,
+                    als_err_set(err, ALS_ERR_DATA, "%s: element %" PRId64 " is not finite "
+                                "(row %" PRId64 ", column %d)", path,
                                 (row0 + t0 + t) * expect_cols + c, row0 + t0 + t, c);
                     break;
                 }

@@ -305,8 +305,8 @@ static void test_read_errors(void **state)
     MPI_Barrier(MPI_COMM_WORLD);
     expect_read_error("good.npy", 10, 4, ALS_ERR_DATA, "shape (10, 3), expected (10, 4)");
     expect_read_error("good.npy", 11, 3, ALS_ERR_DATA, "shape (10, 3), expected (11, 3)");
-    expect_read_error("nan.npy", 10, 3, ALS_ERR_DATA, "element 16 (row 5, column 1) is not finite");
-    expect_read_error("inf.npy", 10, 3, ALS_ERR_DATA, "element 29 (row 9, column 2) is not finite");
+    expect_read_error("nan.npy", 10, 3, ALS_ERR_DATA, "element 16 is not finite (row 5, column 1)");
+    expect_read_error("inf.npy", 10, 3, ALS_ERR_DATA, "element 29 is not finite (row 9, column 2)");
     expect_read_error("trunc.npy", 10, 3, ALS_ERR_FORMAT, "truncated");
     expect_read_error("trail.npy", 10, 3, ALS_ERR_FORMAT, "trailing bytes");
     expect_read_error("magic.npy", 10, 3, ALS_ERR_FORMAT, "not a .npy file");
