@@ -89,8 +89,8 @@ typedef struct {
     int k;                   /* (collective) stored row width */
     int64_t u0, u1, i0, i1;  /* (local) this rank's rows of U and of V */
     double *Uown, *Vown;     /* (local) those rows, row-major, width k */
-    als_iter_t *hist;        /* (collective) history: niters records (capacity
-                              * max_iters for a restore) */
+    als_iter_t *hist;        /* (collective) history, niters records (a restore
+                              * sets it to a malloc'ed copy the caller frees) */
     int niters;              /* (collective) iterations done */
     als_loss_t initial;      /* (collective) loss before the first iteration */
     double max_increase;     /* (collective) state of the non-increasing-loss check */
@@ -113,8 +113,9 @@ int als_ckpt_after_iter_state(MPI_Comm comm, const als_ckpt_state_t *st, als_ckp
  * reads and checks the head (checksum, parameters and dataset hash against
  * c's, shapes against st->m, st->n, st->k), every rank reads its own rows
  * into st->Uown and st->Vown and the row checksums are verified together;
- * then st->niters, hist (on every rank; capacity max_iters records),
- * initial, max_increase and increases are set. A checkpoint with more than
+ * then st->niters, st->hist (on every rank: a malloc'ed copy of niters + 1
+ * records, the caller's to free; its previous value is not used), initial,
+ * max_increase and increases are set. A checkpoint with more than
  * max_iters iterations is an ALS_ERR_ARG error. Errors name the checkpoint
  * file and what differs, and are agreed. Ghost or replicated copies of
  * other ranks' rows are the caller's to refresh. */

@@ -855,10 +855,18 @@ int als_ckpt_restore_state(MPI_Comm comm, als_ckpt_state_t *st, int max_iters, a
     st->initial.social = x->initial[2];
     st->initial.reg_u = x->initial[3];
     st->initial.reg_v = x->initial[4];
-    if (rank == 0)
-        memcpy(st->hist, r.hist, (size_t)st->niters * sizeof *st->hist);
-    free(r.hist);
-    als_bcast_big(comm, st->hist, (int64_t)st->niters * (int64_t)sizeof *st->hist, MPI_BYTE, 0);
+    /* The history: rank 0's copy (niters + 1 records) to every rank. */
+    if (rank != 0) {
+        r.hist = calloc((size_t)st->niters + 1, sizeof *r.hist);
+        if (!r.hist)
+            als_err_set(err, ALS_ERR_NOMEM, "--resume %s: out of memory for the history", dir);
+    }
+    if (als_err_agree(comm, err) != ALS_OK) {
+        free(r.hist);
+        return err->code;
+    }
+    als_bcast_big(comm, r.hist, (int64_t)st->niters * (int64_t)sizeof *r.hist, MPI_BYTE, 0);
+    st->hist = r.hist;
     c->resumed_from = st->niters;
     return ALS_OK;
 }
@@ -869,6 +877,8 @@ int als_ckpt_restore(als_solver_t *s, als_ckpt_t *c, const char *dir, als_err_t 
     als_ckpt_state_from_solver(s, &st);
     if (als_ckpt_restore_state(s->comm, &st, s->opt->iters, c, dir, err) != ALS_OK)
         return err->code;
+    memcpy(s->hist, st.hist, (size_t)st.niters * sizeof *s->hist); /* capacity --iters */
+    free(st.hist);
     s->niters = st.niters;
     s->increases = st.increases;
     s->max_increase = st.max_increase;
