@@ -19,6 +19,9 @@
 
 #include "als_npy.h"
 
+/* Largest staging buffer of a read into wider rows, in bytes. */
+#define ALS_PARIO_STAGE ((int64_t)64 << 20)
+
 static int host_little_endian(void)
 {
     const uint16_t one = 1;
@@ -317,15 +320,18 @@ int als_pario_read_npy_rows(MPI_Comm comm, const char *path, int64_t row0, int64
     als_pario_file_t f;
     if (als_pario_open_read(comm, path, &f, err) != ALS_OK)
         return err->code;
-    /* Rows in pieces through a bounded staging buffer. */
+    /* Rows in pieces: straight into dst when its rows are as wide as the
+     * file's, else through a staging buffer of at most ALS_PARIO_STAGE bytes. */
     const int64_t rowb = (int64_t)expect_cols * 8;
-    int64_t per = rowb > 0 ? als_pario_chunk() / rowb : nrows_local;
+    const int direct = width == expect_cols;
+    int64_t lim = als_pario_chunk() < ALS_PARIO_STAGE ? als_pario_chunk() : ALS_PARIO_STAGE;
+    int64_t per = rowb > 0 ? (direct ? als_pario_chunk() : lim) / rowb : nrows_local;
     if (per < 1)
         per = 1;
     if (per > nrows_local)
         per = nrows_local > 0 ? nrows_local : 1;
-    double *buf = malloc((size_t)(per * rowb) + 8);
-    if (!buf)
+    double *stage = direct ? NULL : malloc((size_t)(per * rowb) + 8);
+    if (!direct && !stage)
         als_err_set(err, ALS_ERR_NOMEM, "%s: out of memory for %" PRId64 " rows", path, per);
     int64_t mine = rowb > 0 ? (nrows_local + per - 1) / per : 0, rounds = 0;
     MPI_Allreduce(&mine, &rounds, 1, MPI_INT64_T, MPI_MAX, comm);
@@ -333,6 +339,7 @@ int als_pario_read_npy_rows(MPI_Comm comm, const char *path, int64_t row0, int64
         int64_t t0 = i * per, nr = nrows_local - t0 < per ? nrows_local - t0 : per;
         if (nr < 0 || err->code != ALS_OK)
             nr = 0;
+        double *buf = direct ? dst + t0 * (int64_t)width : stage;
         rw_pieces(&f, 0, offset + (row0 + t0) * rowb, buf, nr * rowb, err);
         for (int64_t t = 0; t < nr && err->code == ALS_OK; t++)
             for (int c = 0; c < expect_cols; c++) {
@@ -346,7 +353,7 @@ int als_pario_read_npy_rows(MPI_Comm comm, const char *path, int64_t row0, int64
                 dst[(t0 + t) * (int64_t)width + c] = x;
             }
     }
-    free(buf);
+    free(stage);
     als_err_agree(comm, err);
     return als_pario_close(&f, 0, err);
 }

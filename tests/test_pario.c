@@ -197,7 +197,7 @@ static void test_read_rows(void **state)
 {
     (void)state;
     const int64_t n = 9;
-    const int k = 3, width = 5;
+    const int k = 3;
     char path[300];
     path_of(path, sizeof path, "in.npy", 0);
     als_err_t err;
@@ -217,11 +217,12 @@ static void test_read_rows(void **state)
             MPI_Comm c = sub(p);
             if (c == MPI_COMM_NULL)
                 continue;
-            for (int plan = 0; plan < 2; plan++) {
+            for (int plan = 0; plan < 4; plan++) {
+                const int width = plan < 2 ? 5 : 3; /* staged, or straight into dst */
                 int r;
                 MPI_Comm_rank(c, &r);
                 int64_t b, e;
-                block(plan, n, r, p, &b, &e);
+                block(plan % 2, n, r, p, &b, &e);
                 double dst[9 * 5];
                 for (int i = 0; i < 45; i++)
                     dst[i] = 777.0;
