@@ -119,13 +119,6 @@ static inline double *als_solver_vrow(const als_solver_t *s, int64_t j)
  * the ranks that read them (after a restore or an --init read). */
 int als_solver_exchange(als_solver_t *s, int which, als_err_t *err);
 
-/* Collective: rank 0 receives the whole matrix U (which = 0) or V (1),
- * malloc'ed (rows × k); NULL elsewhere. Transient O(m) on rank 0: only for
- * writers that have no collective path yet. */
-double *als_solver_gather(als_solver_t *s, int which);
-/* Collective: set every rank's view of U/V from full (significant on rank
- * 0; broadcast). The counterpart of als_solver_gather. */
-void als_solver_scatter_full(als_solver_t *s, int which, double *full);
 /* Local: room for iteration it (1-based) in s->hist. */
 int als_solver_hist_reserve(als_solver_t *s, int it, als_err_t *err);
 

@@ -1,6 +1,6 @@
 /* als_checkpoint.c - checkpoint/restart of a training run, and fault-test hooks.
  *
- * File layout (version 1, native little-endian; the byte-order mark is
+ * File layout (version 2, native little-endian; the byte-order mark is
  * checked), every section a multiple of 8 bytes:
  *   header   (CKPT_HEADER bytes, below)
  *   params   params_len bytes of "name\tvalue\n" text, zero-padded to 8
@@ -9,7 +9,18 @@
  *            train_rmse, test_rmse, test_mae, seconds
  *   U        m*k f64, row-major
  *   V        n*k f64
- *   checksum u64 of every byte before it (ckpt_hash)
+ *   trailer  4 x u64:
+ *            head_sum  als_ckpt_hash of header + params + history
+ *            u_sum     sum mod 2^64 over the rows i of U of
+ *                      mix64(FNV-1a words of (tag 'U', i, the row's k doubles))
+ *            v_sum     the same over V (tag 'V')
+ *            seal      als_ckpt_hash of the three words before it
+ * Version 1 (the same sections, then one u64 checksum of every byte before
+ * it) needed one process to read the whole file; version 2's row sums are
+ * keyed by the global row and added, so ranks that each own some rows
+ * verify U and V together at any P, each reading only its rows. Rank 0
+ * writes and verifies header, params, history and trailer; every rank
+ * writes and reads its own rows of U and V with MPI-IO.
  */
 #include "als_checkpoint.h"
 
@@ -22,14 +33,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "als_exchange.h"
 #include "als_kernels.h"
 #include "als_output.h"
+#include "als_pario.h"
 
-#define CKPT_MAGIC "ALSCKPT1"
-#define CKPT_VERSION 1u
+#define CKPT_MAGIC "ALSCKPT1"     /* the family; the version field says 2 */
+#define CKPT_VERSION 2u
+#define CKPT_TRAILER 32
 #define CKPT_BOM 0x01020304u
 #define CKPT_HIST_FIELDS 11
 
@@ -89,18 +103,21 @@ uint64_t als_ckpt_hash(const void *p, size_t bytes)
 
 uint64_t als_ckpt_data_hash(MPI_Comm comm, const als_data_t *d)
 {
-    /* Replicated part: the same on every rank. */
+    /* Global part: the same on every rank. */
     uint64_t g = FNV_BASIS;
     int64_t cnt[5] = {d->m, d->n, d->nnz, d->nlinks, d->wnnz};
     double rng[3] = {d->rmin, d->rmax, d->rmean};
     g = hash_words(g, cnt, sizeof cnt);
     g = hash_words(g, rng, sizeof rng);
-    /* Per user row: its ratings (item, value) and its W row (user, weight),
-     * keyed by the global row, mixed and summed: the sum does not depend on
-     * how the rows are split over ranks. */
+    /* Per own user row: its raw id, its ratings (item, value) and its W row
+     * (user, weight); per own item: its raw id. Each keyed by the global
+     * row, mixed and summed mod 2^64: the sum does not depend on how the
+     * rows are split over ranks, and no rank needs the whole id maps
+     * (user_ids and item_ids are the rank's own slices). */
     uint64_t local = 0;
     for (int64_t t = 0; t < d->u1 - d->u0; t++) {
         uint64_t h = hash_u64(FNV_BASIS, (uint64_t)(d->u0 + t));
+        h = hash_u64(h, d->user_ids[t]);
         int64_t a = d->uptr[t], b = d->uptr[t + 1];
         h = hash_u64(h, (uint64_t)(b - a));
         h = hash_words(h, d->ucol + a, (size_t)(b - a) * sizeof *d->ucol);
@@ -109,13 +126,12 @@ uint64_t als_ckpt_data_hash(MPI_Comm comm, const als_data_t *d)
         h = hash_u64(h, (uint64_t)(b - a));
         h = hash_words(h, d->wcol + a, (size_t)(b - a) * sizeof *d->wcol);
         h = hash_words(h, d->wval + a, (size_t)(b - a) * sizeof *d->wval);
-        h = hash_u64(h, d->user_ids[t]);
         local += mix64(h);
     }
-    /* The items' raw ids, keyed by the global row. */
-    for (int64_t t = 0; t < d->i1 - d->i0; t++)
-        local += mix64(hash_u64(hash_u64(FNV_BASIS ^ 0x5bd1e995ULL, (uint64_t)(d->i0 + t)),
-                                d->item_ids[t]));
+    for (int64_t j = d->i0; j < d->i1; j++) {
+        uint64_t h = hash_u64(hash_u64(FNV_BASIS, 0x49544d53ULL /* "ITMS" */), (uint64_t)j);
+        local += mix64(hash_u64(h, d->item_ids[j - d->i0]));
+    }
     uint64_t sum = 0;
     MPI_Allreduce(&local, &sum, 1, MPI_UINT64_T, MPI_SUM, comm);
     return mix64(hash_u64(g, sum));
@@ -272,36 +288,6 @@ static void hist_unpack(const double *r, als_iter_t *h)
     h->seconds = r[10];
 }
 
-/* A file being written: every write is checked and hashed. */
-typedef struct {
-    int fd;
-    const char *path;
-    uint64_t h;
-    int e;             /* first errno */
-    int64_t written;   /* bytes */
-} wfile_t;
-
-static void wput(wfile_t *w, const void *p, size_t n)
-{
-    if (w->e)
-        return;
-    w->h = hash_words(w->h, p, n);
-    const char *c = p;
-    while (n > 0) {
-        size_t piece = n < ((size_t)1 << 28) ? n : ((size_t)1 << 28);
-        ssize_t r = write(w->fd, c, piece);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            w->e = r < 0 ? errno : EIO;
-            return;
-        }
-        c += r;
-        n -= (size_t)r;
-        w->written += r;
-    }
-}
-
 static int env_int(const char *name, int dflt)
 {
     const char *s = getenv(name);
@@ -317,122 +303,193 @@ static void fsync_dir(const char *dir)
     }
 }
 
-static int ckpt_write_full(const als_solver_t *s, als_ckpt_t *c, const char *dir,
-                           const double *U, const double *V, als_err_t *err);
+/* ---- the version 2 layout and its checksums ------------------------------ */
 
-int als_ckpt_write(const als_solver_t *s, als_ckpt_t *c, const char *dir, als_err_t *err)
+/* Where the sections of a checkpoint start, from its header. */
+typedef struct {
+    uint64_t plen;          /* params, padded */
+    uint64_t head;          /* bytes of header + params + history */
+    uint64_t off_u, off_v;  /* first byte of U and of V */
+    uint64_t off_trailer;   /* first byte of the trailer */
+    uint64_t size;          /* whole file */
+} ckpt_layout_t;
+
+static void layout_of(const ckpt_header_t *h, ckpt_layout_t *L)
 {
-    return ckpt_write_full(s, c, dir, s->U, s->V, err);
+    L->plen = (h->params_len + 7) / 8 * 8;
+    L->head = CKPT_HEADER + L->plen + (uint64_t)h->niters * CKPT_HIST_FIELDS * 8;
+    L->off_u = L->head;
+    L->off_v = L->off_u + (uint64_t)h->m * (uint64_t)h->k * 8;
+    L->off_trailer = L->off_v + (uint64_t)h->n * (uint64_t)h->k * 8;
+    L->size = L->off_trailer + CKPT_TRAILER;
 }
 
-static int ckpt_write_full(const als_solver_t *s, als_ckpt_t *c, const char *dir,
-                           const double *U, const double *V, als_err_t *err)
+/* Sum over rows [g0, g0 + nrows) (global indices) of one factor (tag 'U' or
+ * 'V') of the row hashes keyed by the global row, mod 2^64: the same for any
+ * split of the rows over ranks. */
+static uint64_t rows_sum(uint64_t tag, int64_t g0, const double *rows, int64_t nrows, int k)
 {
-    const als_data_t *d = s->data;
-    char tmp[ALS_PATH_MAX + 64], cur[ALS_PATH_MAX + 64], prev[ALS_PATH_MAX + 64];
-    snprintf(tmp, sizeof tmp, "%s/.%s.tmp.%ld", dir, ALS_CKPT_NAME, (long)getpid());
+    uint64_t s = 0;
+    for (int64_t t = 0; t < nrows; t++) {
+        uint64_t h = hash_u64(hash_u64(FNV_BASIS, tag), (uint64_t)(g0 + t));
+        s += mix64(hash_words(h, rows + t * k, (size_t)k * sizeof *rows));
+    }
+    return s;
+}
+
+/* The seal: the hash of the trailer's first three words. */
+static uint64_t seal_of(const uint64_t *tr)
+{
+    return als_ckpt_hash(tr, 3 * sizeof *tr);
+}
+
+/* The header, parameters and history of st as they are stored, into a
+ * malloc'ed buffer of L->head bytes (NULL when out of memory). */
+static unsigned char *pack_head(const als_ckpt_state_t *st, const als_ckpt_t *c,
+                                ckpt_header_t *h, ckpt_layout_t *L)
+{
+    memset(h, 0, sizeof *h);
+    memcpy(h->magic, CKPT_MAGIC, 8);
+    h->version = CKPT_VERSION;
+    h->bom = CKPT_BOM;
+    h->data_hash = c->data_hash;
+    h->param_hash = c->param_hash;
+    h->m = st->m;
+    h->n = st->n;
+    h->k = st->k;
+    h->niters = st->niters;
+    h->increases = st->increases;
+    h->hist_fields = CKPT_HIST_FIELDS;
+    h->max_increase = st->max_increase;
+    h->initial[0] = st->initial.total;
+    h->initial[1] = st->initial.sse;
+    h->initial[2] = st->initial.social;
+    h->initial[3] = st->initial.reg_u;
+    h->initial[4] = st->initial.reg_v;
+    h->params_len = strlen(c->params);
+    snprintf(h->isa, sizeof h->isa, "%s", c->isa);
+    layout_of(h, L);
+    unsigned char *b = calloc(1, L->head);
+    if (!b)
+        return NULL;
+    pack_header(h, b);
+    memcpy(b + CKPT_HEADER, c->params, h->params_len);
+    for (int i = 0; i < st->niters; i++) {
+        double r[CKPT_HIST_FIELDS];
+        hist_pack(&st->hist[i], r);
+        memcpy(b + CKPT_HEADER + L->plen + (size_t)i * sizeof r, r, sizeof r);
+    }
+    return b;
+}
+
+/* ---- writing ------------------------------------------------------------- */
+
+/* Rank 0: an unpredictable temporary name in dir. */
+static void tmp_name(const char *dir, char *tmp, size_t cap)
+{
+    uint64_t r = 0;
+    if (getentropy(&r, sizeof r) != 0)
+        r = mix64((uint64_t)getpid() ^ ((uint64_t)time(NULL) << 20) ^ (uint64_t)(uintptr_t)tmp);
+    snprintf(tmp, cap, "%s/.%s.tmp.%ld.%016" PRIx64, dir, ALS_CKPT_NAME, (long)getpid(), r);
+}
+
+/* Append to an agreed error message (the same text on every rank). */
+static void err_append(als_err_t *err, const char *text)
+{
+    size_t l = strlen(err->msg);
+    snprintf(err->msg + l, sizeof err->msg - l, "%s", text);
+}
+
+int als_ckpt_write_state(MPI_Comm comm, const als_ckpt_state_t *st, als_ckpt_t *c,
+                         const char *dir, als_err_t *err)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    char tmp[ALS_PATH_MAX + 96], cur[ALS_PATH_MAX + 64], prev[ALS_PATH_MAX + 64];
     snprintf(cur, sizeof cur, "%s/%s", dir, ALS_CKPT_NAME);
     snprintf(prev, sizeof prev, "%s/%s", dir, ALS_CKPT_PREV);
+    if (rank == 0)
+        tmp_name(dir, tmp, sizeof tmp);
+    MPI_Bcast(tmp, (int)sizeof tmp, MPI_CHAR, 0, comm);
     c->written++;
     int crash = env_int("ALS_TEST_CRASH_IN_CHECKPOINT", 0) == c->written;
 
     ckpt_header_t h;
-    memset(&h, 0, sizeof h);
-    memcpy(h.magic, CKPT_MAGIC, 8);
-    h.version = CKPT_VERSION;
-    h.bom = CKPT_BOM;
-    h.data_hash = c->data_hash;
-    h.param_hash = c->param_hash;
-    h.m = d->m;
-    h.n = d->n;
-    h.k = s->k;
-    h.niters = s->niters;
-    h.increases = s->increases;
-    h.hist_fields = CKPT_HIST_FIELDS;
-    h.max_increase = s->max_increase;
-    h.initial[0] = s->initial.total;
-    h.initial[1] = s->initial.sse;
-    h.initial[2] = s->initial.social;
-    h.initial[3] = s->initial.reg_u;
-    h.initial[4] = s->initial.reg_v;
-    h.params_len = strlen(c->params);
-    snprintf(h.isa, sizeof h.isa, "%s", c->isa);
-    unsigned char hb[CKPT_HEADER];
-    pack_header(&h, hb);
+    ckpt_layout_t L;
+    unsigned char *head = pack_head(st, c, &h, &L); /* every rank: the layout */
+    if (!head)
+        als_err_set(err, ALS_ERR_NOMEM, "checkpoint %s: out of memory", tmp);
+    uint64_t tr[CKPT_TRAILER / 8] = {0};
+    if (head)
+        tr[0] = als_ckpt_hash(head, L.head);
+    const int64_t nu = st->u1 - st->u0, nv = st->i1 - st->i0;
+    uint64_t part[2] = {rows_sum('U', st->u0, st->Uown, nu, st->k),
+                        rows_sum('V', st->i0, st->Vown, nv, st->k)};
+    MPI_Allreduce(part, tr + 1, 2, MPI_UINT64_T, MPI_SUM, comm);
+    tr[3] = seal_of(tr);
 
-    wfile_t w = {.fd = -1, .path = tmp, .h = FNV_BASIS};
-    w.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (w.fd < 0)
-        return als_err_set(err, ALS_ERR_IO, "checkpoint %s: cannot create: %s", tmp,
-                           strerror(errno));
-    wput(&w, hb, sizeof hb);
-    char pbuf[ALS_CKPT_PARAMS_MAX + 8];
-    size_t plen = (h.params_len + 7) / 8 * 8;
-    memset(pbuf, 0, sizeof pbuf);
-    memcpy(pbuf, c->params, h.params_len);
-    wput(&w, pbuf, plen);
-    for (int i = 0; i < s->niters; i++) {
-        double r[CKPT_HIST_FIELDS];
-        hist_pack(&s->hist[i], r);
-        wput(&w, r, sizeof r);
-    }
-    size_t ubytes = (size_t)d->m * (size_t)s->k * sizeof(double);
-    if (crash) {
-        /* Test hook: die with half of U written, like a kill -9 or a node
-         * failure in the middle of the write. */
-        wput(&w, U, ubytes / 2);
-        fsync(w.fd);
-        if (c->log) {
-            fprintf(c->log, "ALS_TEST_CRASH_IN_CHECKPOINT: killing the checkpoint writer after "
-                    "%" PRId64 " bytes of %s\n", w.written, tmp);
-            fflush(c->log);
+    als_pario_file_t f;
+    if (als_err_agree(comm, err) == ALS_OK &&
+        als_pario_create(comm, tmp, 0644, (int64_t)L.size, &f, err) == ALS_OK) {
+        const int64_t rowb = (int64_t)st->k * 8;
+        if (als_pario_write_at(&f, 0, head, rank == 0 ? (int64_t)L.head : 0, err) == ALS_OK &&
+            als_pario_write_at(&f, (int64_t)L.off_u + st->u0 * rowb, st->Uown, nu * rowb,
+                               err) == ALS_OK) {
+            if (crash) {
+                /* Test hook: die with the header and U written, like a kill
+                 * -9 or a node failure in the middle of the write. */
+                MPI_File_sync(f.fh);
+                if (rank == 0) {
+                    if (c->log) {
+                        fprintf(c->log, "ALS_TEST_CRASH_IN_CHECKPOINT: killing the checkpoint "
+                                "writer after %" PRIu64 " bytes of %s\n", L.off_v, tmp);
+                        fflush(c->log);
+                    }
+                    raise(SIGKILL);
+                }
+                MPI_Barrier(comm); /* the others wait to be killed */
+            }
+            if (als_pario_write_at(&f, (int64_t)L.off_v + st->i0 * rowb, st->Vown, nv * rowb,
+                                   err) == ALS_OK)
+                als_pario_write_at(&f, (int64_t)L.off_trailer, tr, rank == 0 ? CKPT_TRAILER : 0,
+                                   err);
         }
-        raise(SIGKILL);
+        als_pario_close(&f, 1, err); /* syncs; removes the temporary on error */
     }
-    wput(&w, U, ubytes);
-    wput(&w, V, (size_t)d->n * (size_t)s->k * sizeof(double));
-    uint64_t sum = mix64(w.h);
-    wput(&w, &sum, sizeof sum);
-    if (!w.e && fsync(w.fd) != 0 && errno != EINVAL)
-        w.e = errno;
-    if (close(w.fd) != 0 && !w.e)
-        w.e = errno;
-    if (w.e) {
-        unlink(tmp);
-        return als_err_set(err, ALS_ERR_IO, "checkpoint %s: write failed: %s (the previous "
-                           "checkpoint in %s is unchanged)", tmp, strerror(w.e), dir);
+    free(head);
+    if (err->code != ALS_OK) {
+        char tail[ALS_PATH_MAX + 80];
+        snprintf(tail, sizeof tail, " (checkpoint not written; the previous checkpoint in %s "
+                 "is unchanged)", dir);
+        err_append(err, tail);
+        return err->code;
     }
     /* Keep the last good one: current -> prev, then tmp -> current. */
-    if (rename(cur, prev) != 0 && errno != ENOENT) {
-        int e = errno;
-        unlink(tmp);
-        return als_err_set(err, ALS_ERR_IO, "checkpoint %s: cannot rename to %s: %s", cur, prev,
-                           strerror(e));
+    if (rank == 0) {
+        if (rename(cur, prev) != 0 && errno != ENOENT) {
+            int e = errno;
+            unlink(tmp);
+            als_err_set(err, ALS_ERR_IO, "checkpoint %s: cannot rename to %s: %s", cur, prev,
+                        strerror(e));
+        } else if (rename(tmp, cur) != 0) {
+            int e = errno;
+            unlink(tmp);
+            als_err_set(err, ALS_ERR_IO, "checkpoint %s: cannot rename into place: %s "
+                        "(%s is the last good checkpoint)", cur, strerror(e), prev);
+        } else {
+            fsync_dir(dir);
+        }
     }
-    if (rename(tmp, cur) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return als_err_set(err, ALS_ERR_IO, "checkpoint %s: cannot rename into place: %s "
-                           "(%s is the last good checkpoint)", cur, strerror(e), prev);
-    }
-    fsync_dir(dir);
-    return ALS_OK;
+    return als_err_agree(comm, err);
 }
 
-int als_ckpt_after_iter(als_solver_t *s, int it, als_err_t *err)
+int als_ckpt_after_iter_state(MPI_Comm comm, const als_ckpt_state_t *st, als_ckpt_t *c, int it,
+                              als_err_t *err)
 {
-    als_ckpt_t *c = s->ckpt;
     if (!c || c->every <= 0 || it % c->every != 0)
         return ALS_OK;
     double t0 = MPI_Wtime();
-    /* Whole factors on rank 0 (the views of the sharded mode hold only
-     * some rows). */
-    double *U = als_solver_gather(s, 0), *V = als_solver_gather(s, 1);
-    if (s->rank == 0)
-        ckpt_write_full(s, c, c->dir, U, V, err);
-    free(U);
-    free(V);
-    if (als_err_agree(s->comm, err) != ALS_OK)
+    if (als_ckpt_write_state(comm, st, c, c->dir, err) != ALS_OK)
         return err->code;
     if (c->log) {
         fprintf(c->log, "checkpoint: iteration %d written to %s/%s (%.3f s)\n", it, c->dir,
@@ -442,27 +499,44 @@ int als_ckpt_after_iter(als_solver_t *s, int it, als_err_t *err)
     return ALS_OK;
 }
 
-/* ---- reading ------------------------------------------------------------- */
+/* ---- the bridge from the replicated solver ------------------------------- */
 
-/* Read exactly n bytes at the current offset, hashing them. */
-static int rget(int fd, void *p, size_t n, uint64_t *h)
+void als_ckpt_state_from_solver(const als_solver_t *s, als_ckpt_state_t *st)
 {
-    char *c = p;
-    size_t left = n;
-    while (left > 0) {
-        size_t piece = left < ((size_t)1 << 28) ? left : ((size_t)1 << 28);
-        ssize_t r = read(fd, c, piece);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        c += r;
-        left -= (size_t)r;
-    }
-    if (h)
-        *h = hash_words(*h, p, n);
-    return 0;
+    const als_data_t *d = s->data;
+    memset(st, 0, sizeof *st);
+    st->m = d->m;
+    st->n = d->n;
+    st->k = s->k;
+    st->u0 = d->u0;
+    st->u1 = d->u1;
+    st->i0 = d->i0;
+    st->i1 = d->i1;
+    /* The own rows inside the views (the whole matrices with allgather). */
+    st->Uown = s->U + s->pu.own_slot * s->k;
+    st->Vown = s->V + s->pv.own_slot * s->k;
+    st->hist = s->hist;
+    st->niters = s->niters;
+    st->initial = s->initial;
+    st->max_increase = s->max_increase;
+    st->increases = s->increases;
 }
+
+int als_ckpt_write(const als_solver_t *s, als_ckpt_t *c, const char *dir, als_err_t *err)
+{
+    als_ckpt_state_t st;
+    als_ckpt_state_from_solver(s, &st);
+    return als_ckpt_write_state(s->comm, &st, c, dir, err);
+}
+
+int als_ckpt_after_iter(als_solver_t *s, int it, als_err_t *err)
+{
+    als_ckpt_state_t st;
+    als_ckpt_state_from_solver(s, &st);
+    return als_ckpt_after_iter_state(s->comm, &st, s->ckpt, it, err);
+}
+
+/* ---- reading ------------------------------------------------------------- */
 
 /* The first line where two parameter texts differ, as a message. */
 static void params_diff(const char *had, const char *now, char *msg, size_t cap)
@@ -488,147 +562,120 @@ static void params_diff(const char *had, const char *now, char *msg, size_t cap)
     snprintf(msg, cap, "the parameters differ");
 }
 
-/* What rank 0 read from a checkpoint file. */
+/* Read exactly n bytes at offset off. Returns 0 or -1. */
+static int pget(int fd, void *p, size_t n, uint64_t off)
+{
+    char *c = p;
+    while (n > 0) {
+        size_t piece = n < ((size_t)1 << 28) ? n : ((size_t)1 << 28);
+        ssize_t r = pread(fd, c, piece, (off_t)off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        c += r;
+        n -= (size_t)r;
+        off += (uint64_t)r;
+    }
+    return 0;
+}
+
+/* What the reader of the head (rank 0) found. */
 typedef struct {
     ckpt_header_t h;
+    ckpt_layout_t L;
+    uint64_t tr[CKPT_TRAILER / 8];
     char params[ALS_CKPT_PARAMS_MAX + 8];
-    als_iter_t *hist;
+    als_iter_t *hist;       /* malloc'ed, niters + 1 records */
 } ckpt_read_t;
 
-/* Where the factors go and the shapes they must have. */
+/* The shapes the factors must have. */
 typedef struct {
     int64_t m, n;
     int k;
-    double *U, *V;
-} ckpt_target_t;
+} ckpt_shape_t;
 
-/* Read and verify one checkpoint file into r and t's U and V. Returns
- * ALS_OK, or an error with a message; *missing is set when the file does not
- * exist. Parameter, dataset and shape checks come after the checksum. */
-static int read_file(const char *path, const ckpt_target_t *t, const als_ckpt_t *c,
-                     ckpt_read_t *r, int *missing, als_err_t *err)
+/* Read and verify the head of the checkpoint open on fd: magic, version,
+ * size, the checksum of header + params + history and the seal of the
+ * trailer (so that damage is never mistaken for a parameter or dataset
+ * difference), then parameters, dataset hash and shapes. Local. */
+static int read_head(int fd, const char *path, const ckpt_shape_t *t, const als_ckpt_t *c,
+                     ckpt_read_t *r, als_err_t *err)
 {
-    *missing = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        *missing = errno == ENOENT;
-        return als_err_set(err, ALS_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    }
     struct stat st;
-    int rc = ALS_OK;
-    uint64_t h = FNV_BASIS;
     unsigned char hb[CKPT_HEADER];
     char magic[8];
-    if (pread(fd, magic, 8, 0) == 8 && memcmp(magic, CKPT_MAGIC, 8) != 0) {
-        rc = als_err_set(err, ALS_ERR_FORMAT, "%s: not an als-train checkpoint (bad magic)", path);
-        goto out;
-    }
-    if (fstat(fd, &st) != 0 || st.st_size < CKPT_HEADER + 8 || rget(fd, hb, sizeof hb, &h)) {
-        rc = als_err_set(err, ALS_ERR_FORMAT, "%s: truncated checkpoint (%lld bytes)", path,
-                         (long long)st.st_size);
-        goto out;
-    }
+    if (pread(fd, magic, 8, 0) == 8 && memcmp(magic, CKPT_MAGIC, 8) != 0)
+        return als_err_set(err, ALS_ERR_FORMAT, "%s: not an als-train checkpoint (bad magic)",
+                           path);
+    if (fstat(fd, &st) != 0 || st.st_size < CKPT_HEADER + CKPT_TRAILER ||
+        pget(fd, hb, sizeof hb, 0))
+        return als_err_set(err, ALS_ERR_FORMAT, "%s: truncated checkpoint (%lld bytes)", path,
+                           (long long)st.st_size);
     unpack_header(hb, &r->h);
     const ckpt_header_t *x = &r->h;
-    if (memcmp(x->magic, CKPT_MAGIC, 8) != 0) {
-        rc = als_err_set(err, ALS_ERR_FORMAT, "%s: not an als-train checkpoint (bad magic)", path);
-        goto out;
-    }
-    if (x->version != CKPT_VERSION || x->bom != CKPT_BOM || x->hist_fields != CKPT_HIST_FIELDS) {
-        rc = als_err_set(err, ALS_ERR_FORMAT, "%s: checkpoint version %u (byte order %#x) is not "
-                         "version %u of this build", path, x->version, x->bom, CKPT_VERSION);
-        goto out;
-    }
+    if (x->version != CKPT_VERSION || x->bom != CKPT_BOM || x->hist_fields != CKPT_HIST_FIELDS)
+        return als_err_set(err, ALS_ERR_FORMAT, "%s: checkpoint version %u (byte order %#x) is "
+                           "not version %u of this build", path, x->version, x->bom,
+                           CKPT_VERSION);
     if (x->m < 0 || x->n < 0 || x->k <= 0 || x->niters < 0 || x->params_len > ALS_CKPT_PARAMS_MAX ||
-        x->m > (INT64_MAX / 8) / x->k || x->n > (INT64_MAX / 8) / x->k) {
-        rc = als_err_set(err, ALS_ERR_FORMAT, "%s: corrupted checkpoint header", path);
-        goto out;
+        x->m > (INT64_MAX / 16) / x->k || x->n > (INT64_MAX / 16) / x->k)
+        return als_err_set(err, ALS_ERR_FORMAT, "%s: corrupted checkpoint header", path);
+    layout_of(x, &r->L);
+    if ((uint64_t)st.st_size != r->L.size)
+        return als_err_set(err, ALS_ERR_FORMAT, "%s: checkpoint is %lld bytes, its header says %"
+                           PRIu64 " (truncated or corrupted)", path, (long long)st.st_size,
+                           r->L.size);
+    unsigned char *head = malloc(r->L.head);
+    r->hist = calloc((size_t)x->niters + 1, sizeof *r->hist);
+    if (!head || !r->hist) {
+        free(head);
+        return als_err_set(err, ALS_ERR_NOMEM, "%s: out of memory", path);
     }
-    uint64_t plen = (x->params_len + 7) / 8 * 8;
-    uint64_t expect = CKPT_HEADER + plen + (uint64_t)x->niters * CKPT_HIST_FIELDS * 8 +
-                      ((uint64_t)x->m + (uint64_t)x->n) * (uint64_t)x->k * 8 + 8;
-    if ((uint64_t)st.st_size != expect) {
-        rc = als_err_set(err, ALS_ERR_FORMAT, "%s: checkpoint is %lld bytes, its header says %"
-                         PRIu64 " (truncated or corrupted)", path, (long long)st.st_size, expect);
-        goto out;
+    if (pget(fd, head, r->L.head, 0) || pget(fd, r->tr, CKPT_TRAILER, r->L.off_trailer)) {
+        free(head);
+        return als_err_set(err, ALS_ERR_IO, "%s: read failed", path);
     }
-    /* Verify the checksum of the whole file first, so that damage is never
-     * mistaken for a parameter or dataset difference. */
-    {
-        size_t cap = (size_t)1 << 20;
-        char *buf = malloc(cap);
-        uint64_t h2 = h, sum = 0, left = expect - CKPT_HEADER - 8;
-        int bad = buf == NULL;
-        while (!bad && left > 0) {
-            size_t piece = left < cap ? (size_t)left : cap;
-            bad = rget(fd, buf, piece, &h2);
-            left -= piece;
-        }
-        bad = bad || rget(fd, &sum, 8, NULL);
-        free(buf);
-        if (bad) {
-            rc = als_err_set(err, ALS_ERR_IO, "%s: read failed", path);
-            goto out;
-        }
-        if (sum != mix64(h2)) {
-            rc = als_err_set(err, ALS_ERR_FORMAT, "%s: checksum mismatch (the checkpoint is "
-                             "corrupted)", path);
-            goto out;
-        }
-        if (lseek(fd, CKPT_HEADER, SEEK_SET) != CKPT_HEADER) {
-            rc = als_err_set(err, ALS_ERR_IO, "%s: seek failed: %s", path, strerror(errno));
-            goto out;
-        }
+    if (r->tr[3] != seal_of(r->tr) || r->tr[0] != als_ckpt_hash(head, r->L.head)) {
+        free(head);
+        return als_err_set(err, ALS_ERR_FORMAT, "%s: checksum mismatch (the checkpoint is "
+                           "corrupted)", path);
     }
-    /* Parameters, dataset and shapes must match before U and V are read
-     * into s (such errors are ALS_ERR_ARG/ALS_ERR_DATA: no fallback). */
     memset(r->params, 0, sizeof r->params);
-    if (rget(fd, r->params, plen, &h)) {
-        rc = als_err_set(err, ALS_ERR_IO, "%s: read failed", path);
-        goto out;
+    memcpy(r->params, head + CKPT_HEADER, x->params_len);
+    for (int i = 0; i < x->niters; i++) {
+        double rec[CKPT_HIST_FIELDS];
+        memcpy(rec, head + CKPT_HEADER + r->L.plen + (size_t)i * sizeof rec, sizeof rec);
+        hist_unpack(rec, &r->hist[i]);
     }
+    free(head);
+    /* Parameters, dataset and shapes must match before the factors are read
+     * (such errors are ALS_ERR_ARG/ALS_ERR_DATA: no fallback). */
     if (x->param_hash != c->param_hash || strcmp(r->params, c->params) != 0) {
         char diff[600];
         params_diff(r->params, c->params, diff, sizeof diff);
-        rc = als_err_set(err, ALS_ERR_ARG, "%s: parameters differ: %s (resume with the same "
-                         "parameters, or start a new run)", path, diff);
-        goto out;
+        return als_err_set(err, ALS_ERR_ARG, "%s: parameters differ: %s (resume with the same "
+                           "parameters, or start a new run)", path, diff);
     }
-    if (x->data_hash != c->data_hash) {
-        rc = als_err_set(err, ALS_ERR_DATA, "%s: the dataset differs from the one the checkpoint "
-                         "was made from (hash %016" PRIx64 ", this run %016" PRIx64 ")", path,
-                         x->data_hash, c->data_hash);
-        goto out;
-    }
-    if (x->m != t->m || x->n != t->n || x->k != t->k) {
-        rc = als_err_set(err, ALS_ERR_DATA, "%s: checkpoint of a %" PRId64 " x %" PRId64
-                         " dataset with %d factor columns; this run has %" PRId64 " x %" PRId64
-                         " with %d (different dataset or --rank/--bias)", path, x->m, x->n, x->k,
-                         t->m, t->n, t->k);
-        goto out;
-    }
-    r->hist = calloc((size_t)x->niters + 1, sizeof *r->hist);
-    double *rec = malloc((size_t)x->niters * CKPT_HIST_FIELDS * 8 + 8);
-    if (!r->hist || !rec) {
-        free(rec);
-        rc = als_err_set(err, ALS_ERR_NOMEM, "%s: out of memory", path);
-        goto out;
-    }
-    uint64_t sum = 0;
-    int bad = rget(fd, rec, (size_t)x->niters * CKPT_HIST_FIELDS * 8, &h) ||
-              rget(fd, t->U, (size_t)x->m * (size_t)x->k * 8, &h) ||
-              rget(fd, t->V, (size_t)x->n * (size_t)x->k * 8, &h) || rget(fd, &sum, 8, NULL);
-    for (int i = 0; !bad && i < x->niters; i++)
-        hist_unpack(rec + (size_t)i * CKPT_HIST_FIELDS, &r->hist[i]);
-    free(rec);
-    if (bad)
-        rc = als_err_set(err, ALS_ERR_IO, "%s: read failed", path);
-    else if (sum != mix64(h))
-        rc = als_err_set(err, ALS_ERR_FORMAT, "%s: checksum mismatch (the checkpoint is "
-                         "corrupted)", path);
-out:
-    close(fd);
-    return rc;
+    if (x->data_hash != c->data_hash)
+        return als_err_set(err, ALS_ERR_DATA, "%s: the dataset differs from the one the "
+                           "checkpoint was made from (hash %016" PRIx64 ", this run %016" PRIx64
+                           ")", path, x->data_hash, c->data_hash);
+    if (x->m != t->m || x->n != t->n || x->k != t->k)
+        return als_err_set(err, ALS_ERR_DATA, "%s: checkpoint of a %" PRId64 " x %" PRId64
+                           " dataset with %d factor columns; this run has %" PRId64 " x %" PRId64
+                           " with %d (different dataset or --rank/--bias)", path, x->m, x->n,
+                           x->k, t->m, t->n, t->k);
+    return ALS_OK;
+}
+
+static int row_sums_match(const ckpt_read_t *r, const uint64_t *sums, const char *path,
+                          als_err_t *err)
+{
+    if (sums[0] != r->tr[1] || sums[1] != r->tr[2])
+        return als_err_set(err, ALS_ERR_FORMAT, "%s: checksum mismatch in the %s rows (the "
+                           "checkpoint is corrupted)", path, sums[0] != r->tr[1] ? "U" : "V");
+    return ALS_OK;
 }
 
 int als_ckpt_read(const char *path, const als_ckpt_t *c, int64_t m, int64_t n, int k,
@@ -636,11 +683,23 @@ int als_ckpt_read(const char *path, const als_ckpt_t *c, int64_t m, int64_t n, i
 {
     ckpt_read_t r;
     memset(&r, 0, sizeof r);
-    const ckpt_target_t tg = {m, n, k, U, V};
-    int missing = 0;
+    const ckpt_shape_t t = {m, n, k};
     *niters = 0;
     *hist = NULL;
-    if (read_file(path, &tg, c, &r, &missing, err) != ALS_OK) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return als_err_set(err, ALS_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (read_head(fd, path, &t, c, &r, err) == ALS_OK) {
+        if (pget(fd, U, (size_t)(m * k) * 8, r.L.off_u) ||
+            pget(fd, V, (size_t)(n * k) * 8, r.L.off_v))
+            als_err_set(err, ALS_ERR_IO, "%s: read failed", path);
+        else {
+            uint64_t sums[2] = {rows_sum('U', 0, U, m, k), rows_sum('V', 0, V, n, k)};
+            row_sums_match(&r, sums, path, err);
+        }
+    }
+    close(fd);
+    if (err->code != ALS_OK) {
         free(r.hist);
         return err->code;
     }
@@ -649,97 +708,187 @@ int als_ckpt_read(const char *path, const als_ckpt_t *c, int64_t m, int64_t n, i
     return ALS_OK;
 }
 
-int als_ckpt_restore(als_solver_t *s, als_ckpt_t *c, const char *dir, als_err_t *err)
+int als_ckpt_seal(void *img, size_t bytes)
 {
-    ckpt_read_t r;
-    memset(&r, 0, sizeof r);
-    double *Ufull = NULL, *Vfull = NULL;
-    if (s->rank == 0) {
-        char cur[ALS_PATH_MAX + 64], prev[ALS_PATH_MAX + 64];
-        snprintf(cur, sizeof cur, "%s/%s", dir, ALS_CKPT_NAME);
-        snprintf(prev, sizeof prev, "%s/%s", dir, ALS_CKPT_PREV);
-        als_err_t e1, e2;
-        als_err_clear(&e1);
-        als_err_clear(&e2);
-        int miss1 = 0, miss2 = 0;
-        const char *used = cur;
-        Ufull = malloc((size_t)(s->data->m * s->k + 1) * sizeof *Ufull);
-        Vfull = malloc((size_t)(s->data->n * s->k + 1) * sizeof *Vfull);
-        if (!Ufull || !Vfull)
-            ALS_ABORT("out of memory reading a checkpoint");
-        const ckpt_target_t tg = {s->data->m, s->data->n, s->k, Ufull, Vfull};
-        if (read_file(cur, &tg, c, &r, &miss1, &e1) != ALS_OK && e1.code != ALS_ERR_DATA &&
-            e1.code != ALS_ERR_ARG) {
-            free(r.hist);
-            memset(&r, 0, sizeof r);
-            used = prev;
-            if (read_file(prev, &tg, c, &r, &miss2, &e2) != ALS_OK) {
-                if (miss1 && miss2)
-                    als_err_set(err, ALS_ERR_IO, "--resume %s: no checkpoint there (%s: %s)", dir,
-                                ALS_CKPT_NAME, strerror(ENOENT));
-                else
-                    als_err_set(err, e1.code, "--resume %s: %s%s%s", dir, e1.msg,
-                                miss2 ? "" : "; previous checkpoint: ", miss2 ? "" : e2.msg);
-            } else if (c->log) {
-                fprintf(c->log, "warning: %s; resuming from the previous checkpoint %s\n",
-                        e1.msg, prev);
-            }
-        } else if (e1.code != ALS_OK) {
-            als_err_set(err, e1.code, "--resume %s: %s", dir, e1.msg);
-        }
-        if (err->code == ALS_OK) {
-            const ckpt_header_t *x = &r.h;
-            if (x->niters > s->opt->iters) {
-                als_err_set(err, ALS_ERR_ARG, "--resume %s: %s holds %d iterations, more than "
-                            "--iters %d", dir, used, x->niters, s->opt->iters);
-            } else if (c->log) {
-                if (strcmp(x->isa, c->isa) != 0)
-                    fprintf(c->log, "warning: the checkpoint was computed with the %s kernels, "
-                            "this run uses %s: results will differ by rounding from an "
-                            "uninterrupted run (set ALS_KERNEL_ISA=%s)\n", x->isa, c->isa, x->isa);
-                fprintf(c->log, "resume: %s: %d iterations done, continuing at iteration %d\n",
-                        used, x->niters, x->niters + 1);
-                fflush(c->log);
-            }
+    unsigned char *b = img;
+    ckpt_header_t h;
+    ckpt_layout_t L;
+    if (bytes < CKPT_HEADER + CKPT_TRAILER)
+        return -1;
+    unpack_header(b, &h);
+    if (h.m < 0 || h.n < 0 || h.k <= 0 || h.niters < 0 || h.params_len > ALS_CKPT_PARAMS_MAX ||
+        h.m > (INT64_MAX / 16) / h.k || h.n > (INT64_MAX / 16) / h.k)
+        return -1;
+    layout_of(&h, &L);
+    if (L.size != bytes)
+        return -1;
+    uint64_t tr[CKPT_TRAILER / 8];
+    tr[0] = als_ckpt_hash(b, L.head);
+    const size_t rowb = (size_t)h.k * 8;
+    double *row = malloc(rowb);
+    if (!row)
+        return -1;
+    uint64_t su = 0, sv = 0;
+    for (int64_t i = 0; i < h.m; i++) {
+        memcpy(row, b + L.off_u + (size_t)i * rowb, rowb);
+        su += rows_sum('U', i, row, 1, h.k);
+    }
+    for (int64_t j = 0; j < h.n; j++) {
+        memcpy(row, b + L.off_v + (size_t)j * rowb, rowb);
+        sv += rows_sum('V', j, row, 1, h.k);
+    }
+    free(row);
+    tr[1] = su;
+    tr[2] = sv;
+    tr[3] = seal_of(tr);
+    memcpy(b + L.off_trailer, tr, sizeof tr);
+    return 0;
+}
+
+/* Collective: read and verify one checkpoint file into st. Rank 0 reads
+ * the head and broadcasts it; every rank reads its own rows of U and V
+ * with MPI-IO and the row checksums are summed over ranks. *missing (every
+ * rank) is set when the file does not exist. On success r holds the head on
+ * every rank (r->hist only on rank 0). Returns the agreed code. */
+static int read_coll(MPI_Comm comm, const char *path, als_ckpt_state_t *st,
+                     const als_ckpt_t *c, ckpt_read_t *r, int *missing, als_err_t *err)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    memset(r, 0, sizeof *r);
+    *missing = 0;
+    if (rank == 0) {
+        const ckpt_shape_t t = {st->m, st->n, st->k};
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            *missing = errno == ENOENT;
+            als_err_set(err, ALS_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+        } else {
+            read_head(fd, path, &t, c, r, err);
+            close(fd);
         }
     }
-    if (als_err_agree(s->comm, err) != ALS_OK) {
+    MPI_Bcast(missing, 1, MPI_INT, 0, comm);
+    if (als_err_agree(comm, err) != ALS_OK)
+        return err->code;
+    MPI_Bcast(&r->h, (int)sizeof r->h, MPI_BYTE, 0, comm);
+    MPI_Bcast(&r->L, (int)sizeof r->L, MPI_BYTE, 0, comm);
+    MPI_Bcast(r->tr, CKPT_TRAILER / 8, MPI_UINT64_T, 0, comm);
+    als_pario_file_t f;
+    if (als_pario_open_read(comm, path, &f, err) != ALS_OK)
+        return err->code;
+    const int64_t rowb = (int64_t)st->k * 8, nu = st->u1 - st->u0, nv = st->i1 - st->i0;
+    if (als_pario_read_at(&f, (int64_t)r->L.off_u + st->u0 * rowb, st->Uown, nu * rowb,
+                          err) == ALS_OK &&
+        als_pario_read_at(&f, (int64_t)r->L.off_v + st->i0 * rowb, st->Vown, nv * rowb,
+                          err) == ALS_OK) {
+        uint64_t part[2] = {rows_sum('U', st->u0, st->Uown, nu, st->k),
+                            rows_sum('V', st->i0, st->Vown, nv, st->k)}, sums[2];
+        MPI_Allreduce(part, sums, 2, MPI_UINT64_T, MPI_SUM, comm);
+        if (rank == 0)
+            row_sums_match(r, sums, path, err);
+        als_err_agree(comm, err);
+    }
+    return als_pario_close(&f, 0, err);
+}
+
+int als_ckpt_restore_state(MPI_Comm comm, als_ckpt_state_t *st, int max_iters, als_ckpt_t *c,
+                           const char *dir, als_err_t *err)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    char cur[ALS_PATH_MAX + 64], prev[ALS_PATH_MAX + 64];
+    snprintf(cur, sizeof cur, "%s/%s", dir, ALS_CKPT_NAME);
+    snprintf(prev, sizeof prev, "%s/%s", dir, ALS_CKPT_PREV);
+    ckpt_read_t r;
+    als_err_t e1, e2;
+    als_err_clear(&e1);
+    als_err_clear(&e2);
+    int miss1 = 0, miss2 = 0;
+    const char *used = cur;
+    /* The errors of read_coll are agreed: the same on every rank, so the
+     * fallback below takes the same branch everywhere. */
+    if (read_coll(comm, cur, st, c, &r, &miss1, &e1) != ALS_OK && e1.code != ALS_ERR_DATA &&
+        e1.code != ALS_ERR_ARG) {
         free(r.hist);
-        free(Ufull);
-        free(Vfull);
+        used = prev;
+        if (read_coll(comm, prev, st, c, &r, &miss2, &e2) != ALS_OK) {
+            if (miss1 && miss2)
+                als_err_set(err, ALS_ERR_IO, "--resume %s: no checkpoint there (%s: %s)", dir,
+                            ALS_CKPT_NAME, strerror(ENOENT));
+            else
+                als_err_set(err, e1.code, "--resume %s: %s%s%s", dir, e1.msg,
+                            miss2 ? "" : "; previous checkpoint: ", miss2 ? "" : e2.msg);
+        } else if (c->log) {
+            fprintf(c->log, "warning: %s; resuming from the previous checkpoint %s\n", e1.msg,
+                    prev);
+        }
+    } else if (e1.code != ALS_OK) {
+        als_err_set(err, e1.code, "--resume %s: %s", dir, e1.msg);
+    }
+    if (err->code != ALS_OK) {
+        free(r.hist);
         return err->code;
     }
-    /* Broadcast the state; U and V in chunks. */
-    struct {
-        int32_t niters, increases;
-        double max_increase;
-        double initial[5];
-    } st;
-    if (s->rank == 0) {
-        st.niters = r.h.niters;
-        st.increases = r.h.increases;
-        st.max_increase = r.h.max_increase;
-        memcpy(st.initial, r.h.initial, sizeof st.initial);
+    const ckpt_header_t *x = &r.h;
+    if (x->niters > max_iters) {
+        als_err_set(err, ALS_ERR_ARG, "--resume %s: %s holds %d iterations, more than --iters %d",
+                    dir, used, x->niters, max_iters);
+        free(r.hist);
+        return err->code;
     }
-    MPI_Bcast(&st, (int)sizeof st, MPI_BYTE, 0, s->comm);
+    if (c->log) {
+        if (strcmp(x->isa, c->isa) != 0)
+            fprintf(c->log, "warning: the checkpoint was computed with the %s kernels, this run "
+                    "uses %s: results will differ by rounding from an uninterrupted run (set "
+                    "ALS_KERNEL_ISA=%s)\n", x->isa, c->isa, x->isa);
+        fprintf(c->log, "resume: %s: %d iterations done, continuing at iteration %d\n", used,
+                x->niters, x->niters + 1);
+        fflush(c->log);
+    }
+    st->niters = x->niters;
+    st->increases = x->increases;
+    st->max_increase = x->max_increase;
+    st->initial.total = x->initial[0];
+    st->initial.sse = x->initial[1];
+    st->initial.social = x->initial[2];
+    st->initial.reg_u = x->initial[3];
+    st->initial.reg_v = x->initial[4];
+    /* The history: rank 0's copy (niters + 1 records) to every rank. */
+    if (rank != 0) {
+        r.hist = calloc((size_t)st->niters + 1, sizeof *r.hist);
+        if (!r.hist)
+            als_err_set(err, ALS_ERR_NOMEM, "--resume %s: out of memory for the history", dir);
+    }
+    if (als_err_agree(comm, err) != ALS_OK) {
+        free(r.hist);
+        return err->code;
+    }
+    als_bcast_big(comm, r.hist, (int64_t)st->niters * (int64_t)sizeof *r.hist, MPI_BYTE, 0);
+    st->hist = r.hist;
+    c->resumed_from = st->niters;
+    return ALS_OK;
+}
+
+int als_ckpt_restore(als_solver_t *s, als_ckpt_t *c, const char *dir, als_err_t *err)
+{
+    als_ckpt_state_t st;
+    als_ckpt_state_from_solver(s, &st);
+    if (als_ckpt_restore_state(s->comm, &st, s->opt->iters, c, dir, err) != ALS_OK)
+        return err->code;
+    if (als_solver_hist_reserve(s, st.niters, err) == ALS_OK)
+        memcpy(s->hist, st.hist, (size_t)st.niters * sizeof *s->hist);
+    free(st.hist);
+    if (als_err_agree(s->comm, err) != ALS_OK)
+        return err->code;
     s->niters = st.niters;
     s->increases = st.increases;
     s->max_increase = st.max_increase;
-    s->initial.total = st.initial[0];
-    s->initial.sse = st.initial[1];
-    s->initial.social = st.initial[2];
-    s->initial.reg_u = st.initial[3];
-    s->initial.reg_v = st.initial[4];
-    if (als_solver_hist_reserve(s, s->niters, err) != ALS_OK)
-        ALS_ABORT("%s", err->msg);
-    if (s->rank == 0)
-        memcpy(s->hist, r.hist, (size_t)s->niters * sizeof *s->hist);
-    free(r.hist);
-    als_bcast_big(s->comm, s->hist, (int64_t)s->niters * (int64_t)sizeof *s->hist, MPI_BYTE, 0);
-    als_solver_scatter_full(s, 0, Ufull);
-    als_solver_scatter_full(s, 1, Vfull);
-    free(Ufull);
-    free(Vfull);
+    s->initial = st.initial;
+    /* Each rank restored its own rows; the ghosts (or, replicated, every
+     * other block) come with one exchange of each matrix. */
+    if (als_solver_exchange(s, 0, err) != ALS_OK || als_solver_exchange(s, 1, err) != ALS_OK)
+        return err->code;
     c->resumed_from = s->niters;
     s->resumed = 1;
     return ALS_OK;

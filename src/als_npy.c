@@ -75,8 +75,8 @@ static int write_all(int fd, const void *p, size_t n)
 }
 
 /* Build the version 1.0 header for a rows×cols '<f8' C-order array in h
- * (capacity >= 256). Returns its length (a multiple of 64). */
-static size_t npy_header(char *h, int64_t rows, int64_t cols)
+ * (capacity >= ALS_NPY_HEADER_MAX). Returns its length (a multiple of 64). */
+size_t als_npy_header(char *h, int64_t rows, int64_t cols)
 {
     char dict[160];
     int n = snprintf(dict, sizeof dict,
@@ -114,8 +114,8 @@ int als_npy_write(const char *path, const double *a, int64_t rows, int64_t cols,
         return als_err_set(err, ALS_ERR_ARG, "%s: NULL data for a %lld x %lld matrix", path,
                            (long long)rows, (long long)cols);
 
-    char h[256];
-    size_t hl = npy_header(h, rows, cols);
+    char h[ALS_NPY_HEADER_MAX];
+    size_t hl = als_npy_header(h, rows, cols);
 
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     if (fd < 0)
@@ -350,25 +350,13 @@ static int parse_shape(const char *v, size_t n, int64_t *dims, int maxd)
     return *p ? -1 : nd;
 }
 
-/* Read a 2-D float64 .npy matrix (see als_npy.h). */
-int als_npy_read(const char *path, double **a, int64_t *rows, int64_t *cols,
-                 als_err_t *err)
+/* Read and check the header of a 2-D float64 .npy file open on fd (at offset
+ * 0); see als_npy.h. */
+int als_npy_read_header(int fd, const char *path, int64_t *rows, int64_t *cols,
+                        int64_t *offset, als_err_t *err)
 {
-    if (a)
-        *a = NULL;
-    if (rows)
-        *rows = 0;
-    if (cols)
-        *cols = 0;
-    if (!path || !a || !rows || !cols)
-        return als_err_set(err, ALS_ERR_ARG, "als_npy_read: NULL argument");
-
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return als_err_set(err, ALS_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     int rc = ALS_OK;
     char *hdr = NULL;
-    double *data = NULL;
     char pre[12], tok[96];
     ssize_t got = read_full(fd, pre, 8);
     if (got < 0)
@@ -414,7 +402,7 @@ int als_npy_read(const char *path, double **a, int64_t *rows, int64_t *cols,
                          hlen);
         goto out;
     }
-    size_t offset = 8 + lenbytes + hlen;
+    size_t offset_b = 8 + lenbytes + hlen;
     hdr = malloc((size_t)hlen + 1);
     if (!hdr) {
         rc = als_err_set(err, ALS_ERR_NOMEM, "%s: out of memory", path);
@@ -484,28 +472,64 @@ int als_npy_read(const char *path, double **a, int64_t *rows, int64_t *cols,
      * terabytes: for a regular file the bytes present are known. */
     struct stat st;
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-        int64_t present = (int64_t)st.st_size - (int64_t)offset;
+        int64_t present = (int64_t)st.st_size - (int64_t)offset_b;
         if (present < bytes) {
             rc = als_err_set(err, ALS_ERR_FORMAT,
                              "%s: truncated data: shape %s needs %lld bytes after the %zu-byte "
-                             "header, found %lld", path, tok, (long long)bytes, offset,
+                             "header, found %lld", path, tok, (long long)bytes, offset_b,
                              (long long)(present < 0 ? 0 : present));
             goto out;
         }
     }
+    *rows = dims[0];
+    *cols = dims[1];
+    *offset = (int64_t)offset_b;
+    goto out;
+
+ioerr:
+    rc = als_err_set(err, ALS_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
+out:
+    free(hdr);
+    return rc;
+}
+
+/* Read a 2-D float64 .npy matrix (see als_npy.h). */
+int als_npy_read(const char *path, double **a, int64_t *rows, int64_t *cols,
+                 als_err_t *err)
+{
+    if (a)
+        *a = NULL;
+    if (rows)
+        *rows = 0;
+    if (cols)
+        *cols = 0;
+    if (!path || !a || !rows || !cols)
+        return als_err_set(err, ALS_ERR_ARG, "als_npy_read: NULL argument");
+
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return als_err_set(err, ALS_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    double *data = NULL;
+    int64_t r = 0, c = 0, offset = 0;
+    int rc = als_npy_read_header(fd, path, &r, &c, &offset, err);
+    if (rc != ALS_OK)
+        goto out;
+    int64_t count = r * c, bytes = count * 8; /* checked by als_npy_read_header */
+    char tok[96];
+    snprintf(tok, sizeof tok, "(%lld, %lld)", (long long)r, (long long)c);
     data = malloc(bytes > 0 ? (size_t)bytes : 1);
     if (!data) {
         rc = als_err_set(err, ALS_ERR_NOMEM, "%s: cannot allocate %lld bytes", path,
                          (long long)bytes);
         goto out;
     }
-    got = read_full(fd, data, (size_t)bytes);
+    ssize_t got = read_full(fd, data, (size_t)bytes);
     if (got < 0)
         goto ioerr;
     if (got < bytes) {
         rc = als_err_set(err, ALS_ERR_FORMAT,
-                         "%s: truncated data: shape %s needs %lld bytes after the %zu-byte "
-                         "header, found %zd", path, tok, (long long)bytes, offset, got);
+                         "%s: truncated data: shape %s needs %lld bytes after the %lld-byte "
+                         "header, found %zd", path, tok, (long long)bytes, (long long)offset, got);
         goto out;
     }
     char extra;
@@ -521,8 +545,8 @@ int als_npy_read(const char *path, double **a, int64_t *rows, int64_t *cols,
     if (!host_little_endian())
         swap8(data, (size_t)count);
     *a = data;
-    *rows = dims[0];
-    *cols = dims[1];
+    *rows = r;
+    *cols = c;
     data = NULL;
     goto out;
 
@@ -530,7 +554,6 @@ ioerr:
     rc = als_err_set(err, ALS_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
 out:
     free(data);
-    free(hdr);
     close(fd);
     return rc;
 }

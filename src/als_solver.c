@@ -12,6 +12,7 @@
 #include "als_exchange.h"
 #include "als_kernels.h"
 #include "als_npy.h"
+#include "als_pario.h"
 #include "als_planstats.h"
 
 static uint64_t mix64(uint64_t z)
@@ -54,47 +55,6 @@ double als_init_value(uint64_t seed, int which, int64_t t, int c, int k)
     uint64_t key = mix64(seed + 0x9e3779b97f4a7c15ULL * (uint64_t)(which + 1));
     uint64_t z = mix64(key + 0x9e3779b97f4a7c15ULL * ((uint64_t)t * (uint64_t)k + (uint64_t)c + 1));
     return (double)(z >> 11) * 0x1.0p-53 / sqrt((double)k);
-}
-
-/* Rank 0 reads one --init-* file (rows × k) and checks its shape; then
- * broadcast, and every rank keeps the rows of its view (dst: nview rows of
- * width `width`, slot -> global row by plan g; g NULL = every row). */
-static int read_init(MPI_Comm comm, int rank, const char *path, const char *what, int64_t rows,
-                     int k, int width, const als_ghost_plan_t *g, double *dst, als_err_t *err)
-{
-    double *a = NULL;
-    if (rank == 0) {
-        int64_t r = 0, c = 0;
-        if (als_npy_read(path, &a, &r, &c, err) == ALS_OK) {
-            if (r != rows || c != k)
-                als_err_set(err, ALS_ERR_DATA,
-                            "%s: shape (%" PRId64 ", %" PRId64 "), expected (%" PRId64
-                            ", %d) (%s x --rank)", path, r, c, rows, k, what);
-            else
-                for (int64_t x = 0; x < r * c; x++)
-                    if (!isfinite(a[x])) {
-                        als_err_set(err, ALS_ERR_DATA, "%s: element %" PRId64
-                                    " is not finite", path, x);
-                        break;
-                    }
-        }
-    } else {
-        a = malloc((size_t)(rows * k + 1) * sizeof *a);
-        if (!a)
-            als_err_set(err, ALS_ERR_NOMEM, "out of memory reading %s", path);
-    }
-    if (als_err_agree(comm, err) != ALS_OK) {
-        free(a);
-        return err->code;
-    }
-    als_bcast_big(comm, a, rows * k, MPI_DOUBLE, 0);
-    int64_t nview = g ? g->nview : rows;
-    for (int64_t t = 0; t < nview; t++) {
-        int64_t row = g ? als_view_global(g, t) : t;
-        memcpy(dst + t * width, a + row * k, (size_t)k * sizeof *dst);
-    }
-    free(a);
-    return ALS_OK;
 }
 
 /* Physical memory of this node divided among its ranks (bytes). */
@@ -477,10 +437,13 @@ int als_solver_init_test(MPI_Comm comm, const als_options_t *opt, const als_data
     s->ntest = ntest;
 
     const int k0 = s->latent;
-    const als_ghost_plan_t *gu = sharded ? &s->pu : NULL, *gv = sharded ? &s->pv : NULL;
     if (opt->init_user[0]) {
-        if (read_init(comm, s->rank, opt->init_user, "users", m, k0, s->k, gu, s->U, err) ||
-            read_init(comm, s->rank, opt->init_item, "items", n, k0, s->k, gv, s->V, err))
+        /* Each rank reads its own rows; the ghosts come with an exchange
+         * (after the constant coordinates are set, below). */
+        if (als_pario_read_npy_rows(comm, opt->init_user, d->u0, nu, m, k0, s->k,
+                                    als_solver_urow(s, d->u0), err) != ALS_OK ||
+            als_pario_read_npy_rows(comm, opt->init_item, d->i0, ni, n, k0, s->k,
+                                    als_solver_vrow(s, d->i0), err) != ALS_OK)
             return err->code;
     } else {
 #pragma omp parallel for schedule(static)
@@ -503,6 +466,11 @@ int als_solver_init_test(MPI_Comm comm, const als_options_t *opt, const als_data
         for (int f = 0; f < s->nfixed; f++)
             s->V[t * k + s->vfix[f]] = s->vfixval[f];
     }
+    if (opt->init_user[0] &&
+        (als_solver_exchange(s, 0, err) != ALS_OK || als_solver_exchange(s, 1, err) != ALS_OK))
+        return err->code;
+    s->bytes_received = 0.0; /* the start-up exchanges are not an iteration's */
+    s->nexchanges = 0;
     double dk = (double)k;
     s->flops_per_iter = (double)data->nnz * 2.0 * (dk * (dk + 1.0) + 2.0 * dk) +
                         (double)(m + n) * (dk * dk * dk / 3.0 + 2.0 * dk * dk) +
@@ -778,50 +746,6 @@ static int hist_reserve(als_solver_t *s, int it, als_err_t *err)
     s->hist = h;
     s->hist_cap = cap;
     return ALS_OK;
-}
-
-double *als_solver_gather(als_solver_t *s, int which)
-{
-    const als_ghost_plan_t *g = which ? &s->pv : &s->pu;
-    const int64_t *beg = which ? s->data->ibeg : s->data->ubeg;
-    const int64_t rows = which ? s->data->n : s->data->m;
-    const int k = s->k, p = s->nranks;
-    double *full = s->rank == 0 ? malloc((size_t)(rows * k + 1) * sizeof *full) : NULL;
-    int *cnt = malloc(2 * (size_t)p * sizeof *cnt), *dsp = cnt + p;
-    if ((s->rank == 0 && !full) || !cnt)
-        ALS_ABORT("out of memory gathering %s (%" PRId64 " x %d)", which ? "V" : "U", rows, k);
-    for (int r = 0; r < p; r++) {
-        cnt[r] = (int)(beg[r + 1] - beg[r]);
-        dsp[r] = (int)beg[r];
-    }
-    MPI_Datatype row;
-    MPI_Type_contiguous(k, MPI_DOUBLE, &row);
-    MPI_Type_commit(&row);
-    const double *view = which ? s->V : s->U;
-    MPI_Gatherv(view + g->own_slot * k, (int)(g->own1 - g->own0), row, full, cnt, dsp, row, 0,
-                s->comm);
-    MPI_Type_free(&row);
-    free(cnt);
-    return full;
-}
-
-void als_solver_scatter_full(als_solver_t *s, int which, double *full)
-{
-    const als_ghost_plan_t *g = which ? &s->pv : &s->pu;
-    const int64_t rows = which ? s->data->n : s->data->m;
-    const int k = s->k;
-    double *buf = full;
-    if (s->rank != 0) {
-        buf = malloc((size_t)(rows * k + 1) * sizeof *buf);
-        if (!buf)
-            ALS_ABORT("out of memory restoring %s (%" PRId64 " x %d)", which ? "V" : "U", rows, k);
-    }
-    als_bcast_big(s->comm, buf, rows * k, MPI_DOUBLE, 0);
-    double *view = which ? s->V : s->U;
-    for (int64_t t = 0; t < g->nview; t++)
-        memcpy(view + t * k, buf + als_view_global(g, t) * k, (size_t)k * sizeof *view);
-    if (s->rank != 0)
-        free(buf);
 }
 
 int als_solver_hist_reserve(als_solver_t *s, int it, als_err_t *err)

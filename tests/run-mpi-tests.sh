@@ -288,6 +288,13 @@ train 1 --ratings "$T/huge.txt" --rank 2 --lambda 1e300 --iters 3 --out "$T/huge
 rc=$?
 [ $rc != 0 ] && ! grep -q "PASSED" "$T/log" && grep -q "FAILED" "$T/log" && grep -q "not finite" "$T/log" \
     && ok "loss inf: FAILED, exit $rc, '$(grep -m1 'not finite' "$T/log" | cut -c1-90)'" || bad "inf loss is not a pass" "$T/log"
+# --- collective factor I/O (als_pario) at 4 ranks: P = 1..4 on sub-communicators ---
+PARIO_TEST="${ALS_BUILD:-build}/tests/test_pario"
+if [ -x "$PARIO_TEST" ]; then
+    timeout 300 mpirun -np 4 "$PARIO_TEST" > "$T/log" 2>&1 \
+        && ok "test_pario at 4 ranks (npy/ids byte-identical, reads by rows, errors)" \
+        || bad "test_pario at 4 ranks" "$T/log"
+fi
 
 echo "mpi tests: $pass passed, $fail failed"
 [ $fail = 0 ]

@@ -17,6 +17,7 @@
 #include "als.h"
 #include "als_binfmt.h"
 #include "als_checkpoint.h"
+#include "als_pario.h"
 #include "als_partition.h"
 #include "als_rsum.h"
 
@@ -208,53 +209,48 @@ static void build_metrics(als_buf_t *b, const als_options_t *o, const als_data_t
     als_buf_printf(b, ",\n  \"validation\": \"%s\"\n}\n", passed ? "PASSED" : "FAILED");
 }
 
-/* Rank 0 writes every output file under a temporary name, then renames. */
-static int write_outputs(const als_options_t *o, const als_data_t *d, const als_solver_t *s,
-                         const double *U, const double *V, const uint64_t *uids,
-                         const uint64_t *iids, const als_buf_t *metrics, als_err_t *err)
+/* Collective: every rank writes its rows of U.npy, V.npy and its slices of
+ * the id files with MPI-IO under temporary names reserved by rank 0; rank 0
+ * writes metrics.json (metrics significant on rank 0) and commits the set.
+ * No rank ever holds a whole factor matrix or id map. */
+static int write_outputs(MPI_Comm comm, const als_options_t *o, const als_data_t *d,
+                         const als_solver_t *s, const als_buf_t *metrics, als_err_t *err)
 {
-    als_output_t out;
-    als_output_begin(&out, o->out);
-    const char *p;
-    int rc = ALS_OK;
-    if ((p = als_output_tmp(&out, "U.npy")) == NULL ||
-        (rc = als_npy_write(p, U, d->m, s->k, err)) != ALS_OK)
-        goto fail;
-    if ((p = als_output_tmp(&out, "V.npy")) == NULL ||
-        (rc = als_npy_write(p, V, d->n, s->k, err)) != ALS_OK)
-        goto fail;
-    if ((rc = als_output_ids(&out, "user_ids.txt", uids, d->m, err)) != ALS_OK ||
-        (rc = als_output_ids(&out, "item_ids.txt", iids, d->n, err)) != ALS_OK)
-        goto fail;
-    if (metrics->failed) {
-        rc = als_err_set(err, ALS_ERR_NOMEM, "out of memory building metrics.json");
-        goto fail;
-    }
-    if ((rc = als_output_text(&out, "metrics.json", metrics->s, metrics->len, err)) != ALS_OK)
-        goto fail;
-    return als_output_commit(&out, err);
-fail:
-    als_output_abort(&out);
-    return rc ? rc : als_err_set(err, ALS_ERR_INTERNAL, "output file table full");
-}
-
-/* Collective: rank 0 receives every rank's id slice (blocks beg[0..p]). */
-static uint64_t *gather_ids(MPI_Comm comm, const uint64_t *mine, const int64_t *beg)
-{
-    int rank, p;
+    int rank;
     MPI_Comm_rank(comm, &rank);
-    MPI_Comm_size(comm, &p);
-    uint64_t *all = rank == 0 ? malloc((size_t)(beg[p] + 1) * sizeof *all) : NULL;
-    int *cnt = malloc(2 * (size_t)p * sizeof *cnt), *dsp = cnt + p;
-    if ((rank == 0 && !all) || !cnt)
-        ALS_ABORT("out of memory gathering %" PRId64 " ids", beg[p]);
-    for (int r = 0; r < p; r++) {
-        cnt[r] = (int)(beg[r + 1] - beg[r]);
-        dsp[r] = (int)beg[r];
+    als_output_t out;
+    static const char *names[4] = {"U.npy", "V.npy", "user_ids.txt", "item_ids.txt"};
+    char tmp[4][4200];
+    memset(tmp, 0, sizeof tmp);
+    if (rank == 0) {
+        als_output_begin(&out, o->out);
+        for (int f = 0; f < 4; f++) {
+            const char *p = als_output_tmp(&out, names[f]);
+            if (!p) {
+                als_err_set(err, ALS_ERR_INTERNAL, "output file table full");
+                break;
+            }
+            snprintf(tmp[f], sizeof tmp[f], "%s", p);
+        }
     }
-    MPI_Gatherv(mine, cnt[rank], MPI_UINT64_T, all, cnt, dsp, MPI_UINT64_T, 0, comm);
-    free(cnt);
-    return all;
+    if (als_err_agree(comm, err) != ALS_OK)
+        return err->code;
+    MPI_Bcast(tmp, (int)sizeof tmp, MPI_CHAR, 0, comm);
+    if (als_pario_write_npy(comm, tmp[0], als_solver_urow(s, d->u0), d->u0, d->u1 - d->u0, d->m,
+                            s->k, err) == ALS_OK &&
+        als_pario_write_npy(comm, tmp[1], als_solver_vrow(s, d->i0), d->i0, d->i1 - d->i0, d->n,
+                            s->k, err) == ALS_OK &&
+        als_pario_write_ids(comm, tmp[2], d->user_ids, d->u1 - d->u0, err) == ALS_OK &&
+        als_pario_write_ids(comm, tmp[3], d->item_ids, d->i1 - d->i0, err) == ALS_OK &&
+        rank == 0) {
+        if (metrics->failed)
+            als_err_set(err, ALS_ERR_NOMEM, "out of memory building metrics.json");
+        else if (als_output_text(&out, "metrics.json", metrics->s, metrics->len, err) == ALS_OK)
+            als_output_commit(&out, err);
+    }
+    if (rank == 0 && err->code != ALS_OK)
+        als_output_abort(&out);
+    return als_err_agree(comm, err);
 }
 
 int main(int argc, char **argv)
@@ -402,17 +398,12 @@ int main(int argc, char **argv)
 
     double t_write = MPI_Wtime();
     if (opt.out[0]) {
-        double *U = als_solver_gather(&s, 0), *V = als_solver_gather(&s, 1);
-        uint64_t *uids = gather_ids(comm, data.user_ids, data.ubeg);
-        uint64_t *iids = gather_ids(comm, data.item_ids, data.ibeg);
-        if (rank == 0) {
-            als_buf_t b = {0};
+        als_buf_t b = {0};
+        if (rank == 0)
             build_metrics(&b, &opt, &data, &test, &s, &ts, &si, passed, compute_gflops,
                           iter_gflops, rss, &cs, xbytes, xmem);
-            write_outputs(&opt, &data, &s, U, V, uids, iids, &b, &err);
-            als_buf_free(&b);
-        }
-        free(U); free(V); free(uids); free(iids);
+        write_outputs(comm, &opt, &data, &s, &b, &err);
+        als_buf_free(&b);
     }
     if (als_err_agree(comm, &err) != ALS_OK)
         return fail(comm, &err);

@@ -3,8 +3,8 @@
  * history, factors).
  *
  * The first input byte selects repairs applied to the rest before it is
- * read: bit 0 recomputes the trailing checksum (so the checks behind it are
- * reached), bit 1 takes the expected shapes and dataset hash from the header
+ * read: bit 0 recomputes the trailer's checksums with als_ckpt_seal (so the
+ * checks behind them are reached), bit 1 takes the expected shapes and dataset hash from the header
  * (so a mutated header can still be accepted and its factors read). The
  * expected parameters are those of the seeds (tests/fuzz/corpus/checkpoint:
  * als-train defaults with --rank 2). */
@@ -49,10 +49,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             k = hk;
         }
     }
-    if ((data[0] & 1) && n >= 8) {
-        uint64_t sum = als_ckpt_hash(b, n - 8);
-        memcpy(b + n - 8, &sum, 8);
-    }
+    if (data[0] & 1)
+        als_ckpt_seal(b, n);
     const char *path = fuzz_file("checkpoint.als", b, n);
     free(b);
     double *U = malloc((size_t)(m * k + 1) * sizeof *U), *V = malloc((size_t)(nn * k + 1) * sizeof *V);
