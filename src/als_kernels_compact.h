@@ -1,0 +1,153 @@
+/* als_kernels_compact.h - template of the batched ("compact") SPD solve,
+ * included by src/als_kernels_batch.c once per instruction set. Private to
+ * the kernels module (not installed, not in include/).
+ *
+ * Layout. CK_L systems (one per SIMD lane) are interleaved: element (i, q)
+ * of the L matrices is one vector P[i*kc + q] holding lane l's A_l[i][q];
+ * the right-hand sides are Y[q], the reciprocal pivots INV[j]. Every vector
+ * operation then works on L independent systems at once, with no shuffles.
+ *
+ * Arithmetic (the "canonical" order, identical to the single-system solves
+ * of the same ISA in als_kernels.c, so a system's result does not depend on
+ * its batch or lane), with a - b*c fused (FMA) when CK_FUSED:
+ *   factor    a_jq <- a_jq - u_ij u_iq for i = 0..j-1 ascending;
+ *             d = a_jj, fail unless d > 0; s = sqrt(d); inv_j = s * (1/d);
+ *             u_jj = s; u_jq = a_jq * inv_j (q > j)
+ *   forward   y_q <- y_q - u_jq y_j for j < q ascending; y_j = y_j * inv_j
+ *   backward  x_q <- x_q - u_qj x_j for j > q descending; x_j = x_j * inv_j
+ * Blocked left-looking factorization: for each block of CK_R rows, the
+ * update by all earlier rows runs in CK_R x CK_C register tiles (the trailing
+ * update as a Gram-like micro-kernel over the lanes), then the block's own
+ * triangle and pivots in vector code.
+ *
+ * Parameters (macros defined by the includer):
+ *   CK_FN(x)       name of this instantiation's function x
+ *   CK_ATTR        function attributes (target ISA)
+ *   CK_V, CK_L     vector type and its number of doubles
+ *   CK_R, CK_C     register tile of the update (rows x columns)
+ *   CK_FNMA(a,b,c) c - a*b, one rounding when fused
+ *   CK_SQRT(v)     lane-wise square root
+ *   CK_SET1(x)     broadcast
+ */
+
+/* Register tile of the left-looking update: rows J..J+RR, columns
+ * q0..q0+CC, minus the products of the earlier rows i < J (ascending). */
+static inline __attribute__((always_inline)) CK_ATTR void
+CK_FN(tile)(CK_V *P, int64_t kc, int J, int q0, const int RR, const int CC)
+{
+    CK_V acc[CK_R][CK_C];
+    for (int r = 0; r < RR; r++)
+        for (int c = 0; c < CC; c++)
+            acc[r][c] = P[(int64_t)(J + r) * kc + q0 + c];
+    const CK_V *pi = P;
+    for (int i = 0; i < J; i++, pi += kc) {
+        CK_V u[CK_R];
+        for (int r = 0; r < RR; r++)
+            u[r] = pi[J + r];
+        for (int c = 0; c < CC; c++) {
+            CK_V v = pi[q0 + c];
+            for (int r = 0; r < RR; r++)
+                acc[r][c] = CK_FNMA(u[r], v, acc[r][c]);
+        }
+    }
+    for (int r = 0; r < RR; r++)
+        for (int c = 0; c < CC; c++)
+            P[(int64_t)(J + r) * kc + q0 + c] = acc[r][c];
+}
+
+/* The update of rows J..J+RR over columns J..k in tiles of CK_C columns. */
+static inline __attribute__((always_inline)) CK_ATTR void
+CK_FN(update_rows)(CK_V *P, int64_t kc, int k, int J, const int RR)
+{
+    int q0 = J;
+    for (; q0 + CK_C <= k; q0 += CK_C)
+        CK_FN(tile)(P, kc, J, q0, RR, CK_C);
+    switch (k - q0) {
+#if CK_C > 7
+    case 7: CK_FN(tile)(P, kc, J, q0, RR, 7); break;
+#endif
+#if CK_C > 6
+    case 6: CK_FN(tile)(P, kc, J, q0, RR, 6); break;
+#endif
+#if CK_C > 5
+    case 5: CK_FN(tile)(P, kc, J, q0, RR, 5); break;
+#endif
+#if CK_C > 4
+    case 4: CK_FN(tile)(P, kc, J, q0, RR, 4); break;
+#endif
+#if CK_C > 3
+    case 3: CK_FN(tile)(P, kc, J, q0, RR, 3); break;
+#endif
+#if CK_C > 2
+    case 2: CK_FN(tile)(P, kc, J, q0, RR, 2); break;
+#endif
+    case 1: CK_FN(tile)(P, kc, J, q0, RR, 1); break;
+    default: break;
+    }
+}
+
+/* Factor and solve CK_L interleaved systems of order k (row stride kc):
+ * P holds the upper triangles, Y the right-hand sides (overwritten by the
+ * solutions), INV gets the reciprocal pivots. info[l] is set to the 1-based
+ * failing leading minor of lane l (left alone when it is already nonzero);
+ * a failed lane continues with pivot 1 so the other lanes are unaffected. */
+static CK_ATTR void CK_FN(solve)(int k, int64_t kc, CK_V *P, CK_V *Y, CK_V *INV, int *info)
+{
+    const CK_V one = CK_SET1(1.0);
+    for (int J = 0; J < k; J += CK_R) {
+        int nr = k - J < CK_R ? k - J : CK_R;
+        if (J > 0) {
+            switch (nr) {
+#if CK_R > 3
+            case 4: CK_FN(update_rows)(P, kc, k, J, 4); break;
+#endif
+#if CK_R > 2
+            case 3: CK_FN(update_rows)(P, kc, k, J, 3); break;
+#endif
+            case 2: CK_FN(update_rows)(P, kc, k, J, 2); break;
+            default: CK_FN(update_rows)(P, kc, k, J, 1); break;
+            }
+        }
+        for (int j = J; j < J + nr; j++) {
+            CK_V *pj = P + (int64_t)j * kc;
+            for (int i = J; i < j; i++) {
+                const CK_V *pi = P + (int64_t)i * kc;
+                CK_V u = pi[j];
+                for (int q = j; q < k; q++)
+                    pj[q] = CK_FNMA(u, pi[q], pj[q]);
+            }
+            CK_V d = pj[j];
+            int ok = 1;
+            for (int l = 0; l < CK_L; l++)
+                ok &= d[l] > 0.0;
+            if (!ok) {
+                for (int l = 0; l < CK_L; l++)
+                    if (!(d[l] > 0.0)) {
+                        if (info[l] == 0)
+                            info[l] = j + 1;
+                        d[l] = 1.0;
+                    }
+            }
+            CK_V s = CK_SQRT(d), rd = one / d;
+            CK_V inv = s * rd;
+            pj[j] = s;
+            INV[j] = inv;
+            for (int q = j + 1; q < k; q++)
+                pj[q] = pj[q] * inv;
+        }
+    }
+    for (int j = 0; j < k; j++) {
+        CK_V y = Y[j] * INV[j];
+        Y[j] = y;
+        const CK_V *pj = P + (int64_t)j * kc;
+        for (int q = j + 1; q < k; q++)
+            Y[q] = CK_FNMA(pj[q], y, Y[q]);
+    }
+    for (int j = k - 1; j >= 0; j--) {
+        CK_V x = Y[j] * INV[j];
+        Y[j] = x;
+        const CK_V *pq = P + j;
+        for (int q = 0; q < j; q++, pq += kc)
+            Y[q] = CK_FNMA(*pq, x, Y[q]);
+    }
+}
