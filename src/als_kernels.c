@@ -1086,8 +1086,8 @@ int als_solve_batch_lanes(als_kernel_t kern)
     return kern == ALS_KERNEL_REF ? 1 : g_impl->lanes;
 }
 
-/* Batched solve: NaN/Inf checks per system, then groups of `lanes` systems
- * through the ISA's compact solve (the last group padded with repeats of
+/* Batched solve: groups of `lanes` systems through the ISA's compact solve
+ * (which also does the NaN/Inf checks, on the packed data) (the last group padded with repeats of
  * its first system, never written back), or one system at a time for
  * kern == ALS_KERNEL_REF and for k > COMPACT_MAXK. */
 int als_solve_spd_batch(als_kernel_t kern, int k, int nb, const double *const *A,
@@ -1123,7 +1123,7 @@ int als_solve_spd_batch(als_kernel_t kern, int k, int nb, const double *const *A
             int s = s0 + (l < n ? l : 0);
             Ag[l] = A[s];
             bg[l] = b[s];
-            ig[l] = l < n ? (has_nonfinite(k, A[s], b[s]) ? -1 : 0) : -3; /* -3: padding */
+            ig[l] = l < n ? 0 : -3; /* -3: padding, never written back */
         }
         impl->batch(k, Ag, bg, ig, ws);
         for (int l = 0; l < n; l++) {

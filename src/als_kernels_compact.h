@@ -108,12 +108,14 @@ static CK_ATTR void CK_FN(solve)(int k, int64_t kc, CK_V *P, CK_V *Y, CK_V *INV,
             default: CK_FN(update_rows)(P, kc, k, J, 1); break;
             }
         }
+        /* The block's diagonal nr×nr triangle: updates by the block's
+         * earlier rows, pivots, scaling (columns < J + nr only). */
         for (int j = J; j < J + nr; j++) {
             CK_V *pj = P + (int64_t)j * kc;
             for (int i = J; i < j; i++) {
                 const CK_V *pi = P + (int64_t)i * kc;
                 CK_V u = pi[j];
-                for (int q = j; q < k; q++)
+                for (int q = j; q < J + nr; q++)
                     pj[q] = CK_FNMA(u, pi[q], pj[q]);
             }
             CK_V d = pj[j];
@@ -132,8 +134,63 @@ static CK_ATTR void CK_FN(solve)(int k, int64_t kc, CK_V *P, CK_V *Y, CK_V *INV,
             CK_V inv = s * rd;
             pj[j] = s;
             INV[j] = inv;
-            for (int q = j + 1; q < k; q++)
+            for (int q = j + 1; q < J + nr; q++)
                 pj[q] = pj[q] * inv;
+        }
+        /* The block's rows right of the triangle, one column at a time in
+         * registers: row J+r loses u_{J+i,J+r} times the finished row J+i
+         * (i < r ascending), then is scaled; the columns are independent. */
+        const CK_V *p0 = P + (int64_t)J * kc;
+        switch (nr) {
+        case 1:
+            for (int q = J + 1; q < k; q++)
+                ((CK_V *)p0)[q] = p0[q] * INV[J];
+            break;
+        case 2: {
+            CK_V u01 = p0[J + 1], i0 = INV[J], i1 = INV[J + 1];
+            CK_V *r0 = (CK_V *)p0, *r1 = r0 + kc;
+            for (int q = J + 2; q < k; q++) {
+                CK_V v0 = r0[q] * i0;
+                r0[q] = v0;
+                r1[q] = CK_FNMA(u01, v0, r1[q]) * i1;
+            }
+            break;
+        }
+#if CK_R > 2
+        case 3: {
+            CK_V *r0 = (CK_V *)p0, *r1 = r0 + kc, *r2 = r1 + kc;
+            CK_V u01 = r0[J + 1], u02 = r0[J + 2], u12 = r1[J + 2];
+            CK_V i0 = INV[J], i1 = INV[J + 1], i2 = INV[J + 2];
+            for (int q = J + 3; q < k; q++) {
+                CK_V v0 = r0[q] * i0;
+                r0[q] = v0;
+                CK_V v1 = CK_FNMA(u01, v0, r1[q]) * i1;
+                r1[q] = v1;
+                r2[q] = CK_FNMA(u12, v1, CK_FNMA(u02, v0, r2[q])) * i2;
+            }
+            break;
+        }
+#endif
+#if CK_R > 3
+        case 4: {
+            CK_V *r0 = (CK_V *)p0, *r1 = r0 + kc, *r2 = r1 + kc, *r3 = r2 + kc;
+            CK_V u01 = r0[J + 1], u02 = r0[J + 2], u03 = r0[J + 3];
+            CK_V u12 = r1[J + 2], u13 = r1[J + 3], u23 = r2[J + 3];
+            CK_V i0 = INV[J], i1 = INV[J + 1], i2 = INV[J + 2], i3 = INV[J + 3];
+            for (int q = J + 4; q < k; q++) {
+                CK_V v0 = r0[q] * i0;
+                r0[q] = v0;
+                CK_V v1 = CK_FNMA(u01, v0, r1[q]) * i1;
+                r1[q] = v1;
+                CK_V v2 = CK_FNMA(u12, v1, CK_FNMA(u02, v0, r2[q])) * i2;
+                r2[q] = v2;
+                r3[q] = CK_FNMA(u23, v2, CK_FNMA(u13, v1, CK_FNMA(u03, v0, r3[q]))) * i3;
+            }
+            break;
+        }
+#endif
+        default:
+            break;
         }
     }
     for (int j = 0; j < k; j++) {

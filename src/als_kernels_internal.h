@@ -13,8 +13,9 @@ int64_t als__compact_ws_size(int k, int L);
  * compact layout: A[l] upper triangle row-major k×k (read only), b[l]
  * overwritten by the solution when info[l] ends 0. info[l] must be 0 or
  * already nonzero on entry (nonzero lanes are computed but not written
- * back); on return it holds the 1-based failing minor for the lanes that
- * were not positive definite. The A[l] must be finite (the caller checks). */
+ * back); on return it holds -1 for the lanes with NaN/Inf in the upper
+ * triangle of A[l] or in b[l], else the 1-based failing minor for the lanes
+ * that were not positive definite. */
 void als__compact_solve_generic(int k, const double *const *A, double *const *b, int *info,
                                 double *ws);
 #if defined(__x86_64__) || defined(__i386__)
