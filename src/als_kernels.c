@@ -380,19 +380,75 @@ ALS_INLINE ALS_AVX2 void avx2_tile4(int64_t m, const double *G, int64_t kp, int6
     _mm256_storeu_pd(c + 2 * kp, c2), _mm256_storeu_pd(c + 3 * kp, c3);
 }
 
-/* All the tiles of one gathered block, AVX2 version. */
+/* AVX2 tile: rows p0..p0+4, columns q0..q0+12: 12 FMA accumulators, 3
+ * column vectors and one broadcast, i.e. all 16 ymm registers; per rating 3
+ * loads + 4 broadcasts for 12 FMAs (the 4×8 tile needs 6 for 8). No b. */
+ALS_INLINE ALS_AVX2 void avx2_tile12(int64_t m, const double *G, int64_t kp, int64_t p0,
+                                     int64_t q0, double *C, int first)
+{
+    __m256d c00, c01, c02, c10, c11, c12, c20, c21, c22, c30, c31, c32;
+    double *c = C + p0 * kp + q0;
+    if (first) {
+        c00 = c01 = c02 = c10 = c11 = c12 = _mm256_setzero_pd();
+        c20 = c21 = c22 = c30 = c31 = c32 = _mm256_setzero_pd();
+    } else {
+        c00 = _mm256_loadu_pd(c), c01 = _mm256_loadu_pd(c + 4), c02 = _mm256_loadu_pd(c + 8);
+        c10 = _mm256_loadu_pd(c + kp), c11 = _mm256_loadu_pd(c + kp + 4);
+        c12 = _mm256_loadu_pd(c + kp + 8);
+        c20 = _mm256_loadu_pd(c + 2 * kp), c21 = _mm256_loadu_pd(c + 2 * kp + 4);
+        c22 = _mm256_loadu_pd(c + 2 * kp + 8);
+        c30 = _mm256_loadu_pd(c + 3 * kp), c31 = _mm256_loadu_pd(c + 3 * kp + 4);
+        c32 = _mm256_loadu_pd(c + 3 * kp + 8);
+    }
+    const double *g = G;
+    for (int64_t t = 0; t < m; t++, g += kp) {
+        __m256d v0 = _mm256_loadu_pd(g + q0), v1 = _mm256_loadu_pd(g + q0 + 4);
+        __m256d v2 = _mm256_loadu_pd(g + q0 + 8), s;
+        s = _mm256_broadcast_sd(g + p0 + 0);
+        c00 = _mm256_fmadd_pd(s, v0, c00), c01 = _mm256_fmadd_pd(s, v1, c01);
+        c02 = _mm256_fmadd_pd(s, v2, c02);
+        s = _mm256_broadcast_sd(g + p0 + 1);
+        c10 = _mm256_fmadd_pd(s, v0, c10), c11 = _mm256_fmadd_pd(s, v1, c11);
+        c12 = _mm256_fmadd_pd(s, v2, c12);
+        s = _mm256_broadcast_sd(g + p0 + 2);
+        c20 = _mm256_fmadd_pd(s, v0, c20), c21 = _mm256_fmadd_pd(s, v1, c21);
+        c22 = _mm256_fmadd_pd(s, v2, c22);
+        s = _mm256_broadcast_sd(g + p0 + 3);
+        c30 = _mm256_fmadd_pd(s, v0, c30), c31 = _mm256_fmadd_pd(s, v1, c31);
+        c32 = _mm256_fmadd_pd(s, v2, c32);
+    }
+    _mm256_storeu_pd(c, c00), _mm256_storeu_pd(c + 4, c01), _mm256_storeu_pd(c + 8, c02);
+    _mm256_storeu_pd(c + kp, c10), _mm256_storeu_pd(c + kp + 4, c11);
+    _mm256_storeu_pd(c + kp + 8, c12);
+    _mm256_storeu_pd(c + 2 * kp, c20), _mm256_storeu_pd(c + 2 * kp + 4, c21);
+    _mm256_storeu_pd(c + 2 * kp + 8, c22);
+    _mm256_storeu_pd(c + 3 * kp, c30), _mm256_storeu_pd(c + 3 * kp + 4, c31);
+    _mm256_storeu_pd(c + 3 * kp + 8, c32);
+}
+
+/* All the tiles of one gathered block, AVX2 version: the first row block
+ * (which also accumulates b) in 4×8 tiles, the others in 4×12 tiles from
+ * the diagonal, the remaining 8 or 4 columns in a 4×8 or 4×4 tile. Every
+ * element is the same sequential FMA sum over the ratings whatever tile
+ * computes it. */
 static ALS_AVX2 void avx2_block(int k, int64_t kp, int64_t m, const double *G, double *C,
                                 int first, int final, double *A, double *b,
                                 const double *r, double *bacc, pf_sched *pf)
 {
     (void)final, (void)A, (void)b; /* written by the caller from C */
-    for (int64_t p0 = 0; p0 < k; p0 += 4) {
+    for (int64_t q0 = 0; q0 < kp; q0 += 8) {
+        avx2_tile8(m, G, kp, 0, q0, C, first, r, bacc, 1);
+        pf_step(pf);
+    }
+    for (int64_t p0 = 4; p0 < k; p0 += 4) {
         int64_t q0 = p0;
-        for (; q0 + 8 <= kp; q0 += 8) {
-            if (p0 == 0)
-                avx2_tile8(m, G, kp, p0, q0, C, first, r, bacc, 1);
-            else
-                avx2_tile8(m, G, kp, p0, q0, C, first, r, bacc, 0);
+        for (; q0 + 12 <= kp; q0 += 12) {
+            avx2_tile12(m, G, kp, p0, q0, C, first);
+            pf_step(pf);
+        }
+        if (q0 + 8 <= kp) {
+            avx2_tile8(m, G, kp, p0, q0, C, first, r, bacc, 0);
+            q0 += 8;
             pf_step(pf);
         }
         if (q0 < kp) {
@@ -869,7 +925,7 @@ typedef void (*block_fn)(int k, int64_t kp, int64_t m, const double *G, double *
                          int first, int final, double *A, double *b, const double *r,
                          double *bacc, pf_sched *pf);
 typedef int (*solve_fn)(int k, double *A, double *b);
-typedef void (*batch_fn)(int k, const double *const *A, double *const *b, int *info,
+typedef void (*batch_fn)(int k, int ng, const double *const *A, double *const *b, int *info,
                          double *ws);
 
 typedef struct {
@@ -878,7 +934,7 @@ typedef struct {
     solve_fn solve;
     int rows, cols; /* tile shape of the gram kernel (rows × widest columns) */
     int direct;     /* the last block's tiles write A and b themselves */
-    batch_fn batch; /* compact solve of exactly `lanes` systems */
+    batch_fn batch; /* compact solve of exactly ng·lanes systems, ng = 1, 2 */
     int lanes;
     const char *solve_desc; /* the batched solve's shape, for the start-up line */
 } isa_impl;
@@ -1114,22 +1170,26 @@ int als_solve_spd_batch(als_kernel_t kern, int k, int nb, const double *const *A
         return bad;
     }
     const int L = impl->lanes;
-    for (int s0 = 0; s0 < nb; s0 += L) {
-        const double *Ag[8];
-        double *bg[8];
-        int ig[8];
-        int n = nb - s0 < L ? nb - s0 : L;
-        for (int l = 0; l < L; l++) {
+    for (int s0 = 0; s0 < nb;) {
+        const double *Ag[16];
+        double *bg[16];
+        int ig[16];
+        /* Two groups at once while more than one group's systems remain
+         * (their pivot chains overlap), else one, padded with repeats. */
+        int ng = nb - s0 > L ? 2 : 1;
+        int n = nb - s0 < ng * L ? nb - s0 : ng * L;
+        for (int l = 0; l < ng * L; l++) {
             int s = s0 + (l < n ? l : 0);
             Ag[l] = A[s];
             bg[l] = b[s];
             ig[l] = l < n ? 0 : -3; /* -3: padding, never written back */
         }
-        impl->batch(k, Ag, bg, ig, ws);
+        impl->batch(k, ng, Ag, bg, ig, ws);
         for (int l = 0; l < n; l++) {
             info[s0 + l] = ig[l];
             bad += ig[l] != 0;
         }
+        s0 += n;
     }
     return bad;
 }

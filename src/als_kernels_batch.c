@@ -35,11 +35,16 @@ static inline int64_t ck_stride(int k, int L)
     return ((int64_t)k + L - 1) / L * L;
 }
 
-int64_t als__compact_ws_size(int k, int L)
+/* Doubles of one group's P (k rows × kc), Y and INV (kc each). */
+static inline int64_t ck_group_size(int k, int L)
 {
     int64_t kc = ck_stride(k, L);
-    /* P (k rows × kc), Y and INV (kc each), in vectors of L; 8 for alignment. */
-    return ((int64_t)k * kc + 2 * kc) * L + 8;
+    return ((int64_t)k * kc + 2 * kc) * L;
+}
+
+int64_t als__compact_ws_size(int k, int L)
+{
+    return 2 * ck_group_size(k, L) + 8; /* two groups, 8 for alignment */
 }
 
 /* First column packed in row i: the update tiles of a block of R rows
@@ -127,6 +132,7 @@ typedef double ck_gen_v __attribute__((vector_size(32), aligned(32)));
 #define CK_FNMA(a, b, c) ((c) - (a) * (b))
 #define CK_SQRT(v) ck_gen_sqrt(v)
 #define CK_SET1(x) ((ck_gen_v){(x), (x), (x), (x)})
+#define CK_ALLPOS(d) ((d)[0] > 0.0 && (d)[1] > 0.0 && (d)[2] > 0.0 && (d)[3] > 0.0)
 #include "als_kernels_compact.h"
 #undef CK_FN
 #undef CK_ATTR
@@ -137,16 +143,20 @@ typedef double ck_gen_v __attribute__((vector_size(32), aligned(32)));
 #undef CK_FNMA
 #undef CK_SQRT
 #undef CK_SET1
+#undef CK_ALLPOS
 
-/* Portable batch of exactly 4 systems (callers pad with repeats). */
-void als__compact_solve_generic(int k, const double *const *A, double *const *b, int *info,
-                                double *ws)
+/* Portable batch of exactly 4·ng systems (callers pad with repeats). */
+void als__compact_solve_generic(int k, int ng, const double *const *A, double *const *b,
+                                int *info, double *ws)
 {
-    int64_t kc = ck_stride(k, 4);
+    int64_t kc = ck_stride(k, 4), gs = ck_group_size(k, 4);
     double *P = ck_align(ws), *Y = P + (int64_t)k * kc * 4, *INV = Y + kc * 4;
-    ck_pack_scalar(k, kc, 4, 2, A, (const double *const *)b, P, Y, info);
-    ck_gen_solve(k, kc, (ck_gen_v *)P, (ck_gen_v *)Y, (ck_gen_v *)INV, info);
-    ck_unpack_scalar(k, 4, Y, b, info);
+    for (int g = 0; g < ng; g++)
+        ck_pack_scalar(k, kc, 4, 2, A + 4 * g, (const double *const *)b + 4 * g, P + g * gs,
+                       Y + g * gs, info + 4 * g);
+    ck_gen_solve(k, kc, ng, (ck_gen_v *)P, gs / 4, (ck_gen_v *)Y, (ck_gen_v *)INV, gs / 4, info);
+    for (int g = 0; g < ng; g++)
+        ck_unpack_scalar(k, 4, Y + g * gs, b + 4 * g, info + 4 * g);
 }
 
 #if ALS_HAVE_X86
@@ -160,6 +170,7 @@ void als__compact_solve_generic(int k, const double *const *A, double *const *b,
 #define CK_FNMA(a, b, c) _mm256_fnmadd_pd((a), (b), (c))
 #define CK_SQRT(v) _mm256_sqrt_pd(v)
 #define CK_SET1(x) _mm256_set1_pd(x)
+#define CK_ALLPOS(d) (_mm256_movemask_pd(_mm256_cmp_pd((d), _mm256_setzero_pd(), _CMP_GT_OQ)) == 0xf)
 #include "als_kernels_compact.h"
 #undef CK_FN
 #undef CK_ATTR
@@ -170,6 +181,7 @@ void als__compact_solve_generic(int k, const double *const *A, double *const *b,
 #undef CK_FNMA
 #undef CK_SQRT
 #undef CK_SET1
+#undef CK_ALLPOS
 
 /* AVX2 pack: per row i and chunk of 4 columns, 4 masked loads (one per
  * system; masked-off columns, q < i or q >= k, read as zero and are never
@@ -190,6 +202,9 @@ ck_pack_avx2(int k, int64_t kc, const double *const *A, const double *const *b, 
         for (int l = 0; l < 4; l++)
             src[l] = i < k ? A[l] + (int64_t)i * k : b[l];
         __m256d *dst = i < k ? (__m256d *)P + (int64_t)i * kc : (__m256d *)Y;
+        for (; q0 + 4 <= lo; q0 += 4) /* entirely below the diagonal */
+            for (int j = 0; j < 4; j++)
+                dst[q0 + j] = _mm256_setzero_pd();
         for (; q0 < k; q0 += 4) {
             __m256i qv = _mm256_add_epi64(_mm256_set1_epi64x(q0), iota);
             __m256i m = _mm256_and_si256(_mm256_cmpgt_epi64(qv, _mm256_set1_epi64x(lo - 1)),
@@ -242,15 +257,19 @@ ck_unpack_avx2(int k, const double *Y, double *const *b, const int *info)
     }
 }
 
-/* AVX2 batch of exactly 4 systems. */
+/* AVX2 batch of exactly 4·ng systems. */
 __attribute__((target("avx2,fma"))) void
-als__compact_solve_avx2(int k, const double *const *A, double *const *b, int *info, double *ws)
+als__compact_solve_avx2(int k, int ng, const double *const *A, double *const *b, int *info,
+                        double *ws)
 {
-    int64_t kc = ck_stride(k, 4);
+    int64_t kc = ck_stride(k, 4), gs = ck_group_size(k, 4);
     double *P = ck_align(ws), *Y = P + (int64_t)k * kc * 4, *INV = Y + kc * 4;
-    ck_pack_avx2(k, kc, A, (const double *const *)b, P, Y, info);
-    ck_avx2_solve(k, kc, (__m256d *)P, (__m256d *)Y, (__m256d *)INV, info);
-    ck_unpack_avx2(k, Y, b, info);
+    for (int g = 0; g < ng; g++)
+        ck_pack_avx2(k, kc, A + 4 * g, (const double *const *)b + 4 * g, P + g * gs, Y + g * gs,
+                     info + 4 * g);
+    ck_avx2_solve(k, kc, ng, (__m256d *)P, gs / 4, (__m256d *)Y, (__m256d *)INV, gs / 4, info);
+    for (int g = 0; g < ng; g++)
+        ck_unpack_avx2(k, Y + g * gs, b + 4 * g, info + 4 * g);
 }
 
 /* ---- AVX-512 instantiation: zmm, 8 lanes, 4×6 update tiles. ---- */
@@ -263,6 +282,7 @@ als__compact_solve_avx2(int k, const double *const *A, double *const *b, int *in
 #define CK_FNMA(a, b, c) _mm512_fnmadd_pd((a), (b), (c))
 #define CK_SQRT(v) _mm512_sqrt_pd(v)
 #define CK_SET1(x) _mm512_set1_pd(x)
+#define CK_ALLPOS(d) (_mm512_cmp_pd_mask((d), _mm512_setzero_pd(), _CMP_GT_OQ) == 0xff)
 #include "als_kernels_compact.h"
 #undef CK_FN
 #undef CK_ATTR
@@ -273,6 +293,7 @@ als__compact_solve_avx2(int k, const double *const *A, double *const *b, int *in
 #undef CK_FNMA
 #undef CK_SQRT
 #undef CK_SET1
+#undef CK_ALLPOS
 
 /* 8×8 transpose of r[0..8) (row l = system l) into c[0..8) (c[j] = the
  * j-th elements of the 8 rows): unpack, then two rounds of 128-bit lane
@@ -310,6 +331,9 @@ ck_pack_avx512(int k, int64_t kc, const double *const *A, const double *const *b
         for (int l = 0; l < 8; l++)
             src[l] = i < k ? A[l] + (int64_t)i * k : b[l];
         __m512d *dst = i < k ? (__m512d *)P + (int64_t)i * kc : (__m512d *)Y;
+        for (; q0 + 8 <= lo; q0 += 8) /* entirely below the diagonal */
+            for (int j = 0; j < 8; j++)
+                dst[q0 + j] = _mm512_setzero_pd();
         for (; q0 < k; q0 += 8) {
             unsigned hi = k - q0 >= 8 ? 0xffu : (1u << (k - q0)) - 1;
             unsigned low = lo <= q0 ? 0xffu : lo - q0 >= 8 ? 0u : (0xffu << (lo - q0)) & 0xffu;
@@ -348,15 +372,18 @@ ck_unpack_avx512(int k, int64_t kc, const double *Y, double *const *b, const int
     (void)kc;
 }
 
-/* AVX-512 batch of exactly 8 systems. */
+/* AVX-512 batch of exactly 8·ng systems. */
 __attribute__((target("avx512f,avx512vl,fma"))) void
-als__compact_solve_avx512(int k, const double *const *A, double *const *b, int *info,
+als__compact_solve_avx512(int k, int ng, const double *const *A, double *const *b, int *info,
                           double *ws)
 {
-    int64_t kc = ck_stride(k, 8);
+    int64_t kc = ck_stride(k, 8), gs = ck_group_size(k, 8);
     double *P = ck_align(ws), *Y = P + (int64_t)k * kc * 8, *INV = Y + kc * 8;
-    ck_pack_avx512(k, kc, A, (const double *const *)b, P, Y, info);
-    ck_avx512_solve(k, kc, (__m512d *)P, (__m512d *)Y, (__m512d *)INV, info);
-    ck_unpack_avx512(k, kc, Y, b, info);
+    for (int g = 0; g < ng; g++)
+        ck_pack_avx512(k, kc, A + 8 * g, (const double *const *)b + 8 * g, P + g * gs,
+                       Y + g * gs, info + 8 * g);
+    ck_avx512_solve(k, kc, ng, (__m512d *)P, gs / 8, (__m512d *)Y, (__m512d *)INV, gs / 8, info);
+    for (int g = 0; g < ng; g++)
+        ck_unpack_avx512(k, kc, Y + g * gs, b + 8 * g, info + 8 * g);
 }
 #endif
