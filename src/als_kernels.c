@@ -1125,6 +1125,16 @@ int als_solve_spd(als_kernel_t kern, int k, double *A, double *b)
  * the results are the same bits either way; only the speed differs). */
 #define COMPACT_MAXK 256
 
+/* Groups of `lanes` systems factored together, their block steps
+ * alternating so that one group's pivot chain (sqrt, division) overlaps the
+ * other's tiles. Measured (AVX-512, one core, wall time, shared machine):
+ * two groups were not faster than one (k = 16: 13.3 vs 16.9 GFLOP/s,
+ * k = 64: 35.9 vs 37.3, k = 128: 39.4 vs 44.5), the larger working set
+ * costing more than the overlap gains; kept selectable. */
+#ifndef BATCH_GROUPS
+#define BATCH_GROUPS 1
+#endif
+
 int64_t als_solve_batch_ws_size(int k)
 {
     if (k <= 0)
@@ -1174,9 +1184,9 @@ int als_solve_spd_batch(als_kernel_t kern, int k, int nb, const double *const *A
         const double *Ag[16];
         double *bg[16];
         int ig[16];
-        /* Two groups at once while more than one group's systems remain
-         * (their pivot chains overlap), else one, padded with repeats. */
-        int ng = nb - s0 > L ? 2 : 1;
+        /* BATCH_GROUPS groups of L systems per call (the last one padded
+         * with repeats of its first system). */
+        int ng = nb - s0 > L ? BATCH_GROUPS : 1;
         int n = nb - s0 < ng * L ? nb - s0 : ng * L;
         for (int l = 0; l < ng * L; l++) {
             int s = s0 + (l < n ? l : 0);
