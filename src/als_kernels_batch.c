@@ -322,9 +322,11 @@ __attribute__((target("avx512f,avx512vl,fma"))) static void
 ck_pack_avx512(int k, int64_t kc, const double *const *A, const double *const *b, double *P,
                double *Y, int *info)
 {
-    const __m512i expo = _mm512_set1_epi64((long long)CK_EXPO);
-    const __m512i one = _mm512_set1_epi64((long long)CK_ONE);
-    __m512i flag = _mm512_setzero_si512();
+    /* NaN/Inf test: acc = fma(x, 0, acc) stays (±)0 for finite x and turns
+     * NaN for x = ±Inf or NaN; one FMA per vector, four accumulators so the
+     * chains do not limit the loop (the shuffles of the transpose do). */
+    const __m512d zero = _mm512_setzero_pd();
+    __m512d fl[4] = {zero, zero, zero, zero};
     for (int i = 0; i <= k; i++) {
         int q0 = i < k ? ck_first_col(i, 4, 8) : 0, lo = i < k ? i : 0;
         const double *src[8];
@@ -333,7 +335,7 @@ ck_pack_avx512(int k, int64_t kc, const double *const *A, const double *const *b
         __m512d *dst = i < k ? (__m512d *)P + (int64_t)i * kc : (__m512d *)Y;
         for (; q0 + 8 <= lo; q0 += 8) /* entirely below the diagonal */
             for (int j = 0; j < 8; j++)
-                dst[q0 + j] = _mm512_setzero_pd();
+                dst[q0 + j] = zero;
         for (; q0 < k; q0 += 8) {
             unsigned hi = k - q0 >= 8 ? 0xffu : (1u << (k - q0)) - 1;
             unsigned low = lo <= q0 ? 0xffu : lo - q0 >= 8 ? 0u : (0xffu << (lo - q0)) & 0xffu;
@@ -344,12 +346,12 @@ ck_pack_avx512(int k, int64_t kc, const double *const *A, const double *const *b
             ck_tr8(r, c);
             for (int j = 0; j < 8; j++) {
                 dst[q0 + j] = c[j];
-                flag = _mm512_or_si512(
-                    flag, _mm512_add_epi64(_mm512_and_si512(_mm512_castpd_si512(c[j]), expo), one));
+                fl[j & 3] = _mm512_fmadd_pd(c[j], zero, fl[j & 3]);
             }
         }
     }
-    __mmask8 bad = _mm512_cmplt_epi64_mask(flag, _mm512_setzero_si512());
+    __m512d f = _mm512_add_pd(_mm512_add_pd(fl[0], fl[1]), _mm512_add_pd(fl[2], fl[3]));
+    __mmask8 bad = _mm512_cmp_pd_mask(f, f, _CMP_UNORD_Q);
     for (int l = 0; l < 8; l++)
         if (((bad >> l) & 1) && info[l] == 0)
             info[l] = -1;
