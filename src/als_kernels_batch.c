@@ -160,13 +160,21 @@ void als__compact_solve_generic(int k, int ng, const double *const *A, double *c
 }
 
 #if ALS_HAVE_X86
-/* ---- AVX2 + FMA instantiation: ymm, 4 lanes, 3×4 update tiles. ---- */
+/* ---- AVX2 + FMA instantiation: ymm, 4 lanes, AVX2_R×AVX2_C update tiles
+ * (AVX2_R·AVX2_C accumulators + AVX2_R multipliers + 1 streamed vector must
+ * fit in the 16 ymm registers). ---- */
+#ifndef AVX2_R
+#define AVX2_R 3
+#endif
+#ifndef AVX2_C
+#define AVX2_C 4
+#endif
 #define CK_FN(x) ck_avx2_##x
 #define CK_ATTR __attribute__((target("avx2,fma")))
 #define CK_V __m256d
 #define CK_L 4
-#define CK_R 3
-#define CK_C 4
+#define CK_R AVX2_R
+#define CK_C AVX2_C
 #define CK_FNMA(a, b, c) _mm256_fnmadd_pd((a), (b), (c))
 #define CK_SQRT(v) _mm256_sqrt_pd(v)
 #define CK_SET1(x) _mm256_set1_pd(x)
@@ -197,7 +205,7 @@ ck_pack_avx2(int k, int64_t kc, const double *const *A, const double *const *b, 
     __m256i flag = _mm256_setzero_si256();
     for (int i = 0; i <= k; i++) {
         /* i == k: the right-hand sides, as one more "row" from column 0. */
-        int q0 = i < k ? ck_first_col(i, 3, 4) : 0, lo = i < k ? i : 0;
+        int q0 = i < k ? ck_first_col(i, AVX2_R, 4) : 0, lo = i < k ? i : 0;
         const double *src[4];
         for (int l = 0; l < 4; l++)
             src[l] = i < k ? A[l] + (int64_t)i * k : b[l];
