@@ -3,10 +3,14 @@
  * See include/als_kernels.h for the contract. Two families:
  *
  *   *_ref  gather + cblas_dsyrk/cblas_dgemv, LAPACKE_dposv: the oracle.
- *   *_fast a register-blocked gram+rhs kernel and a blocked left-looking
- *          Cholesky, each compiled three times (AVX-512, AVX2+FMA, portable C)
- *          through per-function target attributes (the Makefile builds for
- *          x86-64-v2), picked once at start-up with __builtin_cpu_supports.
+ *   *_fast a register-blocked gram+rhs kernel and a Cholesky solve in a
+ *          fixed ("canonical") order of operations, each compiled three times
+ *          (AVX-512, AVX2+FMA, portable C) through per-function target
+ *          attributes (the Makefile builds for x86-64-v2), picked once at
+ *          start-up from a table of CPU kinds (als_kernels_init).
+ *   als_solve_spd_batch  the same solves for several rows at once, one
+ *          system per SIMD lane (als_kernels_batch.c, als_kernels_compact.h),
+ *          bitwise equal to the single-system solve of the same ISA.
  *
  * Gram kernel layout. The rows X[idx[t]] are gathered, in blocks of at most
  * fast_block(k) ratings (about 128 KiB, L2-resident), into ws with a padded
@@ -14,7 +18,8 @@
  * triangle of the padded kp×kp gram is covered by register tiles: row blocks
  * of 8 (AVX-512) or 4 (AVX2, portable) starting at p0, column tiles starting
  * at the diagonal p0 and going right (AVX-512: 8×24, 8×16 or 8×8 tiles, i.e.
- * 3/2/1 zmm per row; AVX2: 4×8 and 4×4; portable: 4×4, which measured
+ * 3/2/1 zmm per row; AVX2: 4×8 with b in the first row block, then 4×12,
+ * 4×8, 4×4; portable: 4×4, which measured
  * faster than 4×8 with only 16 SSE registers: 7.8 vs 6.6 GFLOP/s at k = 64). For every tile the
  * kernel streams the gathered block: per rating it loads the tile's columns
  * of x_t, broadcasts the tile's row scalars x_t[p] and does one FMA per (row,
@@ -860,9 +865,8 @@ static ALS_AVX512 int avx512_chol(int k, double *A, double *invd)
 /* AVX-512 triangular solves with U (upper triangle of A) and invd = 1/u_jj,
  * in blocks of 8 unknowns on a zero-padded copy w of b (kp doubles, 64-byte
  * aligned): forward U^T y = b (the block's 8×8 triangle in scalar code, then
- * the later chunks updated in registers), backward U x = y (for each block
- * from the end, the 8 dot products with the known part, then the triangle in
- * scalar code). */
+ * the later chunks updated in registers), backward U x = y in the canonical
+ * column order (scalar: column j of the row-major U is strided). */
 static ALS_AVX512 void avx512_trsv(int k, const double *A, const double *invd, double *w)
 {
     for (int c = 0; c < k; c += 8) {
@@ -1142,7 +1146,8 @@ int64_t als_solve_batch_ws_size(int k)
     int64_t single = (int64_t)k * k + 8;
     if (k > COMPACT_MAXK)
         return single;
-    int64_t c4 = als__compact_ws_size(k, 4), c8 = als__compact_ws_size(k, 8);
+    int64_t c4 = als__compact_ws_size(k, 4, BATCH_GROUPS);
+    int64_t c8 = als__compact_ws_size(k, 8, BATCH_GROUPS);
     int64_t c = c4 > c8 ? c4 : c8;
     return c > single ? c : single;
 }

@@ -42,9 +42,9 @@ static inline int64_t ck_group_size(int k, int L)
     return ((int64_t)k * kc + 2 * kc) * L;
 }
 
-int64_t als__compact_ws_size(int k, int L)
+int64_t als__compact_ws_size(int k, int L, int ng)
 {
-    return 2 * ck_group_size(k, L) + 8; /* two groups, 8 for alignment */
+    return ng * ck_group_size(k, L) + 8; /* 8 for the alignment */
 }
 
 /* First column packed in row i: the update tiles of a block of R rows

@@ -5,9 +5,9 @@
 
 #include <stdint.h>
 
-/* Doubles of workspace the compact solve of L systems of order k needs
- * in up to two groups (including 64-byte alignment slack). */
-int64_t als__compact_ws_size(int k, int L);
+/* Doubles of workspace the compact solve of ng groups of L systems of
+ * order k needs (including 64-byte alignment slack). */
+int64_t als__compact_ws_size(int k, int L, int ng);
 
 /* Solve exactly ng·L systems (ng = 1 or 2 groups; L = 4 for generic and
  * avx2, 8 for avx512) in the compact layout: A[l] upper triangle row-major k×k (read only), b[l]
