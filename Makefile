@@ -32,6 +32,9 @@ tools: $(TOOLS)
 $(BUILD)/%.o: src/%.c $(wildcard include/*.h) | $(BUILD)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
+# The kernels' private headers (templates included by src/als_kernels*.c).
+$(BUILD)/als_kernels.o $(BUILD)/als_kernels_batch.o: $(wildcard src/als_kernels*.h)
+
 $(BUILD)/libals.a: $(LIB_OBJ)
 	$(AR) $(ARFLAGS) $@ $^
 

@@ -38,7 +38,11 @@ void als_gram_rhs_fast(int k, int64_t n, const int64_t *idx, const double *r,
 /* Solve A x = b for symmetric positive definite A given by its upper
  * triangle (row-major k×k); A is overwritten by its Cholesky factor and b by
  * x. Returns 0 on success, or the 1-based order of the leading minor that is
- * not positive definite (as LAPACK's info), or -1 when A holds NaN/Inf. */
+ * not positive definite (as LAPACK's info), or -1 when A holds NaN/Inf.
+ * The fast solve uses the "canonical" arithmetic order documented in
+ * src/als_kernels.c (FMA on avx2/avx512, unfused on generic), shared with
+ * als_solve_spd_batch. For k > 1024 it allocates k doubles and returns -2
+ * if that fails. */
 int als_solve_spd_ref(int k, double *A, double *b);
 int als_solve_spd_fast(int k, double *A, double *b);
 
@@ -54,9 +58,46 @@ const char *als_kernel_isa(void);
  * keep results bitwise identical). Returns 0, or -1 if the CPU lacks it. */
 int als_kernel_set_isa(const char *isa);
 
+/* One line describing the kernels in use, for the start-up output: the ISA,
+ * why it was chosen (the per-CPU-family table, or "pinned" by
+ * als_kernel_set_isa / ALS_KERNEL_ISA), the gram tile shape and the batched
+ * solve's layout. Local; not reentrant with als_kernel_set_isa (call both
+ * before any parallel region). */
+const char *als_kernel_config(void);
+
 /* Dispatchers used by the solver. */
 void als_gram_rhs(als_kernel_t kern, int k, int64_t n, const int64_t *idx, const double *r,
                   const double *X, double *A, double *b, double *ws);
 int als_solve_spd(als_kernel_t kern, int k, double *A, double *b);
+
+/* Batched SPD solve: nb independent systems A[s] x = b[s] of order k, A[s]
+ * the upper triangle of a row-major k×k matrix (READ ONLY: unlike
+ * als_solve_spd the factor is not written back, so the caller may keep A[s]
+ * for later use), b[s] overwritten by the solution when info[s] == 0 and
+ * left unchanged otherwise. info[s] is exactly what als_solve_spd returns
+ * for that system: 0, the 1-based order of the first leading minor that is
+ * not positive definite, or -1 for NaN/Inf in A[s]'s upper triangle or b[s].
+ * Returns the number of systems with info != 0.
+ *
+ * With ALS_KERNEL_FAST, groups of als_solve_batch_lanes() systems are
+ * factored together, one per SIMD lane (the "compact" layout); the solution
+ * of each system is bitwise identical to als_solve_spd(ALS_KERNEL_FAST, ...)
+ * on the same system, whatever the batch size, the system's position in the
+ * batch and the other systems (so results do not depend on how rows are
+ * grouped into batches, threads or ranks). With ALS_KERNEL_REF it is
+ * als_solve_spd_ref one system at a time. nb may be any value >= 0; use a
+ * multiple of the lane count (e.g. 8 or 16) to fill every lane. ws: at least
+ * als_solve_batch_ws_size(k) doubles, any alignment, per thread. Reentrant;
+ * the A[s] and b[s] must not overlap each other or ws. */
+int als_solve_spd_batch(als_kernel_t kern, int k, int nb, const double *const *A,
+                        double *const *b, int *info, double *ws);
+
+/* Doubles of workspace als_solve_spd_batch needs for order k (any ISA,
+ * either kernel). */
+int64_t als_solve_batch_ws_size(int k);
+
+/* Systems factored at once by als_solve_spd_batch with this kernel and the
+ * current ISA: 8 (avx512), 4 (avx2, generic), 1 (ref). */
+int als_solve_batch_lanes(als_kernel_t kern);
 
 #endif

@@ -3,10 +3,14 @@
  * See include/als_kernels.h for the contract. Two families:
  *
  *   *_ref  gather + cblas_dsyrk/cblas_dgemv, LAPACKE_dposv: the oracle.
- *   *_fast a register-blocked gram+rhs kernel and a blocked left-looking
- *          Cholesky, each compiled three times (AVX-512, AVX2+FMA, portable C)
- *          through per-function target attributes (the Makefile builds for
- *          x86-64-v2), picked once at start-up with __builtin_cpu_supports.
+ *   *_fast a register-blocked gram+rhs kernel and a Cholesky solve in a
+ *          fixed ("canonical") order of operations, each compiled three times
+ *          (AVX-512, AVX2+FMA, portable C) through per-function target
+ *          attributes (the Makefile builds for x86-64-v2), picked once at
+ *          start-up from a table of CPU kinds (als_kernels_init).
+ *   als_solve_spd_batch  the same solves for several rows at once, one
+ *          system per SIMD lane (als_kernels_batch.c, als_kernels_compact.h),
+ *          bitwise equal to the single-system solve of the same ISA.
  *
  * Gram kernel layout. The rows X[idx[t]] are gathered, in blocks of at most
  * fast_block(k) ratings (about 128 KiB, L2-resident), into ws with a padded
@@ -14,7 +18,8 @@
  * triangle of the padded kp×kp gram is covered by register tiles: row blocks
  * of 8 (AVX-512) or 4 (AVX2, portable) starting at p0, column tiles starting
  * at the diagonal p0 and going right (AVX-512: 8×24, 8×16 or 8×8 tiles, i.e.
- * 3/2/1 zmm per row; AVX2: 4×8 and 4×4; portable: 4×4, which measured
+ * 3/2/1 zmm per row; AVX2: 4×8 with b in the first row block, then 4×12,
+ * 4×8, 4×4; portable: 4×4, which measured
  * faster than 4×8 with only 16 SSE registers: 7.8 vs 6.6 GFLOP/s at k = 64). For every tile the
  * kernel streams the gathered block: per rating it loads the tile's columns
  * of x_t, broadcasts the tile's row scalars x_t[p] and does one FMA per (row,
@@ -47,14 +52,18 @@
  * Cholesky k^3/3, the two triangular solves 2k^2.
  */
 #include "als_kernels.h"
+#include "als_kernels_internal.h"
 
 #include <cblas.h>
 #include <lapacke.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define ALS_HAVE_X86 1
 #else
@@ -376,19 +385,75 @@ ALS_INLINE ALS_AVX2 void avx2_tile4(int64_t m, const double *G, int64_t kp, int6
     _mm256_storeu_pd(c + 2 * kp, c2), _mm256_storeu_pd(c + 3 * kp, c3);
 }
 
-/* All the tiles of one gathered block, AVX2 version. */
+/* AVX2 tile: rows p0..p0+4, columns q0..q0+12: 12 FMA accumulators, 3
+ * column vectors and one broadcast, i.e. all 16 ymm registers; per rating 3
+ * loads + 4 broadcasts for 12 FMAs (the 4×8 tile needs 6 for 8). No b. */
+ALS_INLINE ALS_AVX2 void avx2_tile12(int64_t m, const double *G, int64_t kp, int64_t p0,
+                                     int64_t q0, double *C, int first)
+{
+    __m256d c00, c01, c02, c10, c11, c12, c20, c21, c22, c30, c31, c32;
+    double *c = C + p0 * kp + q0;
+    if (first) {
+        c00 = c01 = c02 = c10 = c11 = c12 = _mm256_setzero_pd();
+        c20 = c21 = c22 = c30 = c31 = c32 = _mm256_setzero_pd();
+    } else {
+        c00 = _mm256_loadu_pd(c), c01 = _mm256_loadu_pd(c + 4), c02 = _mm256_loadu_pd(c + 8);
+        c10 = _mm256_loadu_pd(c + kp), c11 = _mm256_loadu_pd(c + kp + 4);
+        c12 = _mm256_loadu_pd(c + kp + 8);
+        c20 = _mm256_loadu_pd(c + 2 * kp), c21 = _mm256_loadu_pd(c + 2 * kp + 4);
+        c22 = _mm256_loadu_pd(c + 2 * kp + 8);
+        c30 = _mm256_loadu_pd(c + 3 * kp), c31 = _mm256_loadu_pd(c + 3 * kp + 4);
+        c32 = _mm256_loadu_pd(c + 3 * kp + 8);
+    }
+    const double *g = G;
+    for (int64_t t = 0; t < m; t++, g += kp) {
+        __m256d v0 = _mm256_loadu_pd(g + q0), v1 = _mm256_loadu_pd(g + q0 + 4);
+        __m256d v2 = _mm256_loadu_pd(g + q0 + 8), s;
+        s = _mm256_broadcast_sd(g + p0 + 0);
+        c00 = _mm256_fmadd_pd(s, v0, c00), c01 = _mm256_fmadd_pd(s, v1, c01);
+        c02 = _mm256_fmadd_pd(s, v2, c02);
+        s = _mm256_broadcast_sd(g + p0 + 1);
+        c10 = _mm256_fmadd_pd(s, v0, c10), c11 = _mm256_fmadd_pd(s, v1, c11);
+        c12 = _mm256_fmadd_pd(s, v2, c12);
+        s = _mm256_broadcast_sd(g + p0 + 2);
+        c20 = _mm256_fmadd_pd(s, v0, c20), c21 = _mm256_fmadd_pd(s, v1, c21);
+        c22 = _mm256_fmadd_pd(s, v2, c22);
+        s = _mm256_broadcast_sd(g + p0 + 3);
+        c30 = _mm256_fmadd_pd(s, v0, c30), c31 = _mm256_fmadd_pd(s, v1, c31);
+        c32 = _mm256_fmadd_pd(s, v2, c32);
+    }
+    _mm256_storeu_pd(c, c00), _mm256_storeu_pd(c + 4, c01), _mm256_storeu_pd(c + 8, c02);
+    _mm256_storeu_pd(c + kp, c10), _mm256_storeu_pd(c + kp + 4, c11);
+    _mm256_storeu_pd(c + kp + 8, c12);
+    _mm256_storeu_pd(c + 2 * kp, c20), _mm256_storeu_pd(c + 2 * kp + 4, c21);
+    _mm256_storeu_pd(c + 2 * kp + 8, c22);
+    _mm256_storeu_pd(c + 3 * kp, c30), _mm256_storeu_pd(c + 3 * kp + 4, c31);
+    _mm256_storeu_pd(c + 3 * kp + 8, c32);
+}
+
+/* All the tiles of one gathered block, AVX2 version: the first row block
+ * (which also accumulates b) in 4×8 tiles, the others in 4×12 tiles from
+ * the diagonal, the remaining 8 or 4 columns in a 4×8 or 4×4 tile. Every
+ * element is the same sequential FMA sum over the ratings whatever tile
+ * computes it. */
 static ALS_AVX2 void avx2_block(int k, int64_t kp, int64_t m, const double *G, double *C,
                                 int first, int final, double *A, double *b,
                                 const double *r, double *bacc, pf_sched *pf)
 {
     (void)final, (void)A, (void)b; /* written by the caller from C */
-    for (int64_t p0 = 0; p0 < k; p0 += 4) {
+    for (int64_t q0 = 0; q0 < kp; q0 += 8) {
+        avx2_tile8(m, G, kp, 0, q0, C, first, r, bacc, 1);
+        pf_step(pf);
+    }
+    for (int64_t p0 = 4; p0 < k; p0 += 4) {
         int64_t q0 = p0;
-        for (; q0 + 8 <= kp; q0 += 8) {
-            if (p0 == 0)
-                avx2_tile8(m, G, kp, p0, q0, C, first, r, bacc, 1);
-            else
-                avx2_tile8(m, G, kp, p0, q0, C, first, r, bacc, 0);
+        for (; q0 + 12 <= kp; q0 += 12) {
+            avx2_tile12(m, G, kp, p0, q0, C, first);
+            pf_step(pf);
+        }
+        if (q0 + 8 <= kp) {
+            avx2_tile8(m, G, kp, p0, q0, C, first, r, bacc, 0);
+            q0 += 8;
             pf_step(pf);
         }
         if (q0 < kp) {
@@ -560,12 +625,24 @@ static ALS_AVX512 void avx512_block(int k, int64_t kp, int64_t m, const double *
 /* Cholesky solve                                                            */
 /* ------------------------------------------------------------------------ */
 
-/* Portable left-looking Cholesky of the row-major upper k×k A (A = U^T U, U
- * overwrites the upper triangle): for each row j, subtract the rows i < j
- * (axpy A[j][j..k) -= U[i][j] U[i][j..k), i ascending), then take the pivot
- * and scale. Returns 0 or the 1-based failing minor. The same order of
- * operations per element as the AVX-512 version. */
-ALS_INLINE int gen_chol_body(int k, double *A)
+/* The canonical arithmetic of the SPD solves (shared with the batched
+ * solves of als_kernels_batch.c / als_kernels_compact.h, so that a system's
+ * result is bitwise the same alone or in any batch and lane), with a - b*c
+ * fused (FMA) on the AVX2 and AVX-512 paths and unfused on the portable one:
+ *   factor    a_jq <- a_jq - u_ij u_iq for i = 0..j-1 ascending;
+ *             d = a_jj, fail unless d > 0; s = sqrt(d); inv_j = s * (1/d)
+ *             (the sqrt and the division run in parallel); u_jj = s;
+ *             u_jq = a_jq * inv_j for q > j
+ *   forward   y_q <- y_q - u_jq y_j for j < q ascending; y_j = y_j * inv_j
+ *   backward  x_q <- x_q - u_qj x_j for j > q descending; x_j = x_j * inv_j
+ * FNMS(a, b, c) is c - a*b in the chosen rounding. */
+#define FNMS(a, b, c, FUSED) ((FUSED) ? fma(-(a), (b), (c)) : (c) - (a) * (b))
+
+/* Canonical left-looking Cholesky of the row-major upper k×k A (A = U^T U,
+ * U overwrites the upper triangle; the reciprocal pivots go to inv): for
+ * each row j, subtract the rows i < j (axpy, i ascending), then the pivot
+ * and the scaling. Returns 0 or the 1-based failing minor. */
+ALS_INLINE int gen_chol_body(int k, double *A, double *inv, const int FUSED)
 {
     for (int j = 0; j < k; j++) {
         double *aj = A + (int64_t)j * k;
@@ -573,61 +650,75 @@ ALS_INLINE int gen_chol_body(int k, double *A)
             const double *ui = A + (int64_t)i * k;
             double s = ui[j];
             for (int q = j; q < k; q++)
-                aj[q] -= s * ui[q];
+                aj[q] = FNMS(s, ui[q], aj[q], FUSED);
         }
         double d = aj[j];
         if (!(d > 0.0))
             return j + 1;
+        double rd = 1.0 / d;
         d = sqrt(d);
         aj[j] = d;
-        double inv = 1.0 / d;
+        double iv = d * rd;
+        inv[j] = iv;
         for (int q = j + 1; q < k; q++)
-            aj[q] *= inv;
+            aj[q] *= iv;
     }
     return 0;
 }
 
-/* Portable triangular solves with the factor U in the upper triangle of A:
- * U^T y = b (forward, axpy on rows of U) then U x = y (backward, dot
- * products with rows of U), in place in b. */
-ALS_INLINE void gen_trsv_body(int k, const double *A, double *b)
+/* Canonical triangular solves with the factor U in the upper triangle of A
+ * and the reciprocal pivots inv: U^T y = b (axpy on rows of U, j
+ * ascending), then U x = y (for j descending, x_j then the update of the
+ * x_q, q < j, by column j of U), in place in b. */
+ALS_INLINE void gen_trsv_body(int k, const double *A, const double *inv, double *b,
+                              const int FUSED)
 {
     for (int j = 0; j < k; j++) {
         const double *uj = A + (int64_t)j * k;
-        double y = b[j] / uj[j];
+        double y = b[j] * inv[j];
         b[j] = y;
         for (int q = j + 1; q < k; q++)
-            b[q] -= y * uj[q];
+            b[q] = FNMS(uj[q], y, b[q], FUSED);
     }
     for (int j = k - 1; j >= 0; j--) {
-        const double *uj = A + (int64_t)j * k;
-        double s = b[j];
-        for (int q = j + 1; q < k; q++)
-            s -= uj[q] * b[q];
-        b[j] = s / uj[j];
+        double x = b[j] * inv[j];
+        b[j] = x;
+        const double *uq = A + j;
+        for (int q = 0; q < j; q++, uq += k)
+            b[q] = FNMS(*uq, x, b[q], FUSED);
     }
 }
 
-/* Portable solve: factor, then the two triangular solves. */
+/* Largest k whose reciprocal pivots live on the stack in the single solves;
+ * beyond it they are allocated. */
+#define SOLVE_STACK_K 1024
+
+/* Canonical solve: factor, then the two triangular solves. */
+ALS_INLINE int gen_solve_body(int k, double *A, double *b, const int FUSED)
+{
+    double stack[SOLVE_STACK_K], *inv = stack;
+    if (k > SOLVE_STACK_K && !(inv = malloc(sizeof(double) * (size_t)k)))
+        return -2;
+    int info = gen_chol_body(k, A, inv, FUSED);
+    if (!info)
+        gen_trsv_body(k, A, inv, b, FUSED);
+    if (inv != stack)
+        free(inv);
+    return info;
+}
+
+/* Portable solve (unfused canonical arithmetic). */
 static int gen_solve(int k, double *A, double *b)
 {
-    int info = gen_chol_body(k, A);
-    if (info)
-        return info;
-    gen_trsv_body(k, A, b);
-    return 0;
+    return gen_solve_body(k, A, b, 0);
 }
 
 #if ALS_HAVE_X86
-/* AVX2 solve: the portable code compiled for AVX2 (FP contraction is off,
- * so the rounding is the portable one). */
+/* AVX2 solve: the canonical arithmetic with FMA (fma() compiles to
+ * vfnmadd here; the axpy loops are vectorised by the compiler). */
 static ALS_AVX2 int avx2_solve(int k, double *A, double *b)
 {
-    int info = gen_chol_body(k, A);
-    if (info)
-        return info;
-    gen_trsv_body(k, A, b);
-    return 0;
+    return gen_solve_body(k, A, b, 1);
 }
 
 /* Left-looking update of 4 consecutive rows J..J+4 (rows >= k are clamped to
@@ -774,9 +865,8 @@ static ALS_AVX512 int avx512_chol(int k, double *A, double *invd)
 /* AVX-512 triangular solves with U (upper triangle of A) and invd = 1/u_jj,
  * in blocks of 8 unknowns on a zero-padded copy w of b (kp doubles, 64-byte
  * aligned): forward U^T y = b (the block's 8×8 triangle in scalar code, then
- * the later chunks updated in registers), backward U x = y (for each block
- * from the end, the 8 dot products with the known part, then the triangle in
- * scalar code). */
+ * the later chunks updated in registers), backward U x = y in the canonical
+ * column order (scalar: column j of the row-major U is strided). */
 static ALS_AVX512 void avx512_trsv(int k, const double *A, const double *invd, double *w)
 {
     for (int c = 0; c < k; c += 8) {
@@ -798,26 +888,15 @@ static ALS_AVX512 void avx512_trsv(int k, const double *A, const double *invd, d
             _mm512_store_pd(w + c2, t);
         }
     }
-    int cl = (k - 1) & ~7;
-    for (int c = cl; c >= 0; c -= 8) {
-        int nb = k - c < 8 ? k - c : 8;
-        double dot[8];
-        for (int j = 0; j < nb; j++) {
-            const double *uj = A + (int64_t)(c + j) * k;
-            __m512d acc = _mm512_setzero_pd();
-            for (int c2 = c + 8; c2 < k; c2 += 8)
-                acc = _mm512_fmadd_pd(_mm512_maskz_loadu_pd(cmask(c2, k), uj + c2),
-                                      _mm512_load_pd(w + c2), acc);
-            dot[j] = _mm512_reduce_add_pd(acc);
-        }
-        double *x = w + c;
-        for (int j = nb - 1; j >= 0; j--) {
-            const double *uj = A + (int64_t)(c + j) * k + c;
-            double sj = x[j] - dot[j];
-            for (int q = j + 1; q < nb; q++)
-                sj = fma(-uj[q], x[q], sj);
-            x[j] = sj * invd[c + j];
-        }
+    /* Backward, canonical order: for j descending, x_j, then the x_q
+     * (q < j) lose u_qj x_j; column j of U is strided, so this part is
+     * scalar (independent chains over q). */
+    for (int j = k - 1; j >= 0; j--) {
+        double x = w[j] * invd[j];
+        w[j] = x;
+        const double *uq = A + j;
+        for (int q = 0; q < j; q++, uq += k)
+            w[q] = fma(-*uq, x, w[q]);
     }
 }
 
@@ -826,7 +905,7 @@ static ALS_AVX512 void avx512_trsv(int k, const double *A, const double *invd, d
 static ALS_AVX512 int avx512_solve(int k, double *A, double *b)
 {
     if (k > AVX512_SOLVE_MAXK)
-        return gen_solve(k, A, b);
+        return gen_solve_body(k, A, b, 1);
     double invd[AVX512_SOLVE_MAXK];
     double w[AVX512_SOLVE_MAXK + 8] __attribute__((aligned(64)));
     int info = avx512_chol(k, A, invd);
@@ -850,6 +929,8 @@ typedef void (*block_fn)(int k, int64_t kp, int64_t m, const double *G, double *
                          int first, int final, double *A, double *b, const double *r,
                          double *bacc, pf_sched *pf);
 typedef int (*solve_fn)(int k, double *A, double *b);
+typedef void (*batch_fn)(int k, int ng, const double *const *A, double *const *b, int *info,
+                         double *ws);
 
 typedef struct {
     const char *name;
@@ -857,12 +938,21 @@ typedef struct {
     solve_fn solve;
     int rows, cols; /* tile shape of the gram kernel (rows × widest columns) */
     int direct;     /* the last block's tiles write A and b themselves */
+    batch_fn batch; /* compact solve of exactly ng·lanes systems, ng = 1, 2 */
+    int lanes;
+    const char *solve_desc; /* the batched solve's shape, for the start-up line */
 } isa_impl;
 
-static const isa_impl impl_generic = {"generic", gen_block, gen_solve, 4, 4, 0};
+static const isa_impl impl_generic = {"generic", gen_block, gen_solve, 4, 4, 0,
+                                      als__compact_solve_generic, 4,
+                                      "compact 4 lanes (vector extensions), 2x2 update tiles"};
 #if ALS_HAVE_X86
-static const isa_impl impl_avx2 = {"avx2", avx2_block, avx2_solve, 4, 8, 0};
-static const isa_impl impl_avx512 = {"avx512", avx512_block, avx512_solve, 8, 24, 1};
+static const isa_impl impl_avx2 = {"avx2", avx2_block, avx2_solve, 4, 12, 0,
+                                   als__compact_solve_avx2, 4,
+                                   "compact 4 lanes (ymm), 3x4 update tiles"};
+static const isa_impl impl_avx512 = {"avx512", avx512_block, avx512_solve, 8, 24, 1,
+                                     als__compact_solve_avx512, 8,
+                                     "compact 8 lanes (zmm), 4x6 update tiles"};
 #endif
 
 /* The implementation in use; set by the constructor below, before main. */
@@ -884,15 +974,56 @@ static int cpu_has(const char *isa)
     return 0;
 }
 
-/* Pick the best ISA of this CPU once, at program start-up. */
-__attribute__((constructor)) static void als_kernels_init(void)
+/* Why the current ISA was chosen, for als_kernel_config. */
+static char g_choice_reason[160] = "not initialised";
+
+/* The CPU's vendor, family and model (x86 CPUID leaves 0 and 1), as text. */
+static void cpu_ident(char *out, size_t cap)
 {
 #if ALS_HAVE_X86
-    if (cpu_has("avx512"))
-        g_impl = &impl_avx512;
-    else if (cpu_has("avx2"))
-        g_impl = &impl_avx2;
+    unsigned a, b, c, d;
+    char vendor[13] = "unknown";
+    if (__get_cpuid(0, &a, &b, &c, &d)) {
+        memcpy(vendor, &b, 4), memcpy(vendor + 4, &d, 4), memcpy(vendor + 8, &c, 4);
+        vendor[12] = 0;
+    }
+    unsigned fam = 0, model = 0;
+    if (__get_cpuid(1, &a, &b, &c, &d)) {
+        fam = (a >> 8) & 0xf, model = (a >> 4) & 0xf;
+        if (fam == 0xf)
+            fam += (a >> 20) & 0xff;
+        if (fam == 0x6 || fam >= 0xf)
+            model |= ((a >> 16) & 0xf) << 4;
+    }
+    snprintf(out, cap, "%s family 0x%x model 0x%x", vendor, fam, model);
+#else
+    snprintf(out, cap, "non-x86 CPU");
 #endif
+}
+
+/* Pick the ISA once, at program start-up, from a table of CPU kinds (no
+ * timing, so every rank of a homogeneous cluster picks the same one):
+ *   Intel with AVX-512F/VL (Skylake-SP and later Xeons)     -> avx512
+ *   AMD family 0x19+ with AVX-512 (Zen 4, 512-bit ops split  -> avx512
+ *     into two 256-bit halves, still fewer instructions; not measured here)
+ *   any other CPU with AVX2 + FMA (AMD Zen 1-3, Intel Haswell..client) -> avx2
+ *   everything else (older x86, ARM, ...)                   -> generic
+ * ALS_KERNEL_ISA (read by the tools) or als_kernel_set_isa overrides it. */
+__attribute__((constructor)) static void als_kernels_init(void)
+{
+    char id[96];
+    cpu_ident(id, sizeof id);
+    const char *why = "no AVX2+FMA";
+#if ALS_HAVE_X86
+    if (cpu_has("avx512")) {
+        g_impl = &impl_avx512;
+        why = "AVX-512F/VL";
+    } else if (cpu_has("avx2")) {
+        g_impl = &impl_avx2;
+        why = "AVX2+FMA, no AVX-512";
+    }
+#endif
+    snprintf(g_choice_reason, sizeof g_choice_reason, "CPU table: %s, %s", id, why);
 }
 
 const char *als_kernel_isa(void)
@@ -904,6 +1035,7 @@ int als_kernel_set_isa(const char *isa)
 {
     if (isa == NULL || !cpu_has(isa))
         return -1;
+    snprintf(g_choice_reason, sizeof g_choice_reason, "pinned");
 #if ALS_HAVE_X86
     if (strcmp(isa, "avx512") == 0) {
         g_impl = &impl_avx512;
@@ -990,4 +1122,98 @@ int als_solve_spd(als_kernel_t kern, int k, double *A, double *b)
     if (kern == ALS_KERNEL_REF)
         return als_solve_spd_ref(k, A, b);
     return als_solve_spd_fast(k, A, b);
+}
+
+/* Largest k solved in the compact layout; beyond it the batch runs the
+ * single-system solve of the same ISA on each system (same arithmetic, so
+ * the results are the same bits either way; only the speed differs). */
+#define COMPACT_MAXK 256
+
+/* Groups of `lanes` systems factored together, their block steps
+ * alternating so that one group's pivot chain (sqrt, division) overlaps the
+ * other's tiles. Measured (AVX-512, one core, wall time, shared machine):
+ * two groups were not faster than one (k = 16: 13.3 vs 16.9 GFLOP/s,
+ * k = 64: 35.9 vs 37.3, k = 128: 39.4 vs 44.5), the larger working set
+ * costing more than the overlap gains; kept selectable. */
+#ifndef BATCH_GROUPS
+#define BATCH_GROUPS 1
+#endif
+
+int64_t als_solve_batch_ws_size(int k)
+{
+    if (k <= 0)
+        return 0;
+    int64_t single = (int64_t)k * k + 8;
+    if (k > COMPACT_MAXK)
+        return single;
+    int64_t c4 = als__compact_ws_size(k, 4, BATCH_GROUPS);
+    int64_t c8 = als__compact_ws_size(k, 8, BATCH_GROUPS);
+    int64_t c = c4 > c8 ? c4 : c8;
+    return c > single ? c : single;
+}
+
+int als_solve_batch_lanes(als_kernel_t kern)
+{
+    return kern == ALS_KERNEL_REF ? 1 : g_impl->lanes;
+}
+
+/* Batched solve: groups of `lanes` systems through the ISA's compact solve
+ * (which also does the NaN/Inf checks, on the packed data) (the last group padded with repeats of
+ * its first system, never written back), or one system at a time for
+ * kern == ALS_KERNEL_REF and for k > COMPACT_MAXK. */
+int als_solve_spd_batch(als_kernel_t kern, int k, int nb, const double *const *A,
+                        double *const *b, int *info, double *ws)
+{
+    int bad = 0;
+    if (nb <= 0)
+        return 0;
+    if (k <= 0) {
+        for (int s = 0; s < nb; s++)
+            info[s] = 0;
+        return 0;
+    }
+    const isa_impl *impl = g_impl;
+    if (kern == ALS_KERNEL_REF || k > COMPACT_MAXK) {
+        double *W = (double *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
+        for (int s = 0; s < nb; s++) {
+            for (int p = 0; p < k; p++)
+                memcpy(W + (int64_t)p * k + p, A[s] + (int64_t)p * k + p,
+                       sizeof(double) * (size_t)(k - p));
+            info[s] = als_solve_spd(kern, k, W, b[s]);
+            bad += info[s] != 0;
+        }
+        return bad;
+    }
+    const int L = impl->lanes;
+    for (int s0 = 0; s0 < nb;) {
+        const double *Ag[16];
+        double *bg[16];
+        int ig[16];
+        /* BATCH_GROUPS groups of L systems per call (the last one padded
+         * with repeats of its first system). */
+        int ng = nb - s0 > L ? BATCH_GROUPS : 1;
+        int n = nb - s0 < ng * L ? nb - s0 : ng * L;
+        for (int l = 0; l < ng * L; l++) {
+            int s = s0 + (l < n ? l : 0);
+            Ag[l] = A[s];
+            bg[l] = b[s];
+            ig[l] = l < n ? 0 : -3; /* -3: padding, never written back */
+        }
+        impl->batch(k, ng, Ag, bg, ig, ws);
+        for (int l = 0; l < n; l++) {
+            info[s0 + l] = ig[l];
+            bad += ig[l] != 0;
+        }
+        s0 += n;
+    }
+    return bad;
+}
+
+const char *als_kernel_config(void)
+{
+    static char buf[400];
+    const isa_impl *impl = g_impl;
+    snprintf(buf, sizeof buf, "isa %s (%s); gram tiles %dx%d; solve %s", impl->name,
+             g_choice_reason, impl->rows, impl->cols, impl->solve_desc);
+    return buf;
 }

@@ -518,6 +518,246 @@ static void test_isa_api_and_ws(void **state)
         assert_true(als_gram_ws_size(k) >= (int64_t)ALS_REF_BLOCK * k);
 }
 
+/* nb systems of order k for the batch tests: system s is the Gram matrix
+ * of n_s = s % 4 (0, 1, 2 or 3) random rows plus lambda I (rows with 0 and 1
+ * rating included), or every third one a dense random SPD matrix; the
+ * strict lower triangle holds NaN (must not be read). */
+typedef struct {
+    int k, nb;
+    double *A, *b; /* nb × k×k, nb × k */
+} sysset;
+
+static void sysset_make(sysset *S, int k, int nb, uint64_t *seed)
+{
+    S->k = k, S->nb = nb;
+    S->A = malloc(sizeof(double) * (size_t)(nb * k * k + 1));
+    S->b = malloc(sizeof(double) * (size_t)(nb * k + 1));
+    assert_non_null(S->A);
+    assert_non_null(S->b);
+    double *x = malloc(sizeof(double) * (size_t)k);
+    for (int s = 0; s < nb; s++) {
+        double *A = S->A + (size_t)s * k * k, *b = S->b + (size_t)s * k;
+        if (s % 3 == 2) {
+            random_spd(k, A, b, seed);
+        } else {
+            int n = s % 4;
+            for (int i = 0; i < k * k; i++)
+                A[i] = 0.0;
+            for (int i = 0; i < k; i++)
+                b[i] = 0.0;
+            for (int t = 0; t < n; t++) {
+                double r = 3.0 * als_test_uniform(seed);
+                for (int i = 0; i < k; i++)
+                    x[i] = als_test_uniform(seed);
+                for (int i = 0; i < k; i++) {
+                    for (int j = i; j < k; j++)
+                        A[i * k + j] += x[i] * x[j];
+                    b[i] += r * x[i];
+                }
+            }
+            for (int i = 0; i < k; i++)
+                A[i * k + i] += 0.1 * (n > 0 ? n : 1);
+            if (n == 0) /* a zero rhs would make a trivial solution */
+                for (int i = 0; i < k; i++)
+                    b[i] = als_test_uniform(seed);
+        }
+        for (int i = 0; i < k; i++)
+            for (int j = 0; j < i; j++)
+                A[i * k + j] = NAN;
+    }
+    free(x);
+}
+
+static void sysset_free(sysset *S)
+{
+    free(S->A), free(S->b);
+}
+
+/* Batch-solve the systems of S in the order perm (perm[j] = system at
+ * position j) with kern; solutions in X (nb × k, by system), info by
+ * system; the A[s] are checked unchanged and ws's canaries intact. */
+static int batch_solve(const sysset *S, als_kernel_t kern, const int *perm, double *X, int *info)
+{
+    int k = S->k, nb = S->nb;
+    const double **Ap = malloc(sizeof(double *) * (size_t)(nb + 1));
+    double **bp = malloc(sizeof(double *) * (size_t)(nb + 1));
+    int *ip = malloc(sizeof(int) * (size_t)(nb + 1));
+    double *Acopy = malloc(sizeof(double) * (size_t)(nb * k * k + 1));
+    int64_t wsn = als_solve_batch_ws_size(k);
+    double *wsbuf = malloc(sizeof(double) * (size_t)(wsn + 1 + NCANARY));
+    assert_true(Ap && bp && ip && Acopy && wsbuf);
+    memcpy(Acopy, S->A, sizeof(double) * (size_t)(nb * k * k));
+    double *ws = wsbuf + 1; /* not 64-byte aligned */
+    for (int64_t i = 0; i < wsn; i++)
+        ws[i] = NAN;
+    for (int i = 0; i < NCANARY; i++)
+        ws[wsn + i] = CANARY;
+    for (int j = 0; j < nb; j++) {
+        int s = perm[j];
+        Ap[j] = S->A + (size_t)s * k * k;
+        bp[j] = X + (size_t)s * k;
+        memcpy(bp[j], S->b + (size_t)s * k, sizeof(double) * (size_t)k);
+        ip[j] = 12345;
+    }
+    int nbad = als_solve_spd_batch(kern, k, nb, Ap, bp, ip, ws);
+    int count = 0;
+    for (int j = 0; j < nb; j++) {
+        info[perm[j]] = ip[j];
+        count += ip[j] != 0;
+    }
+    assert_int_equal(nbad, count);
+    for (int i = 0; i < NCANARY; i++)
+        assert_true(ws[wsn + i] == CANARY);
+    assert_memory_equal(Acopy, S->A, sizeof(double) * (size_t)(nb * k * k)); /* A read only */
+    free(Ap), free(bp), free(ip), free(Acopy), free(wsbuf);
+    return nbad;
+}
+
+/* Batched solve vs the single-system solve: for every ISA, odd and even k
+ * (1 .. 100, and one k past the compact limit), batch sizes that are and
+ * are not multiples of the lane count, in two different orders (so each
+ * system sits in other lanes and groups): bitwise equal to
+ * als_solve_spd_fast on the same system; ref batch bitwise equal to
+ * als_solve_spd_ref; fast and ref agree to rounding. */
+static void test_batch_matches_single(void **state)
+{
+    (void)state;
+    const char *isas[3];
+    int nisa = supported_isas(isas);
+    const char *def = als_kernel_isa();
+    uint64_t seed = 2024;
+    const int ks[] = {1, 2, 3, 4, 5, 7, 8, 9, 10, 13, 16, 17, 31, 32, 33, 63, 64, 65, 100, 260};
+    const int nbs[] = {1, 2, 3, 4, 5, 7, 8, 9, 13, 16, 17};
+    for (int ki = 0; ki < (int)(sizeof ks / sizeof ks[0]); ki++) {
+        int k = ks[ki];
+        for (int ni = 0; ni < (int)(sizeof nbs / sizeof nbs[0]); ni++) {
+            int nb = nbs[ni];
+            if (k > 100 && nb > 3)
+                continue;
+            sysset S;
+            sysset_make(&S, k, nb, &seed);
+            int *perm = malloc(sizeof(int) * (size_t)nb), *rev = malloc(sizeof(int) * (size_t)nb);
+            int *info = malloc(sizeof(int) * (size_t)nb);
+            double *X1 = malloc(sizeof(double) * (size_t)(nb * k)), *X2 = malloc(sizeof(double) * (size_t)(nb * k));
+            double *xs = malloc(sizeof(double) * (size_t)k), *xr = malloc(sizeof(double) * (size_t)k);
+            for (int j = 0; j < nb; j++)
+                perm[j] = j, rev[j] = (j * 5 + 3) % nb == j && nb > 1 ? nb - 1 - j : (j * 5 + 3) % nb;
+            /* rev must be a permutation: fall back to reversal if not */
+            {
+                int *seen = calloc((size_t)nb, sizeof(int)), okp = 1;
+                for (int j = 0; j < nb; j++)
+                    okp &= !seen[rev[j]]++;
+                if (!okp)
+                    for (int j = 0; j < nb; j++)
+                        rev[j] = nb - 1 - j;
+                free(seen);
+            }
+            /* ref */
+            assert_int_equal(batch_solve(&S, ALS_KERNEL_REF, perm, X1, info), 0);
+            double *Xref = malloc(sizeof(double) * (size_t)(nb * k));
+            memcpy(Xref, X1, sizeof(double) * (size_t)(nb * k));
+            for (int s = 0; s < nb; s++) {
+                assert_int_equal(solve_copy(als_solve_spd_ref, k, S.A + (size_t)s * k * k,
+                                            S.b + (size_t)s * k, xr), 0);
+                assert_memory_equal(xr, Xref + (size_t)s * k, sizeof(double) * (size_t)k);
+            }
+            for (int v = 0; v < nisa; v++) {
+                assert_int_equal(als_kernel_set_isa(isas[v]), 0);
+                assert_int_equal(batch_solve(&S, ALS_KERNEL_FAST, perm, X1, info), 0);
+                assert_int_equal(batch_solve(&S, ALS_KERNEL_FAST, rev, X2, info), 0);
+                for (int s = 0; s < nb; s++) {
+                    assert_int_equal(solve_copy(als_solve_spd_fast, k, S.A + (size_t)s * k * k,
+                                                S.b + (size_t)s * k, xs), 0);
+                    if (memcmp(xs, X1 + (size_t)s * k, sizeof(double) * (size_t)k) != 0 ||
+                        memcmp(xs, X2 + (size_t)s * k, sizeof(double) * (size_t)k) != 0)
+                        fail_msg("isa %s k=%d nb=%d system %d: batch differs from single solve",
+                                 isas[v], k, nb, s);
+                    const double *x = Xref + (size_t)s * k;
+                    double xmax = 0.0;
+                    for (int i = 0; i < k; i++)
+                        xmax = fmax(xmax, fabs(x[i]));
+                    for (int i = 0; i < k; i++)
+                        assert_close(xs[i], x[i], 1e-9, 1e-10 * xmax);
+                }
+            }
+            assert_int_equal(als_kernel_set_isa(def), 0);
+            free(perm), free(rev), free(info), free(X1), free(X2), free(xs), free(xr), free(Xref);
+            sysset_free(&S);
+        }
+    }
+}
+
+/* Per-system info in a batch: non-SPD systems (failing minor at 1, k/2+1, k),
+ * NaN or Inf in A's upper triangle or in b (-1), NaN only in the strict lower
+ * triangle (ignored), mixed with good systems; the info values equal the
+ * single-system ones for ref and every ISA, failed systems' b are left
+ * unchanged and the good ones are solved exactly as alone. */
+static void test_batch_info(void **state)
+{
+    (void)state;
+    const char *isas[3];
+    int nisa = supported_isas(isas);
+    const char *def = als_kernel_isa();
+    uint64_t seed = 77;
+    const int ks[] = {1, 3, 8, 17, 64};
+    for (int ki = 0; ki < 5; ki++) {
+        int k = ks[ki], nb = 11;
+        sysset S;
+        sysset_make(&S, k, nb, &seed);
+        /* system 1: not PD at minor jbad+1 (A_jj made negative after the
+         * update: a large negative diagonal entry). */
+        int jb[3] = {0, k / 2, k - 1};
+        for (int c = 0; c < 3; c++) {
+            double *A = S.A + (size_t)(1 + 3 * c) * k * k;
+            A[jb[c] * k + jb[c]] = -1.0 - fabs(A[jb[c] * k + jb[c]]);
+        }
+        S.A[(size_t)2 * k * k + (k - 1)] = NAN;           /* system 2: NaN, row 0 last col */
+        S.b[(size_t)5 * k + k / 2] = INFINITY;            /* system 5: Inf in b */
+        S.A[(size_t)8 * k * k + (size_t)(k - 1) * k + k - 1] = -INFINITY; /* system 8 */
+        /* system 9 keeps NaN in its strict lower triangle only (all do). */
+        int perm[11], info[11], exp[11];
+        for (int j = 0; j < nb; j++)
+            perm[j] = (j * 4 + 1) % nb;
+        double *X = malloc(sizeof(double) * (size_t)(nb * k)), *xs = malloc(sizeof(double) * (size_t)k);
+        for (int v = -1; v < nisa; v++) {
+            if (v >= 0)
+                assert_int_equal(als_kernel_set_isa(isas[v]), 0);
+            als_kernel_t kern = v < 0 ? ALS_KERNEL_REF : ALS_KERNEL_FAST;
+            solve_fn fn = v < 0 ? als_solve_spd_ref : als_solve_spd_fast;
+            int nexp = 0;
+            for (int s = 0; s < nb; s++) {
+                exp[s] = solve_copy(fn, k, S.A + (size_t)s * k * k, S.b + (size_t)s * k, xs);
+                nexp += exp[s] != 0;
+            }
+            assert_int_equal(exp[1], jb[0] + 1);
+            assert_int_equal(exp[2], -1);
+            assert_int_equal(exp[5], -1);
+            assert_int_equal(exp[8], -1);
+            assert_int_equal(batch_solve(&S, kern, perm, X, info), nexp);
+            for (int s = 0; s < nb; s++) {
+                if (info[s] != exp[s])
+                    fail_msg("%s k=%d system %d: batch info %d, single %d",
+                             v < 0 ? "ref" : isas[v], k, s, info[s], exp[s]);
+                if (info[s] != 0) {
+                    assert_memory_equal(X + (size_t)s * k, S.b + (size_t)s * k, sizeof(double) * (size_t)k);
+                } else {
+                    solve_copy(fn, k, S.A + (size_t)s * k * k, S.b + (size_t)s * k, xs);
+                    assert_memory_equal(X + (size_t)s * k, xs, sizeof(double) * (size_t)k);
+                }
+            }
+        }
+        assert_int_equal(als_kernel_set_isa(def), 0);
+        free(X), free(xs);
+        sysset_free(&S);
+    }
+    /* nb = 0 and k = 0 are no-ops. */
+    int info0 = 7;
+    assert_int_equal(als_solve_spd_batch(ALS_KERNEL_FAST, 4, 0, NULL, NULL, &info0, NULL), 0);
+    assert_int_equal(info0, 7);
+    assert_true(als_solve_batch_lanes(ALS_KERNEL_REF) == 1);
+    assert_true(als_solve_batch_lanes(ALS_KERNEL_FAST) == 4 || als_solve_batch_lanes(ALS_KERNEL_FAST) == 8);
+}
+
 /* The ISA chosen at start-up, restored after every test (a failing test may
  * leave another one forced). */
 static const char *g_default_isa;
@@ -542,6 +782,8 @@ int main(void)
         cmocka_unit_test_teardown(test_solve_nonfinite, restore_isa),
         cmocka_unit_test_teardown(test_solve_deterministic_and_dispatch, restore_isa),
         cmocka_unit_test_teardown(test_isa_api_and_ws, restore_isa),
+        cmocka_unit_test_teardown(test_batch_matches_single, restore_isa),
+        cmocka_unit_test_teardown(test_batch_info, restore_isa),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

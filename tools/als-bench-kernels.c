@@ -5,8 +5,12 @@
  *   2. for each rank k, on a synthetic rows workload (X = rows×k random, the
  *      ratings split into rows of about --per-row ratings with random idx):
  *      GFLOP/s of the ref and fast gram+rhs kernels, of the ref and fast SPD
- *      solves, and of the combined per-row step (gram+rhs, + lambda on the
- *      diagonal, solve) for ref and fast, each also as a fraction of dgemm.
+ *      solves (one system per call), of the batched solve (groups of
+ *      NBATCH systems through als_solve_spd_batch), and of the combined
+ *      per-row step, an estimate of a whole iteration's kernels (gram+rhs
+ *      of NBATCH rows, lambda on the diagonals, one batched solve) for ref
+ *      and fast, each also as a fraction of dgemm (this process's, or the
+ *      best one given with --dgemm-gflops).
  * FLOP conventions (DESIGN §6): gram k(k+1) and rhs 2k per rating, Cholesky
  * k^3/3, the two triangular solves 2k^2. Every figure is the best of --reps.
  */
@@ -34,6 +38,9 @@ typedef struct {
     int dgemm_n;
     int reps;
     int json;
+    int no_ref;        /* skip the ref kernels */
+    int dgemm_only;    /* print the dgemm rate as JSON and stop */
+    double dgemm_ref;  /* dgemm rate the fractions are relative to (0: own) */
     const char *isa;
     uint64_t seed;
 } bench_opts;
@@ -54,10 +61,16 @@ static void usage(FILE *f)
             "  --isa NAME      force the fast kernels' ISA: avx512, avx2, generic\n"
             "  --seed N        random seed (default 1)\n"
             "  --json          also print one JSON line per k\n"
+            "  --no-ref        skip the ref (BLAS/LAPACK) kernels\n"
+            "  --dgemm-gflops X  report fractions of X (e.g. the best dgemm of all\n"
+            "                  OPENBLAS_CORETYPE values, measured by tools/bench.sh)\n"
+            "  --dgemm-only    measure dgemm only, print it as one JSON line\n"
             "  --help          this text\n"
             "\n"
             "GFLOP/s conventions: gram k(k+1) and rhs 2k flops per rating, Cholesky\n"
             "k^3/3, triangular solves 2k^2. 'solve' times exclude copying the matrix.\n"
+            "Times are the calling thread's CPU time (other jobs' time slices do not\n"
+            "count); dgemm is re-measured between the kernels and the best kept.\n"
             "Set OPENBLAS_CORETYPE (e.g. SKYLAKEX) to choose OpenBLAS's kernels.\n");
 }
 
@@ -94,6 +107,12 @@ static void parse_args(int argc, char **argv, bench_opts *o)
             exit(0);
         } else if (strcmp(a, "--json") == 0) {
             o->json = 1;
+            continue;
+        } else if (strcmp(a, "--no-ref") == 0) {
+            o->no_ref = 1;
+            continue;
+        } else if (strcmp(a, "--dgemm-only") == 0) {
+            o->dgemm_only = 1;
             continue;
         }
         if (i + 1 >= argc) {
@@ -132,6 +151,12 @@ static void parse_args(int argc, char **argv, bench_opts *o)
             o->dgemm_n = (int)parse_pos(a, v);
         } else if (strcmp(a, "--reps") == 0) {
             o->reps = (int)parse_pos(a, v);
+        } else if (strcmp(a, "--dgemm-gflops") == 0) {
+            o->dgemm_ref = strtod(v, NULL);
+            if (!(o->dgemm_ref > 0)) {
+                fprintf(stderr, "als-bench-kernels: --dgemm-gflops: expected a positive rate\n");
+                exit(2);
+            }
         } else if (strcmp(a, "--isa") == 0) {
             o->isa = v;
         } else if (strcmp(a, "--seed") == 0) {
@@ -144,7 +169,16 @@ static void parse_args(int argc, char **argv, bench_opts *o)
     }
 }
 
-/* Monotonic wall-clock seconds. */
+/* CPU seconds of the calling thread: on a machine shared with other jobs,
+ * time slices given to other processes do not count (cache and memory
+ * contention still do), so the fractions of dgemm stay meaningful. */
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 /* splitmix64 */
 static uint64_t rng_next(uint64_t *s)
 {
@@ -179,10 +213,10 @@ static double bench_dgemm(int n, int reps, uint64_t *seed)
         a[i] = rng_uniform(seed), b[i] = rng_uniform(seed), c[i] = 0.0;
     double best = 1e300;
     for (int r = 0; r < reps; r++) {
-        double t = als_cli_now();
+        double t = cpu_now();
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0, a, n, b, n, 0.0,
                     c, n);
-        t = als_cli_now() - t;
+        t = cpu_now() - t;
         if (t < best)
             best = t;
     }
@@ -236,37 +270,13 @@ static volatile double g_sink;
 /* Seconds for gram+rhs over all rows with the given kernel. */
 static double time_gram(const workload *w, als_kernel_t kern, double *A, double *b, double *ws)
 {
-    double t = als_cli_now(), s = 0.0;
+    double t = cpu_now(), s = 0.0;
     for (int64_t i = 0; i < w->nrows; i++) {
         int64_t s0 = w->start[i];
         als_gram_rhs(kern, w->k, w->start[i + 1] - s0, w->idx + s0, w->r + s0, w->X, A, b, ws);
         s += b[0];
     }
-    t = als_cli_now() - t;
-    g_sink = s;
-    return t;
-}
-
-/* Seconds for the full per-row step (gram+rhs, lambda on the diagonal,
- * solve) over all rows; exits if a solve fails. */
-static double time_step(const workload *w, als_kernel_t kern, double *A, double *b, double *ws)
-{
-    int k = w->k;
-    double t = als_cli_now(), s = 0.0;
-    for (int64_t i = 0; i < w->nrows; i++) {
-        int64_t s0 = w->start[i], n = w->start[i + 1] - s0;
-        als_gram_rhs(kern, k, n, w->idx + s0, w->r + s0, w->X, A, b, ws);
-        for (int p = 0; p < k; p++)
-            A[(int64_t)p * k + p] += 0.05 * (double)n;
-        int info = als_solve_spd(kern, k, A, b);
-        if (info != 0) {
-            fprintf(stderr, "als-bench-kernels: solve failed (info %d) at k=%d row %" PRId64 "\n",
-                    info, k, i);
-            exit(1);
-        }
-        s += b[0];
-    }
-    t = als_cli_now() - t;
+    t = cpu_now() - t;
     g_sink = s;
     return t;
 }
@@ -279,7 +289,7 @@ static void time_solve(int k, const double *poolA, const double *poolb, int64_t 
                        als_kernel_t kern, double *A, double *b, double *t_all, double *t_copy)
 {
     size_t kk = (size_t)k * k;
-    double t = als_cli_now(), s = 0.0;
+    double t = cpu_now(), s = 0.0;
     for (int64_t i = 0; i < nsolve; i++) {
         memcpy(A, poolA + (size_t)(i % NPOOL) * kk, kk * 8);
         memcpy(b, poolb + (size_t)(i % NPOOL) * k, (size_t)k * 8);
@@ -289,16 +299,90 @@ static void time_solve(int k, const double *poolA, const double *poolb, int64_t 
         }
         s += b[0];
     }
-    *t_all = als_cli_now() - t;
-    t = als_cli_now();
+    *t_all = cpu_now() - t;
+    t = cpu_now();
     for (int64_t i = 0; i < nsolve; i++) {
         memcpy(A, poolA + (size_t)(i % NPOOL) * kk, kk * 8);
         memcpy(b, poolb + (size_t)(i % NPOOL) * k, (size_t)k * 8);
         __asm__ volatile("" : : "r"(A), "r"(b) : "memory");
         s += b[0];
     }
-    *t_copy = als_cli_now() - t;
+    *t_copy = cpu_now() - t;
     g_sink = s;
+}
+
+#define NBATCH 16
+
+/* Seconds for nsolve solves in batches of NBATCH through
+ * als_solve_spd_batch (A read from the pool in place, b copied first), and
+ * separately for the b copies alone. */
+static void time_solve_batch(int k, const double *poolA, const double *poolb, int64_t nsolve,
+                             als_kernel_t kern, double *bbuf, double *ws, double *t_all,
+                             double *t_copy)
+{
+    size_t kk = (size_t)k * k;
+    const double *Ap[NBATCH];
+    double *bp[NBATCH];
+    int info[NBATCH];
+    double t = cpu_now(), s = 0.0;
+    for (int64_t i = 0; i < nsolve; i += NBATCH) {
+        for (int j = 0; j < NBATCH; j++) {
+            int64_t p = (i + j) % NPOOL;
+            Ap[j] = poolA + (size_t)p * kk;
+            bp[j] = bbuf + (size_t)j * k;
+            memcpy(bp[j], poolb + (size_t)p * k, (size_t)k * 8);
+        }
+        if (als_solve_spd_batch(kern, k, NBATCH, Ap, bp, info, ws) != 0) {
+            fprintf(stderr, "als-bench-kernels: pool batch solve failed at k=%d\n", k);
+            exit(1);
+        }
+        s += bbuf[0];
+    }
+    *t_all = cpu_now() - t;
+    t = cpu_now();
+    for (int64_t i = 0; i < nsolve; i += NBATCH) {
+        for (int j = 0; j < NBATCH; j++)
+            memcpy(bbuf + (size_t)j * k, poolb + (size_t)((i + j) % NPOOL) * k, (size_t)k * 8);
+        __asm__ volatile("" : : "r"(bbuf) : "memory");
+        s += bbuf[0];
+    }
+    *t_copy = cpu_now() - t;
+    g_sink = s;
+}
+
+/* Seconds for the per-row step done the way a solver uses the batched
+ * solve: gram+rhs of NBATCH rows into their own A and b, lambda on the
+ * diagonals, one als_solve_spd_batch; exits if a solve fails. */
+static double time_step_batch(const workload *w, als_kernel_t kern, double *Abuf, double *bbuf,
+                              double *ws, double *wsb)
+{
+    int k = w->k;
+    size_t kk = (size_t)k * k;
+    const double *Ap[NBATCH];
+    double *bp[NBATCH];
+    int info[NBATCH];
+    double t = cpu_now(), s = 0.0;
+    for (int64_t i0 = 0; i0 < w->nrows; i0 += NBATCH) {
+        int nb = w->nrows - i0 < NBATCH ? (int)(w->nrows - i0) : NBATCH;
+        for (int j = 0; j < nb; j++) {
+            int64_t s0 = w->start[i0 + j], n = w->start[i0 + j + 1] - s0;
+            double *A = Abuf + j * kk, *b = bbuf + (size_t)j * k;
+            als_gram_rhs(kern, k, n, w->idx + s0, w->r + s0, w->X, A, b, ws);
+            for (int p = 0; p < k; p++)
+                A[(int64_t)p * k + p] += 0.05 * (double)n;
+            Ap[j] = A;
+            bp[j] = b;
+        }
+        if (als_solve_spd_batch(kern, k, nb, Ap, bp, info, wsb) != 0) {
+            fprintf(stderr, "als-bench-kernels: batch solve failed at k=%d row %" PRId64 "\n",
+                    k, i0);
+            exit(1);
+        }
+        s += bbuf[0];
+    }
+    t = cpu_now() - t;
+    g_sink = s;
+    return t;
 }
 
 /* Minimum helper. */
@@ -319,15 +403,28 @@ int main(int argc, char **argv)
     uint64_t seed = o.seed;
     const char *core = openblas_get_corename();
     const char *ctenv = getenv("OPENBLAS_CORETYPE");
-    double dg = bench_dgemm(o.dgemm_n, o.reps, &seed);
-    printf("# OpenBLAS core: %s (OPENBLAS_CORETYPE=%s), fast kernel ISA: %s\n",
-           core ? core : "?", ctenv ? ctenv : "unset", als_kernel_isa());
-    printf("# dgemm n=%d: %.2f GFLOP/s (1 thread); rows workload: X %" PRId64
-           "×k, %" PRId64 " ratings, ~%d per row; best of %d\n",
-           o.dgemm_n, dg, o.xrows, o.ratings, o.per_row, o.reps);
-    printf("# GFLOP/s (fraction of dgemm)\n");
-    printf("%4s  %14s  %14s  %14s  %14s  %14s  %14s\n", "k", "gram+rhs ref", "gram+rhs fast",
-           "solve ref", "solve fast", "step ref", "step fast");
+    double dg_own = bench_dgemm(o.dgemm_n, o.reps, &seed);
+    double dg = o.dgemm_ref > 0 ? o.dgemm_ref : dg_own;
+    if (o.dgemm_only) {
+        printf("{\"blas_core\":\"%s\",\"dgemm_gflops\":%.3f}\n", core ? core : "?", dg_own);
+        return 0;
+    }
+    printf("# kernels: %s\n", als_kernel_config());
+    printf("# OpenBLAS core: %s (OPENBLAS_CORETYPE=%s); dgemm n=%d here: %.2f GFLOP/s (1 thread)\n",
+           core ? core : "?", ctenv ? ctenv : "unset", o.dgemm_n, dg_own);
+    printf("# reference dgemm for the fractions: %.2f GFLOP/s%s\n", dg,
+           o.dgemm_ref > 0 ? " (--dgemm-gflops: best core type, same run)" : " (this process)");
+    printf("# rows workload: X %" PRId64 "×k, %" PRId64 " ratings, ~%d per row; best of %d;"
+           " batch solves in groups of %d\n",
+           o.xrows, o.ratings, o.per_row, o.reps, NBATCH);
+    printf("# GFLOP/s (fraction of dgemm); 'iter' = gram+rhs, lambda, batched solve per row\n");
+    if (o.no_ref)
+        printf("%4s  %14s  %14s  %14s  %14s\n", "k", "gram+rhs fast", "solve fast 1",
+               "solve batch", "iter fast");
+    else
+        printf("%4s  %14s  %14s  %14s  %14s  %14s  %14s  %14s\n", "k", "gram+rhs ref",
+               "gram+rhs fast", "solve ref", "solve fast 1", "solve batch", "iter ref",
+               "iter fast");
     fflush(stdout);
 
     for (int ki = 0; ki < o.nk; ki++) {
@@ -337,11 +434,14 @@ int main(int argc, char **argv)
         size_t kk = (size_t)k * k;
         double *A = xalloc(kk * 8), *b = xalloc((size_t)k * 8);
         double *ws = xalloc((size_t)als_gram_ws_size(k) * 8);
+        double *wsb = xalloc((size_t)als_solve_batch_ws_size(k) * 8);
+        double *Abuf = xalloc(NBATCH * kk * 8), *bbuf = xalloc(NBATCH * (size_t)k * 8);
         int64_t nrat = w.start[w.nrows];
         double f_gram = (double)nrat * ((double)k * (k + 1) + 2.0 * k);
         double f_solve1 = (double)k * k * k / 3.0 + 2.0 * k * (double)k;
 
         double tg[2] = {1e300, 1e300}, ts[2] = {1e300, 1e300}, tst[2] = {1e300, 1e300};
+        double tb = 1e300;
         /* SPD pool: grams of the first rows plus lambda n I. */
         double *poolA = xalloc(NPOOL * kk * 8), *poolb = xalloc(NPOOL * (size_t)k * 8);
         for (int p = 0; p < NPOOL; p++) {
@@ -358,34 +458,53 @@ int main(int argc, char **argv)
             nsolve = 2000;
         if (nsolve > w.nrows * 4)
             nsolve = w.nrows * 4;
+        nsolve = (nsolve + NBATCH - 1) / NBATCH * NBATCH;
         for (int rep = 0; rep < o.reps; rep++) {
-            for (int kern = 0; kern < 2; kern++) {
-                tg[kern] = dmin(tg[kern], time_gram(&w, (als_kernel_t)kern, A, b, ws));
+            /* dgemm again between the kernels: the best of all is kept. */
+            double d = bench_dgemm(o.dgemm_n, 1, &seed);
+            if (d > dg_own) {
+                dg_own = d;
+                if (!(o.dgemm_ref > 0))
+                    dg = d;
+            }
+            for (int kern = o.no_ref ? 1 : 0; kern < 2; kern++) {
+                als_kernel_t kn = (als_kernel_t)kern;
+                tg[kern] = dmin(tg[kern], time_gram(&w, kn, A, b, ws));
                 double ta, tc;
-                time_solve(k, poolA, poolb, nsolve, (als_kernel_t)kern, A, b, &ta, &tc);
+                time_solve(k, poolA, poolb, nsolve, kn, A, b, &ta, &tc);
                 ts[kern] = dmin(ts[kern], ta - tc > 1e-9 ? ta - tc : 1e-9);
-                tst[kern] = dmin(tst[kern], time_step(&w, (als_kernel_t)kern, A, b, ws));
+                if (kern == 1) {
+                    time_solve_batch(k, poolA, poolb, nsolve, kn, bbuf, wsb, &ta, &tc);
+                    tb = dmin(tb, ta - tc > 1e-9 ? ta - tc : 1e-9);
+                }
+                tst[kern] = dmin(tst[kern], time_step_batch(&w, kn, Abuf, bbuf, ws, wsb));
             }
         }
         double f_step = f_gram + (double)w.nrows * f_solve1;
-        double g[6] = {f_gram / tg[0] * 1e-9, f_gram / tg[1] * 1e-9,
+        double g[7] = {f_gram / tg[0] * 1e-9, f_gram / tg[1] * 1e-9,
                        nsolve * f_solve1 / ts[0] * 1e-9, nsolve * f_solve1 / ts[1] * 1e-9,
+                       nsolve * f_solve1 / tb * 1e-9,
                        f_step / tst[0] * 1e-9, f_step / tst[1] * 1e-9};
+        static const int cols_all[] = {0, 1, 2, 3, 4, 5, 6}, cols_fast[] = {1, 3, 4, 6};
+        const int *cols = o.no_ref ? cols_fast : cols_all;
+        int ncols = o.no_ref ? 4 : 7;
+        if (o.dgemm_ref > 0 && dg_own > dg)
+            printf("# note: dgemm in this process (%.2f) beat --dgemm-gflops; using it\n", dg = dg_own);
         printf("%4d", k);
-        for (int i = 0; i < 6; i++)
-            printf("  %6.2f (%4.0f%%)", g[i], 100.0 * g[i] / dg);
+        for (int i = 0; i < ncols; i++)
+            printf("  %6.2f (%4.0f%%)", g[cols[i]], 100.0 * g[cols[i]] / dg);
         printf("\n");
         if (o.json)
             printf("{\"k\":%d,\"blas_core\":\"%s\",\"isa\":\"%s\",\"dgemm_gflops\":%.3f,"
-                   "\"gram_ref_gflops\":%.3f,\"gram_fast_gflops\":%.3f,"
-                   "\"solve_ref_gflops\":%.3f,\"solve_fast_gflops\":%.3f,"
-                   "\"step_ref_gflops\":%.3f,\"step_fast_gflops\":%.3f,"
-                   "\"gram_fast_frac\":%.4f,\"step_fast_frac\":%.4f,"
+                   "\"dgemm_ref_gflops\":%.3f,"
+                   "\"gram_fast_gflops\":%.3f,\"solve_fast_gflops\":%.3f,"
+                   "\"solve_batch_gflops\":%.3f,\"iter_fast_gflops\":%.3f,"
+                   "\"gram_frac\":%.4f,\"solve_batch_frac\":%.4f,\"iter_frac\":%.4f,"
                    "\"rows\":%" PRId64 ",\"ratings\":%" PRId64 "}\n",
-                   k, core ? core : "?", als_kernel_isa(), dg, g[0], g[1], g[2], g[3], g[4], g[5],
-                   g[1] / dg, g[5] / dg, w.nrows, nrat);
+                   k, core ? core : "?", als_kernel_isa(), dg_own, dg, g[1], g[3], g[4], g[6],
+                   g[1] / dg, g[4] / dg, g[6] / dg, w.nrows, nrat);
         fflush(stdout);
-        free(poolA), free(poolb), free(A), free(b), free(ws);
+        free(poolA), free(poolb), free(A), free(b), free(ws), free(wsb), free(Abuf), free(bbuf);
         free_workload(&w);
     }
     return 0;

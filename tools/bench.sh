@@ -7,6 +7,17 @@
 #   make bench                   # small set (2M ratings, about a minute)
 #   BENCH_SIZE=large make bench  # 20M ratings (several minutes)
 #   BENCH_K="64" BENCH_P="1 2" make bench
+#   BENCH_KERNELS_ONLY=1 make bench   # only the kernel section (one core)
+#   BENCH_KERNELS=0 make bench        # skip it
+#
+# The kernel section comes first: the single-core dgemm of every
+# OPENBLAS_CORETYPE this CPU runs (a type it cannot run dies and is skipped),
+# the best of them as the reference, then for each ISA path that runs here
+# (ALS_KERNEL_ISA values avx512, avx2, generic) and k = 16 32 64 10 the
+# fractions of that dgemm reached by the gram+rhs kernel, the batched
+# Cholesky solve, and the per-row kernels of an iteration (gram+rhs, lambda,
+# batched solve; exchange and evaluation not included). Times are CPU time
+# of the benchmark thread (bin/als-bench-kernels --help).
 set -eu
 cd "$(dirname "$0")/.."
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -29,6 +40,41 @@ if [ ! -s "$DATA" ]; then
         for (t = 0; t < nnz; t++) printf "%d %d %d\n", int(rand() * m), int(rand() * n), 1 + int(rand() * 5) }' > "$DATA.tmp"
     mv "$DATA.tmp" "$DATA"
 fi
+if [ "${BENCH_KERNELS:-1}" != 0 ]; then
+    KK=${BENCH_KERNEL_K:-16,32,64,10}
+    CORETYPES=${BENCH_CORETYPES:-SAPPHIRERAPIDS COOPERLAKE SKYLAKEX ZEN HASWELL SANDYBRIDGE PRESCOTT}
+    best=0; bestct=""
+    echo "bench: kernels, one core. dgemm per OPENBLAS_CORETYPE (best of 3):"
+    for ct in default $CORETYPES; do
+        if [ "$ct" = default ]; then env=""; else env="OPENBLAS_CORETYPE=$ct"; fi
+        line=$(env $env bin/als-bench-kernels --dgemm-only --reps 3 2>/dev/null) || { echo "   $ct: cannot run here"; continue; }
+        read -r core g <<<"$($PY -c 'import json,sys; d=json.loads(sys.argv[1]); print(d["blas_core"], d["dgemm_gflops"])' "$line")"
+        echo "   $ct -> $core: $g GFLOP/s"
+        if $PY -c "import sys; sys.exit(0 if float('$g') > float('$best') else 1)"; then best=$g; bestct=$ct; fi
+    done
+    echo "bench: reference dgemm = $best GFLOP/s ($bestct); the kernel runs re-measure it and keep the best"
+    cenv=""; [ "$bestct" != default ] && cenv="OPENBLAS_CORETYPE=$bestct"
+    : > "$D/kernels.jsonl"
+    for isa in avx512 avx2 generic; do
+        if ! env $cenv bin/als-bench-kernels --isa "$isa" --k 1 --ratings 100 --xrows 10 --reps 1 --dgemm-n 64 --no-ref >/dev/null 2>&1; then
+            echo "bench: ISA $isa: not supported on this CPU"; continue
+        fi
+        env $cenv bin/als-bench-kernels --isa "$isa" --k "$KK" --ratings "${BENCH_KERNEL_RATINGS:-500000}" \
+            --reps "${BENCH_KERNEL_REPS:-3}" --no-ref --json --dgemm-gflops "$best" |
+            tee -a "$D/kernels.jsonl" | grep -v '^{'
+    done
+    echo "bench: summary, fraction of the best single-core dgemm (same run):"
+    $PY - "$D/kernels.jsonl" <<'PYEOF'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+print("   %-8s %4s %8s %8s %8s   %s" % ("isa", "k", "gram", "solve", "iter", "dgemm GFLOP/s"))
+for r in rows:
+    print("   %-8s %4d %7.0f%% %7.0f%% %7.0f%%   %.1f" % (r["isa"], r["k"], 100 * r["gram_frac"],
+          100 * r["solve_batch_frac"], 100 * r["iter_frac"], r["dgemm_ref_gflops"]))
+PYEOF
+    [ "${BENCH_KERNELS_ONLY:-0}" = 1 ] && exit 0
+fi
+
 # The machine's single-core dgemm rate, measured now (same run).
 DGEMM=$(bin/als-bench-kernels --k 16 --xrows 1000 --ratings 20000 --reps 3 --json | tail -1 |
         $PY -c 'import json,sys; print(json.load(sys.stdin)["dgemm_gflops"])')
