@@ -52,6 +52,7 @@ static void print_params(FILE *out, const als_options_t *o, int p, const als_sys
     fprintf(out, "out: %s\n", o->out[0] ? o->out : "(none)");
     fprintf(out, "ranks: %d  threads_per_rank: %d  kernel: %s (isa %s)\n", p, si->omp_threads,
             o->kernel == ALS_KERNEL_REF ? "ref" : "fast", si->kernel_isa);
+    fprintf(out, "kernels: %s\n", als_kernel_config());
     fprintf(out, "blas: %s (core %s, 1 thread inside ranks)\n", si->blas_config, si->blas_core);
     if (si->blas_generic)
         fprintf(out, "warning: OpenBLAS runs its %s kernel on a CPU with %s; dgemm is several "
