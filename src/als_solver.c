@@ -469,7 +469,26 @@ static int cg_row(const als_solver_t *s, int64_t n, const int64_t *idx, const do
     memcpy(x, cur, (size_t)k * sizeof *x);
     als_cg_row_t row = {.k = k, .n = n, .idx = idx, .X = X, .w = w, .G = G, .diag = diag,
                         .nfix = s->nfixed, .fix = fix};
-    int rc = als_cg_solve(&row, b, s->opt->cg_steps, x, ws);
+    /* In exact arithmetic CG ends within kr = k - nfixed steps: more only
+     * re-polish rounding noise (and can meet p'Ap = 0 by underflow). */
+    const int kr = k - s->nfixed;
+    int rc = als_cg_solve(&row, b, s->opt->cg_steps < kr ? s->opt->cg_steps : kr, x, ws);
+    if (rc == -2) {
+        /* p'Ap <= 0: a failure unless the iterate already solves the row
+         * (the direction was rounding noise): |b - Ax| <= 1e-12 |b|. */
+        als_cg_apply(&row, x, ws);
+        double rr = 0.0, bb = 0.0;
+        for (int c = 0; c < k; c++) {
+            int fixed = 0;
+            for (int f = 0; f < s->nfixed; f++)
+                fixed |= fix[f] == c;
+            if (!fixed) {
+                rr += (b[c] - ws[c]) * (b[c] - ws[c]);
+                bb += b[c] * b[c];
+            }
+        }
+        rc = rr <= 1e-24 * bb && isfinite(rr) ? 0 : -2;
+    }
     return rc == -1 ? -1 : rc == -2 ? 1 : 0;
 }
 
