@@ -44,6 +44,10 @@ typedef struct {
     als_loss_t loss;    /* after the V-step */
     double train_rmse;
     double test_rmse, test_mae; /* NaN without --test */
+    /* --implicit --test: ranking metrics @ --top over the test users (NaN
+     * otherwise); rank_users averaged, rank_norel counted apart. */
+    double rank_prec, rank_recall, rank_ndcg, rank_map;
+    int64_t rank_users, rank_norel;
     double seconds;     /* wall time of the iteration (solve + exchange + evaluate) */
 } als_iter_t;
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include "als_error.h"
 #include "als_kernels.h"
+#include "als_implicit.h"
 
 #define ALS_PATH_MAX 4096
 #define ALS_VERSION "0.1.0"
@@ -29,6 +30,12 @@ typedef enum {
     ALS_EXCH_ALLGATHER,  /* replicated factors, MPI_Allgatherv of whole blocks */
     ALS_EXCH_NEIGHBOR    /* sharded: own rows + ghost rows, MPI_Neighbor_alltoallv */
 } als_exchange_mode_t;
+
+/* How each row's normal equations are solved (--solver). */
+typedef enum {
+    ALS_SOLVER_CHOLESKY = 0, /* form the k×k system, Cholesky (exact) */
+    ALS_SOLVER_CG            /* --cg-steps matrix-free CG steps, warm-started (als_cg.h) */
+} als_solver_kind_t;
 
 typedef struct {
     char ratings[ALS_PATH_MAX];   /* --ratings: training ratings text file */
@@ -58,6 +65,11 @@ typedef struct {
     int checkpoint_every;         /* --checkpoint-every N: checkpoint after every N iterations */
     char checkpoint_dir[ALS_PATH_MAX]; /* --checkpoint-dir DIR ("" = no checkpoints) */
     char resume[ALS_PATH_MAX];    /* --resume DIR: continue from DIR's checkpoint */
+    als_solver_kind_t solver;     /* --solver cholesky|cg */
+    int cg_steps;                 /* --cg-steps N (default 3) */
+    int implicit;                 /* --implicit: Hu-Koren-Volinsky loss over every pair */
+    als_conf_t conf;              /* --confidence A, --confidence-scale, --epsilon */
+    int top_n;                    /* --top N: ranking metrics with --implicit --test (10) */
 } als_options_t;
 
 /* Fill o with the defaults. Local. */

@@ -84,6 +84,15 @@ typedef struct {
     double flops_per_iter;      /* DESIGN §6 count for one iteration */
     struct als_ckpt *ckpt;      /* checkpointing (als_checkpoint.h), NULL = none */
     int resumed;                /* U, V, hist, initial and the loss check were restored */
+    /* --implicit: the Grams X'X (gu) and Y'Y (gv) of the current U and V,
+     * k×k full and bitwise symmetric, the same bits on every rank and for
+     * every P (exact sums of the owned rows' products, als_rsum_allreduce).
+     * gu_ok/gv_ok: they match the current views. */
+    double *gu, *gv;
+    int gu_ok, gv_ok;
+    int64_t maxrow;             /* longest local user or item row (per-thread weights) */
+    int64_t cg_bad;             /* CG rows whose solve reported trouble (unused = 0) */
+    struct als_rankeval *rk;    /* ranking metrics state (--implicit --test), or NULL */
 } als_solver_t;
 
 /* Collective: allocate the views, build the ghost plans (neighbor mode) and

@@ -166,6 +166,16 @@ void als_ckpt_params_text(const als_options_t *o, char *buf, size_t cap)
              o->lambda_count ? "count" : "none", o->kernel == ALS_KERNEL_REF ? "ref" : "fast",
              o->init_user[0] ? "given" : "none (seeded)",
              o->lambda_bias >= 0 ? fmt_exact(o->lambda_bias, lb) : "as the factors");
+    /* The solver and the implicit model change the factors too. */
+    size_t len = strlen(buf);
+    char ca[32], ce[32];
+    if (o->solver == ALS_SOLVER_CG && len < cap)
+        len += (size_t)snprintf(buf + len, cap - len, "--solver\tcg\n--cg-steps\t%d\n",
+                                o->cg_steps);
+    if (o->implicit && len < cap)
+        snprintf(buf + len, cap - len, "--implicit\tyes\n--confidence\t%s\n"
+                 "--confidence-scale\t%s\n--epsilon\t%s\n", fmt_exact(o->conf.a, ca),
+                 o->conf.scale == ALS_CONF_LOG ? "log" : "linear", fmt_exact(o->conf.eps, ce));
 }
 
 /* Remove temporaries left in dir by writers that were killed. */

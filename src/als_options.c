@@ -23,6 +23,13 @@ void als_options_defaults(als_options_t *o)
     o->kernel = ALS_KERNEL_FAST;
     o->threads = 0;
     o->lambda_bias = -1.0;
+    o->solver = ALS_SOLVER_CHOLESKY;
+    o->cg_steps = 3;
+    o->implicit = 0;
+    o->conf.scale = ALS_CONF_LINEAR;
+    o->conf.a = 1.0;
+    o->conf.eps = 1.0;
+    o->top_n = 10;
 }
 
 const char *als_exchange_mode_name(als_exchange_mode_t m)
@@ -68,6 +75,21 @@ void als_options_usage(FILE *out, const char *prog)
 "                       the row, ALS-WR; rows without ratings count as 1)\n"
 "  --lambda-bias B      plain (never count-scaled) regularization of the biases\n"
 "                       (default: the same as the factors of that side)\n"
+"  --implicit           implicit feedback (Hu, Koren & Volinsky 2008): preference\n"
+"                       p = [r > 0], confidence c = 1 + A r (or the log scale),\n"
+"                       loss 1/2 sum over EVERY (user, item) c (p - u.v)^2 + the\n"
+"                       same regularization and social terms; values must be >= 0;\n"
+"                       not with --bias\n"
+"  --confidence A       confidence weight A >= 0 (default 1)\n"
+"  --confidence-scale S linear (default: c = 1 + A r) or log (c = 1 + A log(1 + r/eps))\n"
+"  --epsilon E          eps of the log scale (> 0, default 1)\n"
+"  --top N              with --implicit --test: precision/recall/NDCG/MAP@N per\n"
+"                       iteration, training items excluded (default 10)\n"
+"Solver:\n"
+"  --solver S           cholesky (default: exact k x k solve per row) or cg (a few\n"
+"                       matrix-free conjugate-gradient steps per row, warm-started\n"
+"                       from the row's current factor; O(steps n_i k) per row)\n"
+"  --cg-steps N         CG steps per row and half-step (default 3)\n"
 "Run:\n"
 "  --iters N            iterations (default 10); one = U-step then V-step\n"
 "  --tol T              stop when the relative loss decrease falls below T (default 0)\n"
@@ -141,6 +163,7 @@ int als_options_parse(int argc, char **argv, als_options_t *o, FILE *out, als_er
            O_KERNEL, O_THREADS, O_QUIET, O_HELP, O_VERSION, O_BIAS, O_LSCALE, O_LBIAS, O_EXCHANGE, O_MEMRANK };
     enum { O_DATA = 512, O_PRINT_PLAN };
     enum { O_CKPT_EVERY = 768, O_CKPT_DIR, O_RESUME };
+    enum { O_SOLVER = 1024, O_CG_STEPS, O_IMPLICIT, O_CONF, O_CONF_SCALE, O_EPS, O_TOP };
     static const struct option longopts[] = {
         {"ratings", required_argument, NULL, O_RATINGS},
         {"social", required_argument, NULL, O_SOCIAL},
@@ -171,6 +194,13 @@ int als_options_parse(int argc, char **argv, als_options_t *o, FILE *out, als_er
         {"bias", no_argument, NULL, O_BIAS},
         {"lambda-scale", required_argument, NULL, O_LSCALE},
         {"lambda-bias", required_argument, NULL, O_LBIAS},
+        {"solver", required_argument, NULL, O_SOLVER},
+        {"cg-steps", required_argument, NULL, O_CG_STEPS},
+        {"implicit", no_argument, NULL, O_IMPLICIT},
+        {"confidence", required_argument, NULL, O_CONF},
+        {"confidence-scale", required_argument, NULL, O_CONF_SCALE},
+        {"epsilon", required_argument, NULL, O_EPS},
+        {"top", required_argument, NULL, O_TOP},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0}};
@@ -276,6 +306,33 @@ int als_options_parse(int argc, char **argv, als_options_t *o, FILE *out, als_er
                 rc = als_err_set(err, ALS_ERR_ARG, "--lambda-scale: '%s' is not one of none, count",
                                  optarg);
             break;
+        case O_SOLVER:
+            if (strcmp(optarg, "cholesky") == 0)
+                o->solver = ALS_SOLVER_CHOLESKY;
+            else if (strcmp(optarg, "cg") == 0)
+                o->solver = ALS_SOLVER_CG;
+            else
+                rc = als_err_set(err, ALS_ERR_ARG, "--solver: '%s' is not one of cholesky, cg",
+                                 optarg);
+            break;
+        case O_CG_STEPS: rc = parse_int("--cg-steps", optarg, 1, 100000, &o->cg_steps, err); break;
+        case O_IMPLICIT: o->implicit = 1; break;
+        case O_CONF: rc = parse_double("--confidence", optarg, 0.0, &o->conf.a, err); break;
+        case O_CONF_SCALE:
+            if (strcmp(optarg, "linear") == 0)
+                o->conf.scale = ALS_CONF_LINEAR;
+            else if (strcmp(optarg, "log") == 0)
+                o->conf.scale = ALS_CONF_LOG;
+            else
+                rc = als_err_set(err, ALS_ERR_ARG, "--confidence-scale: '%s' is not one of "
+                                 "linear, log", optarg);
+            break;
+        case O_EPS:
+            rc = parse_double("--epsilon", optarg, 0.0, &o->conf.eps, err);
+            if (rc == ALS_OK && !(o->conf.eps > 0.0))
+                rc = als_err_set(err, ALS_ERR_ARG, "--epsilon: must be > 0");
+            break;
+        case O_TOP: rc = parse_int("--top", optarg, 1, 10000, &o->top_n, err); break;
         case O_HELP: als_options_usage(out, prog); return ALS_OPTIONS_EXIT;
         case O_VERSION: fprintf(out, "%s (SoReg-ALS) %s\n", prog, ALS_VERSION); return ALS_OPTIONS_EXIT;
         case ':':
@@ -300,6 +357,9 @@ int als_options_parse(int argc, char **argv, als_options_t *o, FILE *out, als_er
         return als_err_set(err, ALS_ERR_ARG, "--ratings FILE (or --data FILE) is required (see --help)");
     if ((o->init_user[0] == '\0') != (o->init_item[0] == '\0'))
         return als_err_set(err, ALS_ERR_ARG, "--init-user and --init-item must be given together");
+    if (o->implicit && o->bias)
+        return als_err_set(err, ALS_ERR_ARG, "--implicit and --bias together are not supported "
+                           "(the implicit loss has no biases)");
     if (o->checkpoint_dir[0] && o->checkpoint_every == 0)
         o->checkpoint_every = 10;
     if (o->checkpoint_every > 0 && !o->checkpoint_dir[0] && !o->resume[0])

@@ -14,6 +14,10 @@
 #include "als_npy.h"
 #include "als_pario.h"
 #include "als_planstats.h"
+#include "als_cg.h"
+#include "als_egram.h"
+#include "als_implicit.h"
+#include "als_rankeval.h"
 
 static uint64_t mix64(uint64_t z)
 {
@@ -89,6 +93,24 @@ static inline void add_residual(double r, const double *x, const double *y, int 
     double delta = (double)(k + 2) * 0x1p-53 * (fabs(r) + nx * ny);
     als_rsum_add(sse, e * e);
     *bound += 2.0 * fabs(e) * delta + delta * delta + 0x1p-53 * e * e;
+}
+
+/* --implicit: one observed entry's share of the loss beyond the all-pairs
+ * term, c (p - s)^2 - s^2 = (c - 1) s^2 + c p (p - 2 s) with s = x.y,
+ * added exactly to sse, and its rounding-error bound to *bound (s is within
+ * delta = (k + 2) u |x| |y| of x.y; the derivative in s is 2((c-1) s - c p)).
+ * An unobserved pair (and an entry with r = 0: c = 1, p = 0) adds 0. */
+static inline void add_implicit_term(const als_conf_t *cf, double r, const double *x,
+                                     const double *y, int k, double nx, double ny,
+                                     als_rsum_t *sse, double *bound)
+{
+    double sx = dot(x, y, k), cm1 = als_implicit_cm1(cf, r);
+    double p = r > 0.0 ? 1.0 : 0.0, c = 1.0 + cm1;
+    double term = cm1 * sx * sx + c * p * (p - 2.0 * sx);
+    double delta = (double)(k + 2) * 0x1p-53 * nx * ny;
+    als_rsum_add(sse, term);
+    *bound += 2.0 * fabs(cm1 * sx - c * p) * delta + cm1 * delta * delta +
+              4.0 * 0x1p-53 * (fabs(cm1 * sx * sx) + fabs(c * p) * (1.0 + 2.0 * fabs(sx)));
 }
 
 /* ---- hot item rows (als_plan.h) ------------------------------------------
@@ -225,12 +247,23 @@ static int hot_gram(als_solver_t *s, als_err_t *err)
     {
         double *A = malloc((size_t)(k * k + k) * sizeof *A), *b = A + k * k;
         double *ws = malloc((size_t)(als_gram_ws_size(k) + 1) * sizeof *ws);
-        if (!A || !ws)
+        /* --implicit: the chunk's sum (c - 1) y y' and sum c p y (G and
+         * the shift are added once by the owner). */
+        double *zero = calloc((size_t)(k * k + k), sizeof *zero);
+        double *wt = malloc((size_t)(2 * ALS_HOT_CHUNK) * sizeof *wt), *coef = wt + ALS_HOT_CHUNK;
+        if (!A || !ws || !zero || !wt)
             ALS_ABORT("out of memory for the per-thread workspace (k = %d)", k);
 #pragma omp for schedule(dynamic, 1)
         for (int64_t x = 0; x < d->nhc; x++) {
             int64_t a = d->hc_ptr[x], n = d->hc_ptr[x + 1] - a;
-            als_gram_rhs(s->opt->kernel, k, n, s->hc_irow_s + a, d->hc_ival + a, s->U, A, b, ws);
+            if (s->opt->implicit) {
+                als_implicit_weights(&s->opt->conf, n, d->hc_ival + a, wt, coef);
+                als_implicit_normal_eq(k, n, s->hc_irow_s + a, s->U, wt, coef, zero, zero + k * k,
+                                       0, NULL, NULL, 0.0, NULL, A, b);
+            } else {
+                als_gram_rhs(s->opt->kernel, k, n, s->hc_irow_s + a, d->hc_ival + a, s->U, A, b,
+                             ws);
+            }
             double *o = s->hot_sbuf + s->hot_spos[x] * P;
             for (int i = 0, y = 0; i < k; i++)
                 for (int j = i; j < k; j++)
@@ -239,6 +272,8 @@ static int hot_gram(als_solver_t *s, als_err_t *err)
         }
         free(A);
         free(ws);
+        free(zero);
+        free(wt);
     }
     double t1 = omp_get_wtime();
     s->timers[ALS_T_GRAM] += t1 - t0;
@@ -260,6 +295,10 @@ static int hot_gram(als_solver_t *s, als_err_t *err)
             for (int i = 0; i < k; i++)
                 b[i] = c ? b[i] + in[P - k + i] : in[P - k + i];
         }
+        if (s->opt->implicit) /* + Y'Y (the U-side Gram of this V-step) */
+            for (int i = 0; i < k; i++)
+                for (int j = i; j < k; j++)
+                    A[i * k + j] += s->gu[i * k + j];
     }
     s->timers[ALS_T_GRAM] += omp_get_wtime() - t2;
     return ALS_OK;
@@ -275,8 +314,12 @@ static void hot_residuals(als_solver_t *s)
         const double *v = s->V + s->hc_vslot[x] * k;
         double nx = sqrt(dot(v, v, k)), bound = 0.0;
         for (int64_t y = d->hc_ptr[x]; y < d->hc_ptr[x + 1]; y++)
-            add_residual(d->hc_ival[y], v, s->U + s->hc_irow_s[y] * k, k, nx,
-                         s->unorm[s->hc_irow_s[y]], &s->vsse, &bound);
+            if (s->opt->implicit)
+                add_implicit_term(&s->opt->conf, d->hc_ival[y], v, s->U + s->hc_irow_s[y] * k, k,
+                                  nx, s->unorm[s->hc_irow_s[y]], &s->vsse, &bound);
+            else
+                add_residual(d->hc_ival[y], v, s->U + s->hc_irow_s[y] * k, k, nx,
+                             s->unorm[s->hc_irow_s[y]], &s->vsse, &bound);
         als_rsum_add(&s->vsse_bound, bound);
     }
 }
@@ -466,6 +509,28 @@ int als_solver_init_test(MPI_Comm comm, const als_options_t *opt, const als_data
         for (int f = 0; f < s->nfixed; f++)
             s->V[t * k + s->vfix[f]] = s->vfixval[f];
     }
+    /* Per-thread weight buffers: the longest local row. */
+    for (int64_t t = 0; t < nu; t++)
+        if (d->uptr[t + 1] - d->uptr[t] > s->maxrow)
+            s->maxrow = d->uptr[t + 1] - d->uptr[t];
+    for (int64_t t = 0; t < ni; t++)
+        if (d->iptr[t + 1] - d->iptr[t] > s->maxrow)
+            s->maxrow = d->iptr[t + 1] - d->iptr[t];
+    if (opt->implicit) {
+        if (!(d->rmin >= 0.0))
+            als_err_set(err, ALS_ERR_DATA, "--implicit: values must be >= 0 (play counts, "
+                        "clicks); the smallest is %g", d->rmin);
+        else if (opt->conf.scale == ALS_CONF_LOG && !(opt->conf.eps > 0.0))
+            als_err_set(err, ALS_ERR_ARG, "--epsilon must be > 0");
+        s->gu = malloc((size_t)(k * k) * sizeof *s->gu);
+        s->gv = malloc((size_t)(k * k) * sizeof *s->gv);
+        if (!s->gu || !s->gv)
+            als_err_set(err, ALS_ERR_NOMEM, "out of memory for the Gram matrices");
+        if (als_err_agree(comm, err) != ALS_OK)
+            return err->code;
+        if (test && als_rankeval_init(s, err) != ALS_OK)
+            return err->code;
+    }
     if (opt->init_user[0] &&
         (als_solver_exchange(s, 0, err) != ALS_OK || als_solver_exchange(s, 1, err) != ALS_OK))
         return err->code;
@@ -475,6 +540,13 @@ int als_solver_init_test(MPI_Comm comm, const als_options_t *opt, const als_data
     s->flops_per_iter = (double)data->nnz * 2.0 * (dk * (dk + 1.0) + 2.0 * dk) +
                         (double)(m + n) * (dk * dk * dk / 3.0 + 2.0 * dk * dk) +
                         (double)data->wnnz * 2.0 * dk;
+    if (opt->solver == ALS_SOLVER_CG) /* rhs + steps x (A p: 4 n_i k, + k^2 implicit; 10 k) */
+        s->flops_per_iter = (double)data->nnz * 2.0 * 2.0 * dk +
+                            (double)opt->cg_steps * ((double)data->nnz * 2.0 * 4.0 * dk +
+                            (double)(m + n) * (10.0 * dk + (opt->implicit ? 2.0 * dk * dk : 0.0))) +
+                            (double)data->wnnz * 2.0 * dk;
+    if (opt->implicit) /* the two exact Grams */
+        s->flops_per_iter += (double)(m + n) * dk * (dk + 1.0);
     return ALS_OK;
 }
 
@@ -540,7 +612,63 @@ void als_solver_free(als_solver_t *s)
     free(s->test_v);
     free(s->test_r);
     free(s->hist);
+    free(s->gu);
+    free(s->gv);
+    als_rankeval_free(s);
     memset(s, 0, sizeof *s);
+}
+
+/* --solver cg: one row by als_cg_solve (als_cg.h), warm-started from the
+ * row's current factor cur, into x. The right-hand side and the diagonal
+ * are exactly those the Cholesky path forms: b = sum_t coef_t X[idx_t] (coef
+ * = r explicit, c p implicit) + alpha sum_f W_if Y[f]; d = shift (lambda or
+ * lambda n_i, + alpha deg_i) on every coordinate, lambda_bias + alpha deg_i
+ * on the bias coordinate with --lambda-bias; G = Y'Y and w = c - 1 with
+ * --implicit. Fixed coordinates keep cur's values. b, diag: k doubles each,
+ * ws: als_cg_ws_size(k). Returns 0, -1 (non-finite) or 1 (not positive
+ * definite on the free coordinates), like the Cholesky path's info. Local. */
+static int cg_row(const als_solver_t *s, int64_t n, const int64_t *idx, const double *coef,
+                  const double *w, const double *X, const double *G, double shift,
+                  double socdeg, int64_t w0, int64_t w1, const int64_t *wcol,
+                  const double *wval, const double *Y, const int *fix, int bcoord,
+                  const double *cur, double *x, double *b, double *diag, double *ws)
+{
+    const int k = s->k;
+    const double alpha = s->opt->alpha, lbias = s->opt->lambda_bias;
+    als_cg_rhs(k, n, idx, coef, X, b);
+    for (int64_t e = w0; e < w1; e++) {
+        const double a = alpha * wval[e], *y = Y + wcol[e] * k;
+        for (int c = 0; c < k; c++)
+            b[c] += a * y[c];
+    }
+    for (int c = 0; c < k; c++)
+        diag[c] = shift;
+    if (bcoord >= 0 && lbias >= 0) /* the bias: its own plain lambda */
+        diag[bcoord] = lbias + socdeg;
+    memcpy(x, cur, (size_t)k * sizeof *x);
+    als_cg_row_t row = {.k = k, .n = n, .idx = idx, .X = X, .w = w, .G = G, .diag = diag,
+                        .nfix = s->nfixed, .fix = fix};
+    /* In exact arithmetic CG ends within kr = k - nfixed steps: more only
+     * re-polish rounding noise (and can meet p'Ap = 0 by underflow). */
+    const int kr = k - s->nfixed;
+    int rc = als_cg_solve(&row, b, s->opt->cg_steps < kr ? s->opt->cg_steps : kr, x, ws);
+    if (rc == -2) {
+        /* p'Ap <= 0: a failure unless the iterate already solves the row
+         * (the direction was rounding noise): |b - Ax| <= 1e-12 |b|. */
+        als_cg_apply(&row, x, ws);
+        double rr = 0.0, bb = 0.0;
+        for (int c = 0; c < k; c++) {
+            int fixed = 0;
+            for (int f = 0; f < s->nfixed; f++)
+                fixed |= fix[f] == c;
+            if (!fixed) {
+                rr += (b[c] - ws[c]) * (b[c] - ws[c]);
+                bb += b[c] * b[c];
+            }
+        }
+        rc = rr <= 1e-24 * bb && isfinite(rr) ? 0 : -2;
+    }
+    return rc == -1 ? -1 : rc == -2 ? 1 : 0;
 }
 
 /* Solve the rows [0, nrows) of one half-step. For row t: ratings
@@ -548,13 +676,17 @@ void als_solver_free(als_solver_t *s)
  * shift reg + alpha*deg[t], social right-hand side alpha * sum W[t,f] Y[f]
  * (wptr NULL for items). After each solve the row's residuals against the
  * rows just read are added exactly to *sse (with their rounding bound).
+ * cur: the rows' current factors (the CG warm start); G: Y'Y with
+ * --implicit (else NULL). --solver cg solves each row with cg_row, else the
+ * row's k×k system is formed and factored (Cholesky).
  * Returns the lowest local row whose factorization failed, or -1. */
 static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, const int64_t *idx,
                           const double *val, const double *X, const double *xnorm, double reg,
                           const int64_t *wptr, const int64_t *wcol, const double *wval,
                           const double *deg, const double *Y, const int *fix,
                           const double *fixval, int bcoord, const int64_t *hot_slot,
-                          const double *hotA, double *out, als_rsum_t *sse,
+                          const double *hotA, const double *cur, const double *G, double *out,
+                          als_rsum_t *sse,
                           als_rsum_t *sse_bound, int *info_out)
 {
     const double lbias = s->opt->lambda_bias;
@@ -571,6 +703,8 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
     }
     const double alpha = s->opt->alpha;
     const als_kernel_t kern = s->opt->kernel;
+    const int implicit = s->opt->implicit, use_cg = s->opt->solver == ALS_SOLVER_CG;
+    double zero_diag[4096 + 3] = {0};
     int64_t bad = INT64_MAX;
     int bad_info = 0;
     als_rsum_init(sse);
@@ -581,24 +715,43 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
         double *A = malloc((size_t)k * k * sizeof *A);
         double *ws = malloc((size_t)(als_gram_ws_size(k) + 1) * sizeof *ws);
         double *Ar = malloc((size_t)(kr * kr + kr) * sizeof *Ar), *xr = Ar + kr * kr;
+        /* --implicit: each row's c - 1 and c p; CG: b, diag and its ws. */
+        double *wt = malloc((size_t)(2 * s->maxrow + 5 * k + 2) * sizeof *wt);
+        double *coef = wt + s->maxrow, *cgb = coef + s->maxrow, *cgd = cgb + k, *cgws = cgd + k;
         als_rsum_t my_sse, my_bound;
         als_rsum_init(&my_sse);
         als_rsum_init(&my_bound);
-        if (!A || !ws || !Ar)
+        if (!A || !ws || !Ar || !wt)
             ALS_ABORT("out of memory for the per-thread workspace (k = %d)", k);
 #pragma omp for schedule(dynamic, 16)
         for (int64_t t = 0; t < nrows; t++) {
             double *b = out + t * k;
+            const int64_t nt = ptr[t + 1] - ptr[t];
             double c0 = omp_get_wtime();
             const int hot = hot_slot && hot_slot[t] >= 0;
+            double shift = count_scale && nt > 0 ? reg * (double)nt : reg;
+            if (implicit) /* data checked >= 0 and finite at start-up */
+                als_implicit_weights(&s->opt->conf, nt, val + ptr[t], wt, coef);
+            int info;
+            double c1 = c0; /* CG: the whole row counts as solve time */
+            if (use_cg && !hot) { /* hot rows: the chunks' Gram and Cholesky */
+                double socdeg = wptr ? alpha * deg[t] : 0.0;
+                info = cg_row(s, nt, idx + ptr[t], implicit ? coef : val + ptr[t],
+                              implicit ? wt : NULL, X, G, shift + socdeg, socdeg,
+                              wptr ? wptr[t] : 0, wptr ? wptr[t + 1] : 0, wcol, wval, Y, fix,
+                              bcoord, cur + t * k, b, cgb, cgd, cgws);
+                goto solved;
+            }
             if (hot) { /* the chunks' sum, added in chunk order by hot_gram */
                 const double *h = hotA + hot_slot[t] * ((int64_t)k * k + k);
                 memcpy(A, h, (size_t)k * k * sizeof *A);
                 memcpy(b, h + k * k, (size_t)k * sizeof *b);
+            } else if (implicit) { /* G + sum (c-1) y y', b = sum c p y (social added below) */
+                als_implicit_normal_eq(k, nt, idx + ptr[t], X, wt, coef, G, zero_diag, 0, NULL,
+                                       NULL, 0.0, NULL, A, b);
             } else {
-                als_gram_rhs(kern, k, ptr[t + 1] - ptr[t], idx + ptr[t], val + ptr[t], X, A, b, ws);
+                als_gram_rhs(kern, k, nt, idx + ptr[t], val + ptr[t], X, A, b, ws);
             }
-            double shift = count_scale && ptr[t + 1] > ptr[t] ? reg * (double)(ptr[t + 1] - ptr[t]) : reg;
             if (wptr) {
                 shift += alpha * deg[t];
                 for (int64_t x = wptr[t]; x < wptr[t + 1]; x++) {
@@ -611,8 +764,7 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
                 A[c * k + c] += shift;
             if (bcoord >= 0 && lbias >= 0) /* the bias: its own plain lambda */
                 A[bcoord * k + bcoord] += lbias - (shift - (wptr ? alpha * deg[t] : 0.0));
-            double c1 = omp_get_wtime();
-            int info;
+            c1 = omp_get_wtime();
             if (nf == 0) {
                 info = als_solve_spd(kern, k, A, b);
             } else {
@@ -634,6 +786,7 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
                 for (int f = 0; f < nf; f++)
                     b[fix[f]] = fixval[f];
             }
+        solved: /* both solvers: x in b, info 0 or the failure */
             if (info == 0)
                 for (int c = 0; c < k; c++)
                     if (!isfinite(b[c]))
@@ -642,8 +795,14 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
              * cache): exact, no Sum r^2 - 2 x.b + x'Ax cancellation. */
             if (info == 0 && !hot) { /* hot rows: hot_residuals, where the chunks are */
                 double nx = sqrt(dot(b, b, k)), bound = 0.0;
-                for (int64_t x = ptr[t]; x < ptr[t + 1]; x++)
-                    add_residual(val[x], b, X + idx[x] * k, k, nx, xnorm[idx[x]], &my_sse, &bound);
+                if (implicit)
+                    for (int64_t x = ptr[t]; x < ptr[t + 1]; x++)
+                        add_implicit_term(&s->opt->conf, val[x], b, X + idx[x] * k, k, nx,
+                                          xnorm[idx[x]], &my_sse, &bound);
+                else
+                    for (int64_t x = ptr[t]; x < ptr[t + 1]; x++)
+                        add_residual(val[x], b, X + idx[x] * k, k, nx, xnorm[idx[x]], &my_sse,
+                                     &bound);
                 als_rsum_add(&my_bound, bound);
             }
             double c2 = omp_get_wtime();
@@ -665,6 +824,7 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
         free(A);
         free(ws);
         free(Ar);
+        free(wt);
     }
     /* Split the loop's wall time between gram and solve by their CPU shares. */
     double wall = omp_get_wtime() - t0;
@@ -728,6 +888,10 @@ int als_solver_exchange(als_solver_t *s, int which, als_err_t *err)
     const als_ghost_plan_t *g = which ? &s->pv : &s->pu;
     double *blk = which ? s->vblk : s->ublk, *view = which ? s->V : s->U;
     memcpy(blk, view + g->own_slot * s->k, (size_t)((g->own1 - g->own0) * s->k) * sizeof *blk);
+    if (which)
+        s->gv_ok = 0;
+    else
+        s->gu_ok = 0;
     exchange(s, which, err);
     return als_err_agree(s->comm, err);
 }
@@ -753,20 +917,46 @@ int als_solver_hist_reserve(als_solver_t *s, int it, als_err_t *err)
     return hist_reserve(s, it, err);
 }
 
+/* --implicit: make s->gu (which = 0: X'X of U) or s->gv (1: Y'Y of V)
+ * match the current view. Collective (als_egram_allreduce over the owned
+ * rows: the same bits on every rank, for every P and thread count). */
+static int ensure_gram(als_solver_t *s, int which, als_err_t *err)
+{
+    int *ok = which ? &s->gv_ok : &s->gu_ok;
+    if (!s->opt->implicit || *ok)
+        return ALS_OK;
+    double t0 = MPI_Wtime();
+    const als_ghost_plan_t *g = which ? &s->pv : &s->pu;
+    const double *own = (which ? s->V : s->U) + g->own_slot * s->k;
+    int rc = als_egram_allreduce(s->comm, s->k, g->own1 - g->own0, own, which ? s->gv : s->gu);
+    s->timers[ALS_T_GRAM] += MPI_Wtime() - t0;
+    if (rc != 0)
+        return als_err_set(err, ALS_ERR_NOMEM, "out of memory for the Gram matrix %s (k = %d)",
+                           which ? "Y'Y" : "X'X", s->k);
+    *ok = 1;
+    return ALS_OK;
+}
+
 int als_solver_ustep(als_solver_t *s, als_err_t *err)
 {
     const als_data_t *d = s->data;
     int info = 0;
+    if (ensure_gram(s, 1, err) != ALS_OK) /* Y'Y of the V the users are solved against */
+        return err->code;
     row_norms(s->V, s->pv.nview, s->k, s->vnorm);
     int64_t bad = solve_rows(s, d->u1 - d->u0, d->uptr, s->ucol_s, d->uval, s->V, s->vnorm,
                              s->opt->lambda_u, d->wptr, s->wcol_s, d->wval, d->wdeg, s->U,
                              s->ufix, s->ufixval, s->opt->bias ? s->latent : -1, NULL, NULL,
+                             s->U + s->pu.own_slot * s->k, s->opt->implicit ? s->gv : NULL,
                              s->ublk, &s->usse, &s->usse_bound, &info);
     int64_t nr = bad >= 0 ? d->uptr[bad + 1] - d->uptr[bad] : 0;
     if (check_failure(s, bad, info, "user", d->user_ids, nr, "--lambda-u", err))
         return err->code;
     exchange(s, 0, err);
-    return als_err_agree(s->comm, err);
+    s->gu_ok = 0;
+    if (als_err_agree(s->comm, err) != ALS_OK)
+        return err->code;
+    return ensure_gram(s, 0, err); /* X'X of the new U: the V-step's and the loss's */
 }
 
 int als_solver_vstep(als_solver_t *s, als_err_t *err)
@@ -774,20 +964,24 @@ int als_solver_vstep(als_solver_t *s, als_err_t *err)
     const als_data_t *d = s->data;
     int info = 0;
     row_norms(s->U, s->pu.nview, s->k, s->unorm);
+    if (ensure_gram(s, 0, err) != ALS_OK)
+        return err->code;
     if (hot_gram(s, err) != ALS_OK)
         return als_err_agree(s->comm, err);
     int64_t bad = solve_rows(s, d->i1 - d->i0, d->iptr, s->irow_s, d->ival, s->U, s->unorm,
                              s->opt->lambda_v, NULL, NULL, NULL, NULL, NULL, s->vfix, s->vfixval,
-                             s->opt->bias ? s->latent + 1 : -1, s->hot_slot, s->hotA, s->vblk,
-                             &s->vsse, &s->vsse_bound, &info);
+                             s->opt->bias ? s->latent + 1 : -1, s->hot_slot, s->hotA,
+                             s->V + s->pv.own_slot * s->k, s->opt->implicit ? s->gu : NULL,
+                             s->vblk, &s->vsse, &s->vsse_bound, &info);
     int64_t nr = bad >= 0 ? d->iptr[bad + 1] - d->iptr[bad] : 0;
     if (check_failure(s, bad, info, "item", d->item_ids, nr, "--lambda-v", err))
         return err->code;
     exchange(s, 1, err);
+    s->gv_ok = 0;
     if (als_err_agree(s->comm, err) != ALS_OK)
         return err->code;
     hot_residuals(s);
-    return ALS_OK;
+    return ensure_gram(s, 1, err);
 }
 
 /* The regularization term of one row, lambda included: lambda * w * |x|^2
@@ -812,6 +1006,28 @@ static double row_reg(const als_solver_t *s, const double *x, int64_t nratings, 
     return lambda * w * r + (lb >= 0 ? lb : 0.0) * rb;
 }
 
+/* --implicit: tr = sum_{u,i} (x_u'y_i)^2 = sum_{a,b} (X'X)_ab (Y'Y)_ab from the
+ * reduced Grams (identical on every rank: a fixed-order sum), and a bound
+ * on its rounding error: each Gram entry is within 2u sqrt(G_aa G_bb) of the
+ * exact sum of products (each product rounded once, the total once; Cauchy-
+ * Schwarz), and the k^2-term sum adds (k^2 + 2) u sum |products|. Local. */
+static void implicit_trace(const als_solver_t *s, double *tr, double *bound)
+{
+    const int k = s->k;
+    const double *A = s->gu, *B = s->gv, u = 0x1p-53;
+    double t = 0.0, abs_sum = 0.0, gerr = 0.0;
+    for (int a = 0; a < k; a++)
+        for (int c = 0; c < k; c++) {
+            double x = A[a * k + c], y = B[a * k + c];
+            t += x * y;
+            abs_sum += fabs(x * y);
+            gerr += 2.0 * u * (sqrt(fabs(A[a * k + a] * A[c * k + c])) * fabs(y) +
+                               sqrt(fabs(B[a * k + a] * B[c * k + c])) * fabs(x));
+        }
+    *tr = t;
+    *bound = (double)(k * k + 2) * u * abs_sum + 1.01 * gerr;
+}
+
 /* The loss, with the squared errors taken from (mode) a direct pass over
  * the ratings (LOSS_DIRECT), the users' rows of the last U-step
  * (LOSS_AFTER_U) or the items' rows of the last V-step (LOSS_AFTER_V).
@@ -829,6 +1045,19 @@ static void loss_eval(als_solver_t *s, int mode, als_loss_t *L)
     als_rsum_t acc[5];
     for (int c = 0; c < 5; c++)
         als_rsum_init(&acc[c]);
+    const int implicit = s->opt->implicit;
+    if (implicit) { /* the all-pairs term sum (x'y)^2 = <X'X, Y'Y>, once (rank 0) */
+        als_err_t e;
+        als_err_clear(&e);
+        if (ensure_gram(s, 0, &e) != ALS_OK || ensure_gram(s, 1, &e) != ALS_OK)
+            ALS_ABORT("%s", e.msg);
+        double tr, trb;
+        implicit_trace(s, &tr, &trb);
+        if (s->rank == 0) {
+            als_rsum_add(&acc[0], tr);
+            als_rsum_add(&acc[4], trb);
+        }
+    }
     if (mode == LOSS_DIRECT) {
         row_norms(s->V, s->pv.nview, k, s->vnorm);
     } else {
@@ -846,8 +1075,12 @@ static void loss_eval(als_solver_t *s, int mode, als_loss_t *L)
             if (mode == LOSS_DIRECT) {
                 double nx = sqrt(dot(u, u, k)), bound = 0.0;
                 for (int64_t x = d->uptr[t]; x < d->uptr[t + 1]; x++)
-                    add_residual(d->uval[x], u, s->V + s->ucol_s[x] * k, k, nx,
-                                 s->vnorm[s->ucol_s[x]], &my[0], &bound);
+                    if (implicit)
+                        add_implicit_term(&s->opt->conf, d->uval[x], u, s->V + s->ucol_s[x] * k,
+                                          k, nx, s->vnorm[s->ucol_s[x]], &my[0], &bound);
+                    else
+                        add_residual(d->uval[x], u, s->V + s->ucol_s[x] * k, k, nx,
+                                     s->vnorm[s->ucol_s[x]], &my[0], &bound);
                 als_rsum_add(&my[4], bound);
             }
             double soc = 0.0;
@@ -998,7 +1231,14 @@ int als_solver_run(als_solver_t *s, const als_testset_t *test, FILE *out, als_er
     }
     if (out && s->rank == 0) {
         fprintf(out, "initial loss: %.10e\n", s->initial.total);
-        if (!o->quiet)
+        if (!o->quiet && s->rk) {
+            char h[4][24];
+            const char *nm[4] = {"prec", "recall", "ndcg", "map"};
+            for (int c = 0; c < 4; c++)
+                snprintf(h[c], sizeof h[c], "%s@%d", nm[c], o->top_n);
+            fprintf(out, "%5s %18s %12s %10s %10s %10s %10s %10s\n", "iter", "loss", "train_wrms",
+                    h[0], h[1], h[2], h[3], "seconds");
+        } else if (!o->quiet)
             fprintf(out, "%5s %18s %12s %12s %12s %10s\n", "iter", "loss", "train_rmse",
                     "test_rmse", "test_mae", "seconds");
         fflush(out);
@@ -1022,9 +1262,22 @@ int als_solver_run(als_solver_t *s, const als_testset_t *test, FILE *out, als_er
             return err->code;
         als_solver_loss_after(s, 1, &h->loss);
         check_increase(s, lu.total, lu_bound, h->loss.total, s->loss_bound);
-        h->train_rmse = sqrt(h->loss.sse / (double)s->data->nnz);
+        /* --implicit: the confidence-weighted RMS over all m n pairs */
+        h->train_rmse = sqrt(h->loss.sse / (o->implicit ? (double)s->data->m * (double)s->data->n
+                                                         : (double)s->data->nnz));
         h->test_rmse = h->test_mae = NAN;
-        if (have_test) {
+        h->rank_prec = h->rank_recall = h->rank_ndcg = h->rank_map = NAN;
+        if (have_test && s->rk) { /* --implicit: ranking metrics, no RMSE */
+            als_rank_result_t rr;
+            if (als_rankeval_run(s, &rr, err) != ALS_OK)
+                return err->code;
+            h->rank_prec = rr.precision;
+            h->rank_recall = rr.recall;
+            h->rank_ndcg = rr.ndcg;
+            h->rank_map = rr.map;
+            h->rank_users = rr.users;
+            h->rank_norel = rr.no_relevant;
+        } else if (have_test) {
             als_testmetrics_t tm;
             als_solver_test_dist(s, &tm);
             h->test_rmse = tm.rmse;
@@ -1039,7 +1292,11 @@ int als_solver_run(als_solver_t *s, const als_testset_t *test, FILE *out, als_er
         MPI_Bcast(&h->seconds, 1, MPI_DOUBLE, 0, s->comm);
         s->niters = it;
         if (out && s->rank == 0 && !o->quiet) {
-            if (have_test && isfinite(h->test_rmse))
+            if (s->rk)
+                fprintf(out, "%5d %18.10e %12.6f %10.6f %10.6f %10.6f %10.6f %10.4f\n", it,
+                        h->loss.total, h->train_rmse, h->rank_prec, h->rank_recall,
+                        h->rank_ndcg, h->rank_map, h->seconds);
+            else if (have_test && isfinite(h->test_rmse))
                 fprintf(out, "%5d %18.10e %12.6f %12.6f %12.6f %10.4f\n", it, h->loss.total,
                         h->train_rmse, h->test_rmse, h->test_mae, h->seconds);
             else /* no test set, or no pair to score: no number to show */

@@ -255,6 +255,18 @@ PYEOF
 then ok "hot rows: the loss's squared errors (from the chunks' ranks) equal a direct computation ($(cat "$T/cmp"))"
 else bad "hot-row sse" "$T/cmp"; fi
 
+# hot rows with --implicit (chunks sum (c-1) y y' and c p y; the owner adds Y'Y)
+awk '{ print $1, $2, int($3 * $3 * 3) + 1 }' "$T/z.txt" > "$T/zi.txt"
+ZI=(--ratings "$T/zi.txt" --social "$T/zs.txt" --implicit --confidence 2 --rank 5 --lambda 0.5 --alpha 0.2 --iters 3)
+train 1 "${ZI[@]}" --exchange allgather --out "$T/zi1" > "$T/log" 2>&1 || bad "implicit with hot rows P=1" "$T/log"
+for pm in "3 neighbor" "4 allgather"; do
+    set -- $pm
+    train $1 "${ZI[@]}" --exchange $2 --out "$T/zi$1" > "$T/log" 2>&1
+    cmp -s "$T/zi1/U.npy" "$T/zi$1/U.npy" && cmp -s "$T/zi1/V.npy" "$T/zi$1/V.npy" \
+        && [ "$(metrics "$T/zi1/metrics.json")" = "$(metrics "$T/zi$1/metrics.json")" ] && grep -q PASSED "$T/log" \
+        && ok "--implicit with hot rows, P=$1 $2: bitwise equal to P=1" || bad "--implicit hot rows P=$1 $2" "$T/log"
+done
+
 # --- 7. the loss is accurate and never PASSED when not finite (issue 13, 1-2) ---
 $PY - "$T/canc.txt" <<'PYEOF'
 import sys
@@ -296,5 +308,53 @@ if [ -x "$PARIO_TEST" ]; then
         || bad "test_pario at 4 ranks" "$T/log"
 fi
 
+# --- 8. --solver cg and --implicit: bitwise across P, threads and exchange modes (issue 14) ---
+allmetrics() { $PY -c 'import json,sys; m=json.load(open(sys.argv[1])); print(repr(m["initial_loss"]), [sorted((k, repr(v)) for k, v in i.items() if k != "seconds") for i in m["iterations"]])' "$1"; }
+variant8() {
+    case $1 in
+        cg)      echo --ratings "$D/ratings.txt" --social "$D/social.txt" --rank 4 --lambda 0.3 --alpha 0.8 --iters 4 --solver cg --cg-steps 2 ;;
+        cgbias)  echo --ratings "$D/ratings.txt" --social "$D/social.txt" --test "$D/test.txt" --bias --lambda-bias 0.1 --rank 3 --lambda 0.3 --lambda-scale count --alpha 0.5 --iters 3 --solver cg ;;
+        imp)     echo --ratings "$D/ratings.txt" --social "$D/social.txt" --test "$D/test.txt" --implicit --confidence 2 --confidence-scale log --epsilon 0.5 --rank 4 --lambda 0.3 --alpha 0.8 --iters 4 --top 5 ;;
+        impcg)   echo --ratings "$D/ratings.txt" --social "$D/social.txt" --test "$D/test.txt" --implicit --confidence 3 --rank 5 --lambda 0.2 --alpha 0.4 --iters 4 --solver cg --cg-steps 3 --top 7 ;;
+    esac
+}
+for v in cg cgbias imp impcg; do
+    ref="$T/y-$v-allgather-1"
+    train 1 $(variant8 $v) --exchange allgather --out "$ref" > "$T/log" 2>&1 && grep -q PASSED "$T/log" \
+        && ok "$v P=1 runs, validation PASSED" || bad "$v allgather P=1" "$T/log"
+    for mode in allgather neighbor; do
+        for p in 1 2 3 4; do
+            [ $mode = allgather ] && [ $p = 1 ] && continue
+            o="$T/y-$v-$mode-$p"
+            if ! train $p $(variant8 $v) --exchange $mode --out "$o" > "$T/log" 2>&1; then
+                bad "$v $mode P=$p runs" "$T/log"; continue; fi
+            if cmp -s "$ref/U.npy" "$o/U.npy" && cmp -s "$ref/V.npy" "$o/V.npy" \
+                && [ "$(allmetrics "$ref/metrics.json")" = "$(allmetrics "$o/metrics.json")" ]; then
+                ok "$v --exchange $mode P=$p: factors, loss history and test/ranking metrics identical to allgather P=1"
+            else bad "$v --exchange $mode P=$p differs from allgather P=1" "$T/log"; fi
+        done
+    done
+    train 2 $(variant8 $v) --exchange neighbor --threads 2 --out "$T/y-$v-thr" > "$T/log" 2>&1
+    cmp -s "$ref/U.npy" "$T/y-$v-thr/U.npy" && cmp -s "$ref/V.npy" "$T/y-$v-thr/V.npy" \
+        && [ "$(allmetrics "$ref/metrics.json")" = "$(allmetrics "$T/y-$v-thr/metrics.json")" ] \
+        && ok "$v neighbor P=2 x 2 threads: bitwise equal" || bad "$v with threads differs" "$T/log"
+done
+# the ranking metrics per iteration equal als-eval --top on the written model
+EVAL="${ALS_BIN:-bin}/als-eval"
+for v in imp impcg; do
+    N=$(variant8 $v | sed 's/.*--top \([0-9]*\).*/\1/')
+    "$EVAL" --model "$T/y-$v-neighbor-3" --test "$D/test.txt" --top $N --implicit --train "$D/ratings.txt" --json > "$T/ev.json" 2> "$T/log"
+    if $PY -c '
+import json, sys
+e = json.load(open(sys.argv[1])); m = json.load(open(sys.argv[2]))["iterations"][-1]; N = sys.argv[3]
+for a in ("precision", "recall", "ndcg", "map"):
+    assert e[a + "_at_n"] == m[a + "@" + N], (a, e[a + "_at_n"], m[a + "@" + N])
+assert e["ranked_users"] == m["rank_users"] and e["users_no_relevant"] == m["rank_users_no_relevant"]
+print("ndcg@%s %.6f" % (N, m["ndcg@" + N]))
+' "$T/ev.json" "$T/y-$v-neighbor-3/metrics.json" $N > "$T/cmp" 2>&1; then
+        ok "$v: per-iteration ranking metrics (neighbor P=3) equal als-eval --top $N --implicit --train ($(cat "$T/cmp"))"
+    else bad "$v: ranking metrics differ from als-eval" "$T/cmp"; fi
+done
+# (the implicit loss against a dense sum over every pair: tests/test_solver.c)
 echo "mpi tests: $pass passed, $fail failed"
 [ $fail = 0 ]

@@ -8,6 +8,9 @@
 
 #include "als.h"
 #include "als_test.h"
+#include "als_egram.h"
+#include <math.h>
+#include <omp.h>
 
 /* A random instance: m users, n items, density, social links. */
 typedef struct {
@@ -491,6 +494,235 @@ static void test_solver_monotone_variants(void **state)
     }
 }
 
+/* ---- --implicit and --solver cg --------------------------------------- */
+
+/* Re-create the solver of I with the implicit model / the CG solver. */
+static void reinit(inst_t *I, int implicit, int log_scale, double conf, int cg, int steps)
+{
+    als_err_t err;
+    als_err_clear(&err);
+    als_solver_free(&I->sv);
+    I->o.implicit = implicit;
+    I->o.conf.scale = log_scale ? ALS_CONF_LOG : ALS_CONF_LINEAR;
+    I->o.conf.a = conf;
+    I->o.conf.eps = 0.5;
+    I->o.solver = cg ? ALS_SOLVER_CG : ALS_SOLVER_CHOLESKY;
+    I->o.cg_steps = steps;
+    assert_int_equal(als_solver_init(MPI_COMM_WORLD, &I->o, &I->d, &I->sv, &err), ALS_OK);
+}
+
+/* Dense R (m×n, 0 = unobserved) and S (m×m, s_if) of the instance. */
+static void dense_rs(const inst_t *I, double **R, double **S)
+{
+    const als_global_t *g = &I->g;
+    *R = calloc((size_t)(g->m * g->n), sizeof **R);
+    *S = calloc((size_t)(g->m * g->m), sizeof **S);
+    for (int64_t u = 0; u < g->m; u++)
+        for (int64_t x = g->uptr[u]; x < g->uptr[u + 1]; x++)
+            (*R)[u * g->n + g->ucol[x]] = g->uval[x];
+    for (int64_t l = 0; l < I->s.n; l++) {
+        int64_t a = als_id_find(g->user_ids, g->m, I->s.row[l]);
+        int64_t b = als_id_find(g->user_ids, g->m, I->s.col[l]);
+        (*S)[a * g->m + b] = I->s.val[l];
+    }
+}
+
+/* The implicit loss (all pairs via <X'X, Y'Y> + observed corrections, exact
+ * sums) equals the slow dense sum over every (u, i) pair, before and after
+ * half-steps of both solvers; the loss from the half-step's own residual
+ * pass equals the direct evaluation bit for bit. */
+static void test_solver_implicit_loss_dense(void **state)
+{
+    (void)state;
+    for (int trial = 0; trial < 8; trial++) {
+        inst_t I;
+        double alpha = (trial % 2) ? 0.0 : 0.4 + 0.2 * trial;
+        build(&I, 12 + trial, 9 + trial % 4, 0.3, (trial % 2) ? 0 : 30, 2 + trial % 4, 0.2,
+              0.3, alpha, 400 + trial);
+        reinit(&I, 1, trial % 3 == 0, 1.5 + trial, trial >= 4, 2);
+        double *R, *S;
+        dense_rs(&I, &R, &S);
+        als_err_t err;
+        als_err_clear(&err);
+        for (int step = 0; step < 5; step++) {
+            if (step % 2 == 1)
+                assert_int_equal(als_solver_ustep(&I.sv, &err), ALS_OK);
+            else if (step > 0)
+                assert_int_equal(als_solver_vstep(&I.sv, &err), ALS_OK);
+            als_loss_t L, La;
+            als_solver_loss(&I.sv, &L);
+            int bad = 0;
+            double ref = als_implicit_loss_dense(&I.o.conf, I.g.m, I.g.n, I.sv.k, R, S, I.sv.U,
+                                                 I.sv.V, I.o.lambda_u, I.o.lambda_v, alpha, &bad);
+            assert_int_equal(bad, 0);
+            assert_close(L.total, ref, 1e-12, 0);
+            if (step > 0) {
+                als_solver_loss_after(&I.sv, step % 2 == 0, &La);
+                assert_true(La.total == L.total);
+            }
+        }
+        free(R);
+        free(S);
+        destroy(&I);
+    }
+}
+
+/* The implicit U-step solves each user's normal equations of the dense
+ * all-pairs loss with the other users held at their previous factors:
+ * sum_i c_ui (x_u'y_i - p_ui) y_i + lambda x_u + alpha sum_f W_uf (x_u - x_f) = 0,
+ * computed directly over every (u, i) pair (Cholesky; and CG with more steps
+ * than unknowns). Items: the same without the social term. */
+static void test_solver_implicit_normal_equations(void **state)
+{
+    (void)state;
+    for (int trial = 0; trial < 6; trial++) {
+        inst_t I;
+        double alpha = 0.3 + 0.5 * trial;
+        int k = 2 + trial % 3;
+        build(&I, 14 + trial, 10, 0.35, 40, k, 0.15, 0.25, alpha, 500 + trial);
+        reinit(&I, 1, trial % 2, 3.0, trial >= 3, 40);
+        double *R, *S;
+        dense_rs(&I, &R, &S);
+        const int64_t m = I.g.m, n = I.g.n;
+        double *U0 = malloc((size_t)(m * k) * sizeof *U0);
+        memcpy(U0, I.sv.U, (size_t)(m * k) * sizeof *U0);
+        als_err_t err;
+        als_err_clear(&err);
+        assert_int_equal(als_solver_ustep(&I.sv, &err), ALS_OK);
+        for (int pass = 0; pass < 2; pass++) {
+            const double *X = pass ? I.sv.V : I.sv.U, *Y = pass ? I.sv.U : I.sv.V;
+            int64_t rows = pass ? n : m, cols = pass ? m : n;
+            double lam = pass ? I.o.lambda_v : I.o.lambda_u, scale = 0;
+            for (int64_t a = 0; a < rows; a++) {
+                double gr[8] = {0};
+                for (int64_t i = 0; i < cols; i++) {
+                    double r = pass ? R[i * n + a] : R[a * n + i];
+                    double c = als_implicit_confidence(&I.o.conf, r), p = r > 0 ? 1.0 : 0.0, e = -p;
+                    for (int q = 0; q < k; q++)
+                        e += X[a * k + q] * Y[i * k + q];
+                    for (int q = 0; q < k; q++)
+                        gr[q] += c * e * Y[i * k + q];
+                    scale += c;
+                }
+                for (int q = 0; q < k; q++)
+                    gr[q] += lam * X[a * k + q];
+                for (int64_t f = 0; f < m && !pass; f++) {
+                    double w = S[a * m + f] + S[f * m + a];
+                    for (int q = 0; q < k && w != 0; q++)
+                        gr[q] += alpha * w * (X[a * k + q] - U0[f * k + q]);
+                }
+                for (int q = 0; q < k; q++)
+                    assert_close(gr[q], 0.0, 0, 1e-9 * (1 + scale / cols));
+            }
+            if (!pass)
+                assert_int_equal(als_solver_vstep(&I.sv, &err), ALS_OK);
+        }
+        free(U0);
+        free(R);
+        free(S);
+        destroy(&I);
+    }
+}
+
+/* --solver cg with more steps than unknowns equals Cholesky to 1e-10 on
+ * small well-conditioned cases: explicit, explicit with --bias, implicit. */
+static void test_solver_cg_equals_cholesky(void **state)
+{
+    (void)state;
+    for (int variant = 0; variant < 3; variant++) {
+        double *res[2];
+        int64_t len = 0;
+        for (int cg = 0; cg < 2; cg++) {
+            inst_t I;
+            build(&I, 18, 11, 0.4, 40, 4, 0.5, 0.5, 0.7, 600 + variant);
+            I.o.bias = variant == 1;
+            I.o.lambda_bias = variant == 1 ? 0.05 : -1.0;
+            reinit(&I, variant == 2, 0, 2.0, cg, 60);
+            als_err_t err;
+            als_err_clear(&err);
+            for (int it = 0; it < 2; it++) {
+                if (als_solver_ustep(&I.sv, &err)) fail_msg("variant %d cg %d: %s", variant, cg, err.msg);
+                assert_int_equal(als_solver_vstep(&I.sv, &err), ALS_OK);
+            }
+            len = (I.g.m + I.g.n) * I.sv.k;
+            res[cg] = malloc((size_t)len * sizeof(double));
+            memcpy(res[cg], I.sv.U, (size_t)(I.g.m * I.sv.k) * sizeof(double));
+            memcpy(res[cg] + I.g.m * I.sv.k, I.sv.V, (size_t)(I.g.n * I.sv.k) * sizeof(double));
+            destroy(&I);
+        }
+        double mx = 0, diff = 0;
+        for (int64_t x = 0; x < len; x++) {
+            mx = fmax(mx, fabs(res[0][x]));
+            diff = fmax(diff, fabs(res[0][x] - res[1][x]));
+        }
+        assert_true(diff <= 1e-10 * mx);
+        free(res[0]);
+        free(res[1]);
+    }
+}
+
+/* CG rows (3 steps: inexact) keep the loss non-increasing over half-steps,
+ * explicit and implicit, with the social term (the Galerkin argument of
+ * als_cg.h). */
+static void test_solver_cg_monotone(void **state)
+{
+    (void)state;
+    for (int trial = 0; trial < 12; trial++) {
+        inst_t I;
+        build(&I, 20 + trial, 12 + trial % 5, 0.3, 60, 3 + trial % 5, 0.05 + 0.1 * (trial % 3),
+              0.1, 0.2 + 0.4 * trial, 700 + trial);
+        reinit(&I, trial % 2, trial % 4 == 1, 5.0, 1, 1 + trial % 3);
+        als_err_t err;
+        als_err_clear(&err);
+        als_loss_t prev, cur;
+        als_solver_loss(&I.sv, &prev);
+        for (int it = 0; it < 6; it++) {
+            assert_int_equal(als_solver_ustep(&I.sv, &err), ALS_OK);
+            als_solver_loss(&I.sv, &cur);
+            assert_true(cur.total <= prev.total * (1 + 1e-12));
+            prev = cur;
+            assert_int_equal(als_solver_vstep(&I.sv, &err), ALS_OK);
+            als_solver_loss(&I.sv, &cur);
+            assert_true(cur.total <= prev.total * (1 + 1e-12));
+            prev = cur;
+        }
+        destroy(&I);
+    }
+}
+
+/* The exact Gram: equal to a long-double direct sum to 1e-15, bitwise
+ * independent of the row order and of the thread count. */
+static void test_solver_egram(void **state)
+{
+    (void)state;
+    uint64_t st = 99;
+    for (int trial = 0; trial < 5; trial++) {
+        int k = 1 + trial * 7, rows = 50 + 300 * trial;
+        double *Y = malloc((size_t)(rows * k) * sizeof *Y), *Yp = malloc((size_t)(rows * k) * sizeof *Yp);
+        double *G1 = malloc((size_t)(k * k) * sizeof *G1), *G2 = malloc((size_t)(k * k) * sizeof *G2);
+        for (int x = 0; x < rows * k; x++)
+            Y[x] = als_test_uniform(&st) * (trial == 3 ? 1e-200 : 1.0) * ((x % 17) ? 1.0 : 1e6);
+        for (int t = 0; t < rows; t++) /* reversed rows */
+            memcpy(Yp + t * k, Y + (rows - 1 - t) * k, (size_t)k * sizeof *Y);
+        assert_int_equal(als_egram_allreduce(MPI_COMM_SELF, k, rows, Y, G1), 0);
+        omp_set_num_threads(3);
+        assert_int_equal(als_egram_allreduce(MPI_COMM_SELF, k, rows, Yp, G2), 0);
+        omp_set_num_threads(1);
+        assert_memory_equal(G1, G2, (size_t)(k * k) * sizeof *G1);
+        for (int a = 0; a < k; a++)
+            for (int c = 0; c < k; c++) {
+                long double sum = 0, abs = 0;
+                for (int t = 0; t < rows; t++) {
+                    sum += (long double)Y[t * k + a] * Y[t * k + c];
+                    abs += fabsl((long double)Y[t * k + a] * Y[t * k + c]);
+                }
+                assert_close(G1[a * k + c], (double)sum, 0, 1e-15 * (double)abs);
+                assert_true(G1[a * k + c] == G1[c * k + a]);
+            }
+        free(Y); free(Yp); free(G1); free(G2);
+    }
+}
+
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
@@ -504,6 +736,11 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_solver_bias_planted),
         cmocka_unit_test(test_solver_lambda_count),
         cmocka_unit_test(test_solver_monotone_variants),
+        cmocka_unit_test(test_solver_implicit_loss_dense),
+        cmocka_unit_test(test_solver_implicit_normal_equations),
+        cmocka_unit_test(test_solver_cg_equals_cholesky),
+        cmocka_unit_test(test_solver_cg_monotone),
+        cmocka_unit_test(test_solver_egram),
     };
     int rc = cmocka_run_group_tests_name("solver", tests, NULL, NULL);
     MPI_Finalize();

@@ -43,6 +43,17 @@ static void print_params(FILE *out, const als_options_t *o, int p, const als_sys
     fprintf(out, "rank_k: %d  lambda_u: %g  lambda_v: %g  lambda_scale: %s  alpha: %g  bias: %s\n",
             o->rank_k, o->lambda_u, o->lambda_v, o->lambda_count ? "count" : "none", o->alpha,
             o->bias ? "yes" : "no");
+    fprintf(out, "solver: %s", o->solver == ALS_SOLVER_CG ? "cg" : "cholesky");
+    if (o->solver == ALS_SOLVER_CG)
+        fprintf(out, " (%d steps per row, warm-started)", o->cg_steps);
+    fprintf(out, "\n");
+    if (o->implicit)
+        fprintf(out, "implicit: yes  confidence: %s, A = %g%s  (p = [r > 0], loss over every "
+                "pair)  top: %d\n", o->conf.scale == ALS_CONF_LOG ? "1 + A log(1 + r/eps)" :
+                "1 + A r", o->conf.a, o->conf.scale == ALS_CONF_LOG ? (o->conf.eps == 1.0 ?
+                ", eps = 1" : ", eps as given") : "", o->top_n);
+    if (o->implicit && o->conf.scale == ALS_CONF_LOG && o->conf.eps != 1.0)
+        fprintf(out, "epsilon: %g\n", o->conf.eps);
     if (o->bias && o->lambda_bias >= 0)
         fprintf(out, "lambda_bias: %g (plain, for b_i and c_j)\n", o->lambda_bias);
     fprintf(out, "iters: %d  tol: %g  seed: %" PRIu64 "  duplicates: %s  value_column: %d\n",
@@ -115,6 +126,14 @@ static void build_metrics(als_buf_t *b, const als_options_t *o, const als_data_t
     als_buf_printf(b, ", \"lambda_scale\": \"%s\", \"bias\": %s, \"lambda_bias\": ",
                    o->lambda_count ? "count" : "none", o->bias ? "true" : "false");
     als_buf_json_num(b, o->lambda_bias >= 0 ? o->lambda_bias : NAN);
+    als_buf_printf(b, ", \"solver\": \"%s\", \"cg_steps\": %d, \"implicit\": %s, "
+                   "\"confidence_scale\": \"%s\", \"confidence\": ",
+                   o->solver == ALS_SOLVER_CG ? "cg" : "cholesky", o->cg_steps,
+                   o->implicit ? "true" : "false", o->conf.scale == ALS_CONF_LOG ? "log" : "linear");
+    als_buf_json_num(b, o->conf.a);
+    als_buf_printf(b, ", \"epsilon\": ");
+    als_buf_json_num(b, o->conf.eps);
+    als_buf_printf(b, ", \"top\": %d", o->top_n);
     als_buf_printf(b, ", \"iters\": %d, \"tol\": ", o->iters);
     als_buf_json_num(b, o->tol);
     als_buf_printf(b, ", \"seed\": %" PRIu64 ", \"duplicates\": \"%s\", \"kernel\": \"%s\", "
@@ -167,7 +186,16 @@ static void build_metrics(als_buf_t *b, const als_options_t *o, const als_data_t
         als_buf_json_num(b, h->loss.social);
         als_buf_printf(b, ", \"train_rmse\": ");
         als_buf_json_num(b, h->train_rmse);
-        if (o->test[0]) {
+        if (o->test[0] && o->implicit) {
+            const char *nm[4] = {"precision", "recall", "ndcg", "map"};
+            const double v[4] = {h->rank_prec, h->rank_recall, h->rank_ndcg, h->rank_map};
+            for (int c = 0; c < 4; c++) {
+                als_buf_printf(b, ", \"%s@%d\": ", nm[c], o->top_n);
+                als_buf_json_num(b, v[c]);
+            }
+            als_buf_printf(b, ", \"rank_users\": %" PRId64 ", \"rank_users_no_relevant\": %"
+                           PRId64, h->rank_users, h->rank_norel);
+        } else if (o->test[0]) {
             als_buf_printf(b, ", \"test_rmse\": ");
             als_buf_json_num(b, h->test_rmse);
             als_buf_printf(b, ", \"test_mae\": ");
@@ -417,9 +445,15 @@ int main(int argc, char **argv)
         printf("final_loss: %.10e\n", last ? last->loss.total : s.initial.total);
         if (last) {
             printf("train_rmse: %.6f\n", last->train_rmse);
-            if (opt.test[0])
+            if (opt.test[0] && opt.implicit)
+                printf("precision@%d: %.6f\nrecall@%d: %.6f\nndcg@%d: %.6f\nmap@%d: %.6f\n"
+                       "ranking users: %" PRId64 " (and %" PRId64 " with no relevant held-out "
+                       "item, counted apart)\n", opt.top_n, last->rank_prec, opt.top_n,
+                       last->rank_recall, opt.top_n, last->rank_ndcg, opt.top_n, last->rank_map,
+                       last->rank_users, last->rank_norel);
+            else if (opt.test[0])
                 printf("test_rmse: %.6f\ntest_mae: %.6f\n", last->test_rmse, last->test_mae);
-            if (opt.test[0] && cs.n) {
+            if (opt.test[0] && cs.n && !opt.implicit) {
                 printf("cold_start: %" PRId64 " test ratings of users without training ratings: "
                        "RMSE %.6f (global-mean baseline %.6f", cs.n, cs.rmse, cs.mean_rmse);
                 if (opt.bias)
