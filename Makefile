@@ -21,7 +21,7 @@ LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/%.o)
 TOOLS    := $(patsubst tools/%.c,$(BIN)/%,$(wildcard tools/als-*.c))
 UNITS    := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 
-.PHONY: all tools deps check test unit mpi-test tools-test tune-test results demo bench clean
+.PHONY: all tools deps check test unit mpi-test tools-test defects-test tune-test results demo bench clean
 all: $(TOOLS)
 
 # Install missing Debian packages (apt-get; root or sudo).
@@ -50,9 +50,12 @@ $(BUILD) $(BUILD)/tests $(BIN):
 # (checkpoint/restart, kills, disk full) and a real single-node Slurm.
 check test:
 	ALS_EXTRA_PACKAGES="slurm-wlm munge" ./tools/install-deps.sh
-	$(MAKE) unit mpi-test tools-test tune-test fault-test slurm-test
+	$(MAKE) unit mpi-test tools-test defects-test tune-test fault-test slurm-test
 tools-test: $(TOOLS)
 	ALS_BIN=$(BIN) timeout 900 tests/run-tools-tests.sh
+# Issue 13: hostile and dirty inputs (tests/run-defects-tests.sh).
+defects-test: $(TOOLS)
+	ALS_BIN=$(BIN) timeout 900 tests/run-defects-tests.sh
 tune-test: $(TOOLS)
 	timeout 600 tests/run-tune-test.sh
 # Accuracy tables in docs/RESULTS.md (MovieLens from ../shared/data).

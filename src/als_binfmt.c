@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "als_exchange.h"
+#include "als_output.h"
 #include "als_plan.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -591,7 +592,6 @@ int als_bin_writer_open(als_bin_writer_t **wp, const char *path, int64_t m, int6
         return als_err_set(err, ALS_ERR_NOMEM, "out of memory");
     w->fd = -1;
     strcpy(w->path, path);
-    snprintf(w->tmp, sizeof w->tmp, "%s.tmp.%ld", path, (long)getpid());
     w->h.block_size = block_size;
     w->h.m = m;
     w->h.n = n;
@@ -608,7 +608,7 @@ int als_bin_writer_open(als_bin_writer_t **wp, const char *path, int64_t m, int6
         als_bin_writer_abort(w);
         return als_err_set(err, ALS_ERR_NOMEM, "%s: out of memory for the write buffers", path);
     }
-    w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    w->fd = als_tmpfile_open(path, w->tmp, sizeof w->tmp); /* exclusive, never a symlink */
     if (w->fd < 0) {
         int e = errno;
         als_err_set(err, ALS_ERR_IO, "%s: cannot create (temporary %s): %s", path, w->tmp,
@@ -749,7 +749,7 @@ int als_bin_open(const char *path, als_bin_file_t *f, als_err_t *err)
     memset(f, 0, sizeof *f);
     f->fd = -1;
     snprintf(f->path, sizeof f->path, "%s", path);
-    f->fd = open(path, O_RDONLY);
+    f->fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC) /* a FIFO must not block */;
     if (f->fd < 0)
         return als_err_set(err, ALS_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
@@ -866,7 +866,7 @@ int als_data_load_binary(MPI_Comm comm, const char *path, als_data_t *d, als_err
      * open (whose failure would be reported in MPI's words). */
     if (rank == 0) {
         struct stat st;
-        int fd = open(path, O_RDONLY);
+        int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC) /* a FIFO must not block */;
         if (fd < 0)
             als_err_set(err, ALS_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
         else if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))

@@ -167,6 +167,34 @@ static void remove_stale_temps(const char *dir)
     closedir(dp);
 }
 
+/* DIR/NAME is absent, or a regular file that starts with our magic: the
+ * writer renames it away, so refuse anything else (a user's file or
+ * directory of that name). Local. */
+static int check_ours(const char *dir, const char *name, als_err_t *err)
+{
+    char p[ALS_PATH_MAX + 64];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    struct stat st;
+    if (lstat(p, &st) != 0)
+        return errno == ENOENT ? ALS_OK
+                               : als_err_set(err, ALS_ERR_IO, "checkpoint %s: %s", p,
+                                             strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return als_err_set(err, ALS_ERR_IO, "checkpoint %s: exists and is not a regular file "
+                           "(refusing to replace it; remove it or choose another "
+                           "--checkpoint-dir)", p);
+    char magic[8] = {0};
+    int fd = open(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    ssize_t got = fd >= 0 ? pread(fd, magic, 8, 0) : -1;
+    if (fd >= 0)
+        close(fd);
+    if (got != 8 || memcmp(magic, CKPT_MAGIC, 8) != 0)
+        return als_err_set(err, ALS_ERR_IO, "checkpoint %s: exists and is not an als-train "
+                           "checkpoint (refusing to replace it; remove it or choose another "
+                           "--checkpoint-dir)", p);
+    return ALS_OK;
+}
+
 int als_ckpt_init(MPI_Comm comm, const als_options_t *o, const als_data_t *d, FILE *log,
                   als_ckpt_t *c, als_err_t *err)
 {
@@ -181,7 +209,9 @@ int als_ckpt_init(MPI_Comm comm, const als_options_t *o, const als_data_t *d, FI
     if (c->every > 0 && c->dir[0] == '\0')
         als_err_set(err, ALS_ERR_ARG, "--checkpoint-every needs --checkpoint-dir DIR");
     if (rank == 0 && err->code == ALS_OK && c->every > 0 &&
-        als_output_prepare(c->dir, "--checkpoint-dir", err) == ALS_OK)
+        als_output_mkdirs(c->dir, "--checkpoint-dir", err) == ALS_OK &&
+        check_ours(c->dir, ALS_CKPT_NAME, err) == ALS_OK &&
+        check_ours(c->dir, ALS_CKPT_PREV, err) == ALS_OK)
         remove_stale_temps(c->dir);
     if (als_err_agree(comm, err) != ALS_OK)
         return err->code;
@@ -318,7 +348,6 @@ int als_ckpt_write(const als_solver_t *s, als_ckpt_t *c, const char *dir, als_er
 {
     const als_data_t *d = s->data;
     char tmp[ALS_PATH_MAX + 64], cur[ALS_PATH_MAX + 64], prev[ALS_PATH_MAX + 64];
-    snprintf(tmp, sizeof tmp, "%s/.%s.tmp.%ld", dir, ALS_CKPT_NAME, (long)getpid());
     snprintf(cur, sizeof cur, "%s/%s", dir, ALS_CKPT_NAME);
     snprintf(prev, sizeof prev, "%s/%s", dir, ALS_CKPT_PREV);
     c->written++;
@@ -348,10 +377,13 @@ int als_ckpt_write(const als_solver_t *s, als_ckpt_t *c, const char *dir, als_er
     unsigned char hb[CKPT_HEADER];
     pack_header(&h, hb);
 
+    /* Never rename away something that is not ours. */
+    if (check_ours(dir, ALS_CKPT_NAME, err) != ALS_OK || check_ours(dir, ALS_CKPT_PREV, err) != ALS_OK)
+        return err->code;
     wfile_t w = {.fd = -1, .path = tmp, .h = FNV_BASIS};
-    w.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    w.fd = als_tmpfile_open(cur, tmp, sizeof tmp); /* exclusive: .checkpoint.als.tmp.XXXXXX */
     if (w.fd < 0)
-        return als_err_set(err, ALS_ERR_IO, "checkpoint %s: cannot create: %s", tmp,
+        return als_err_set(err, ALS_ERR_IO, "checkpoint %s: cannot create a temporary: %s", cur,
                            strerror(errno));
     wput(&w, hb, sizeof hb);
     char pbuf[ALS_CKPT_PARAMS_MAX + 8];
@@ -492,12 +524,16 @@ static int read_file(const char *path, const ckpt_target_t *t, const als_ckpt_t 
                      ckpt_read_t *r, int *missing, als_err_t *err)
 {
     *missing = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC); /* a FIFO must not block */
     if (fd < 0) {
         *missing = errno == ENOENT;
         return als_err_set(err, ALS_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     }
     struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return als_err_set(err, ALS_ERR_FORMAT, "%s: not a regular file", path);
+    }
     int rc = ALS_OK;
     uint64_t h = FNV_BASIS;
     unsigned char hb[CKPT_HEADER];
@@ -749,9 +785,8 @@ void als_ckpt_fault_point(int rank, int it)
     if (rank == stall_rank && it == stall_iter) {
         const char *pf = getenv("ALS_TEST_STALL_PIDFILE");
         if (pf) {
-            char tmp[ALS_PATH_MAX + 16];
-            snprintf(tmp, sizeof tmp, "%s.tmp", pf);
-            FILE *f = fopen(tmp, "w");
+            char tmp[ALS_PATH_MAX + 64];
+            FILE *f = als_tmpfile_fopen(pf, tmp, sizeof tmp);
             if (f) {
                 fprintf(f, "%ld\n", (long)getpid());
                 fclose(f);

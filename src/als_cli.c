@@ -1,5 +1,6 @@
 /* als_cli.c - option parsing helpers of the tools. */
 #include "als_cli.h"
+#include "als_output.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -68,8 +69,7 @@ void als_cli_fmt_double(char *buf, size_t cap, double x)
 int als_cli_out_open(als_cli_out_t *t, const char *path, als_err_t *err)
 {
     t->path = path;
-    snprintf(t->tmp, sizeof t->tmp, "%s.tmp.%ld", path, (long)getpid());
-    t->f = fopen(t->tmp, "w");
+    t->f = als_tmpfile_fopen(path, t->tmp, sizeof t->tmp); /* exclusive, never a symlink */
     if (!t->f)
         return als_err_set(err, ALS_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
     setvbuf(t->f, NULL, _IOFBF, 1 << 22);

@@ -199,33 +199,43 @@ static void build_metrics(als_buf_t *b, const als_options_t *o, const als_data_t
     als_buf_printf(b, ",\n  \"validation\": \"%s\"\n}\n", passed ? "PASSED" : "FAILED");
 }
 
-/* Rank 0 writes every output file under a temporary name, then renames. */
+/* Rank 0 writes every output file into a private directory beside --out,
+ * then swaps it with --out (als_output.h): a reader sees the whole previous
+ * set or the whole new one. */
 static int write_outputs(const als_options_t *o, const als_data_t *d, const als_solver_t *s,
                          const als_buf_t *metrics, als_err_t *err)
 {
-    als_output_t out;
-    als_output_begin(&out, o->out);
+    als_output_t *out = malloc(sizeof *out);
+    if (!out)
+        return als_err_set(err, ALS_ERR_NOMEM, "out of memory for the output table");
     const char *p;
-    int rc = ALS_OK;
-    if ((p = als_output_tmp(&out, "U.npy")) == NULL ||
+    int rc = als_output_begin(out, o->out, err);
+    if (rc != ALS_OK)
+        goto done;
+    if ((p = als_output_tmp(out, "U.npy")) == NULL ||
         (rc = als_npy_write(p, s->U, d->m, s->k, err)) != ALS_OK)
         goto fail;
-    if ((p = als_output_tmp(&out, "V.npy")) == NULL ||
+    if ((p = als_output_tmp(out, "V.npy")) == NULL ||
         (rc = als_npy_write(p, s->V, d->n, s->k, err)) != ALS_OK)
         goto fail;
-    if ((rc = als_output_ids(&out, "user_ids.txt", d->user_ids, d->m, err)) != ALS_OK ||
-        (rc = als_output_ids(&out, "item_ids.txt", d->item_ids, d->n, err)) != ALS_OK)
+    if ((rc = als_output_ids(out, "user_ids.txt", d->user_ids, d->m, err)) != ALS_OK ||
+        (rc = als_output_ids(out, "item_ids.txt", d->item_ids, d->n, err)) != ALS_OK)
         goto fail;
     if (metrics->failed) {
         rc = als_err_set(err, ALS_ERR_NOMEM, "out of memory building metrics.json");
         goto fail;
     }
-    if ((rc = als_output_text(&out, "metrics.json", metrics->s, metrics->len, err)) != ALS_OK)
+    if ((rc = als_output_text(out, "metrics.json", metrics->s, metrics->len, err)) != ALS_OK)
         goto fail;
-    return als_output_commit(&out, err);
+    rc = als_output_commit(out, err);
+    goto done;
 fail:
-    als_output_abort(&out);
-    return rc ? rc : als_err_set(err, ALS_ERR_INTERNAL, "output file table full");
+    als_output_abort(out);
+    if (!rc)
+        rc = als_err_set(err, ALS_ERR_INTERNAL, "output file table full");
+done:
+    free(out);
+    return rc;
 }
 
 int main(int argc, char **argv)

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Tests of issue 13 (hostile and dirty inputs): exclusive temporaries, the
+# output set committed as a whole, foreign checkpoint files, FIFOs, BOM and
+# header lines, non-decimal numbers, empty test files, binary headers that
+# make no sense, huge --iters, non-UTF-8 paths, als-recommend --users all,
+# als-simgraph caps, MPI thread level, release builds without fault hooks.
+# Run from anywhere; needs the binaries (make tools). Every run is under
+# `timeout`. ALS_BIN selects the binaries (default bin).
+set -u
+cd "$(dirname "$0")/.."
+B="${ALS_BIN:-bin}"
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_rmaps_base_oversubscribe=1
+unset OMP_NUM_THREADS
+PY=/usr/bin/python3
+T=$(mktemp -d /tmp/als-defects-test.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+pass=0; fail=0
+ok()  { pass=$((pass + 1)); echo "ok   $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1"; [ -n "${2:-}" ] && sed 's/^/     /' "$2" | tail -20; }
+train() { local p=$1; shift; timeout 120 mpirun -np "$p" "$B/als-train" "$@"; }
+tool() { local t=$1; shift; timeout 60 "$B/$t" "$@"; }
+# expect_fail NAME PATTERN P args...: non-zero exit on every rank, the message,
+# no hang; --out (if any) is checked by the caller.
+expect_fail() {
+    local name=$1 pat=$2 p=$3; shift 3
+    rm -f "$T/codes"
+    timeout 60 mpirun -np "$p" sh -c '"$0" "$@"; rc=$?; echo $rc >> '"$T/codes"'; exit $rc' "$B/als-train" "$@" > "$T/log" 2>&1
+    local rc=$?
+    if [ $rc = 124 ]; then bad "$name: timed out (hang)" "$T/log"; return 1; fi
+    if [ $rc = 0 ] || [ ! -s "$T/codes" ] || grep -qx 0 "$T/codes"; then
+        bad "$name: expected non-zero exit on every rank (mpirun $rc)" "$T/log"; return 1; fi
+    if ! grep -q -- "$pat" "$T/log"; then bad "$name: message lacks '$pat'" "$T/log"; return 1; fi
+    ok "$name: '$(grep -m1 'error:' "$T/log" | cut -c1-150)'"
+}
+printf '1 1 3\n1 2 4\n2 1 5\n2 2 2\n3 1 1\n3 2 4\n' > "$T/r.txt"
+R=(--ratings "$T/r.txt" --rank 2 --lambda 0.5 --iters 2)
+
+# ---- item 3: temporaries are created exclusively, never through a symlink ----
+echo victim > "$T/victim.txt"
+mkdir -p "$T/sym"
+printf '1 2\n' > "$T/sym/s.txt"
+# plant symlinks under every name the old scheme (.NAME.tmp.PID, NAME.tmp.PID) could pick next
+pid0=$(sh -c 'echo $$')
+for i in $(seq 0 300); do
+    q=$((pid0 + i))
+    for n in .user_ids.txt.tmp.$q .U.npy.tmp.$q .metrics.json.tmp.$q; do ln -sf "$T/victim.txt" "$T/sym/$n"; done
+    ln -sf "$T/victim.txt" "$T/split.txt.tmp.$q" 2>/dev/null
+    ln -sf "$T/victim.txt" "$T/sg.txt.tmp.$q"; ln -sf "$T/victim.txt" "$T/g.bin.tmp.$q"
+done
+train 2 "${R[@]}" --out "$T/sym" > "$T/log" 2>&1 || bad "training beside planted symlinks" "$T/log"
+tool als-simgraph --ratings "$T/r.txt" --measure vss --min-common 1 --top-k 1 --out "$T/sg.txt" > /dev/null 2>&1
+tool als-partition --ratings "$T/r.txt" --out "$T/g.bin" > /dev/null 2>&1
+if [ "$(cat "$T/victim.txt")" = victim ] && [ ! -L "$T/sym/user_ids.txt" ] && [ ! -L "$T/sym/U.npy" ] \
+   && [ -f "$T/sg.txt" ] && [ ! -L "$T/sg.txt" ] && [ ! -L "$T/g.bin" ]; then
+    ok "item 3: planted temporary-name symlinks are never followed (als-train, als-simgraph, als-partition)"
+else bad "item 3: a planted symlink was followed: victim='$(cat "$T/victim.txt" | head -c 40)'" "$T/log"; fi
+
+# ---- item 4: the output set is replaced as a whole, or not at all ----
+train 1 "${R[@]}" --out "$T/set" > "$T/log" 2>&1 || bad "first output set" "$T/log"
+cp -r "$T/set" "$T/set-before"
+echo mine > "$T/set/notes.txt"
+rm "$T/set/metrics.json"; mkdir "$T/set/metrics.json"
+expect_fail "item 4: metrics.json is a directory in --out" "metrics.json exists and is not a regular file" 2 \
+    "${R[@]}" --iters 3 --out "$T/set"
+if cmp -s "$T/set/U.npy" "$T/set-before/U.npy" && cmp -s "$T/set/V.npy" "$T/set-before/V.npy" \
+   && [ -d "$T/set/metrics.json" ] && [ -z "$(ls -A "$T" | grep '^\.set\.')" ]; then
+    ok "item 4: a failed run changed no file of the previous set and left no temporary directory"
+else bad "item 4: previous set damaged: $(ls -A "$T/set") / $(ls -A "$T")"; fi
+rmdir "$T/set/metrics.json"
+train 2 "${R[@]}" --iters 3 --out "$T/set" > "$T/log" 2>&1 || bad "second output set" "$T/log"
+[ "$(cat "$T/set/notes.txt")" = mine ] && ! cmp -s "$T/set/U.npy" "$T/set-before/U.npy" && [ -f "$T/set/metrics.json" ] \
+    && [ -z "$(ls -A "$T" | grep '^\.set\.')" ] \
+    && ok "item 4: a new set replaces the old one, the user's own files kept, nothing left beside it" \
+    || bad "item 4: swap" "$T/log"
+expect_fail "item 4: failed run" "lambda-u" 2 "${R[@]}" --lambda-u -1 --out "$T/new/deep/out"
+[ ! -e "$T/new" ] && ok "item 4: a failed run leaves no directory it created" || bad "item 4: $T/new was created"
+
+# ---- item 5: checkpoint.als of the user's is never renamed away ----
+mkdir -p "$T/ck1" "$T/ck2"
+echo "my notes" > "$T/ck1/checkpoint.als"
+expect_fail "item 5: checkpoint.als is the user's file" "checkpoint.als: exists and is not an als-train checkpoint" 2 \
+    "${R[@]}" --checkpoint-every 1 --checkpoint-dir "$T/ck1"
+[ "$(cat "$T/ck1/checkpoint.als")" = "my notes" ] && [ ! -e "$T/ck1/checkpoint.prev.als" ] \
+    && ok "item 5: the user's checkpoint.als is untouched" || bad "item 5: user's file moved: $(ls -A "$T/ck1")"
+mkdir "$T/ck2/checkpoint.als"
+expect_fail "item 5: checkpoint.als is a directory" "checkpoint.als: exists and is not a regular file" 2 \
+    "${R[@]}" --checkpoint-every 1 --checkpoint-dir "$T/ck2"
+[ -d "$T/ck2/checkpoint.als" ] || bad "item 5: directory moved"
+
+# ---- item 6: --data FIFO fails at once ----
+mkfifo "$T/fifo.bin"
+expect_fail "item 6: --data FIFO" "fifo.bin: not a regular file" 2 --data "$T/fifo.bin" --rank 2
+timeout 20 "$B/als-partition" --data "$T/fifo.bin" --ranks 2 > "$T/log" 2>&1
+[ $? != 124 ] && grep -q "not a regular file" "$T/log" && ok "item 6: als-partition --data FIFO: not a regular file" \
+    || bad "item 6: als-partition --data FIFO" "$T/log"
+mkdir -p "$T/ckf"; mkfifo "$T/ckf/checkpoint.als"
+expect_fail "item 6: --resume from a FIFO checkpoint" "not a regular file" 2 "${R[@]}" --resume "$T/ckf"
+
+#@@MORE@@
+
+echo "defects tests: $pass passed, $fail failed"
+[ $fail = 0 ]
