@@ -329,7 +329,7 @@ static void wput(wfile_t *w, const void *p, size_t n)
     }
 }
 
-static int env_int(const char *name, int dflt)
+static __attribute__((unused)) int env_int(const char *name, int dflt)
 {
     const char *s = getenv(name);
     return s && *s ? atoi(s) : dflt;
@@ -351,7 +351,11 @@ int als_ckpt_write(const als_solver_t *s, als_ckpt_t *c, const char *dir, als_er
     snprintf(cur, sizeof cur, "%s/%s", dir, ALS_CKPT_NAME);
     snprintf(prev, sizeof prev, "%s/%s", dir, ALS_CKPT_PREV);
     c->written++;
+#ifdef ALS_FAULT_HOOKS
     int crash = env_int("ALS_TEST_CRASH_IN_CHECKPOINT", 0) == c->written;
+#else
+    const int crash = 0; /* release build: no fault hooks */
+#endif
 
     ckpt_header_t h;
     memset(&h, 0, sizeof h);
@@ -767,6 +771,7 @@ int als_ckpt_resume_point(const als_solver_t *s, double *prev)
 
 /* ---- fault-test hooks ---------------------------------------------------- */
 
+#ifdef ALS_FAULT_HOOKS
 void als_ckpt_fault_point(int rank, int it)
 {
     static int init = 0, kill_rank = -1, kill_iter = -1, stall_rank = -1, stall_iter = -1;
@@ -800,3 +805,11 @@ void als_ckpt_fault_point(int rank, int it)
             usleep(100000);
     }
 }
+#else
+/* Release build: the ALS_TEST_* variables are ignored. */
+void als_ckpt_fault_point(int rank, int it)
+{
+    (void)rank;
+    (void)it;
+}
+#endif

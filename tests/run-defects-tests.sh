@@ -97,6 +97,38 @@ timeout 20 "$B/als-partition" --data "$T/fifo.bin" --ranks 2 > "$T/log" 2>&1
 mkdir -p "$T/ckf"; mkfifo "$T/ckf/checkpoint.als"
 expect_fail "item 6: --resume from a FIFO checkpoint" "not a regular file" 2 "${R[@]}" --resume "$T/ckf"
 
+# ---- item 16: MPI_Init_thread(FUNNELED), level checked ----
+train 2 "${R[@]}" > "$T/log" 2>&1 && grep -q "^mpi_thread_level: funneled" "$T/log" \
+    && ok "item 16: als-train asks for MPI_THREAD_FUNNELED and reports the level it got" || bad "item 16: thread level" "$T/log"
+
+# ---- item 17: the release binaries have no fault hooks ----
+if strings "$B/als-train" | grep -q ALS_TEST_KILL; then
+    echo "skip item 17: $B is a build with fault hooks"
+else
+    ALS_TEST_KILL_RANK=0 ALS_TEST_KILL_ITER=1 ALS_TEST_CRASH_IN_CHECKPOINT=1 timeout 60 mpirun \
+        -x ALS_TEST_KILL_RANK -x ALS_TEST_KILL_ITER -x ALS_TEST_CRASH_IN_CHECKPOINT -np 2 "$B/als-train" "${R[@]}" \
+        --checkpoint-every 1 --checkpoint-dir "$T/ck17" > "$T/log" 2>&1 \
+        && ok "item 17: the release als-train ignores ALS_TEST_KILL_*/ALS_TEST_CRASH_IN_CHECKPOINT" \
+        || bad "item 17: release binary obeyed a fault hook" "$T/log"
+fi
+
+# ---- item 18: make install / uninstall into a module-style tree, pkg-config ----
+P18="$T/modules/soreg-als/0.1"
+if make -s install PREFIX="$P18" > "$T/log" 2>&1 && [ -x "$P18/bin/als-train" ] && [ -f "$P18/lib/libals.a" ] \
+   && [ -f "$P18/include/als/als.h" ] && [ -f "$P18/share/doc/soreg-als/README.md" ]; then
+    cat > "$T/use.c" <<'EOC'
+#include <als.h>
+#include <stdio.h>
+int main(int argc, char **argv) { if (als_mpi_init(&argc, &argv, "use", NULL)) return 1; printf("%s\n", als_strerror(ALS_ERR_IO)); MPI_Finalize(); return 0; }
+EOC
+    PKG_CONFIG_PATH="$P18/lib/pkgconfig" mpicc "$T/use.c" -o "$T/use" $(PKG_CONFIG_PATH="$P18/lib/pkgconfig" pkg-config --cflags --libs --static als) -fopenmp >> "$T/log" 2>&1 \
+        && timeout 30 mpirun -np 1 "$T/use" >> "$T/log" 2>&1 \
+        && ok "item 18: make install PREFIX=...: binaries, libals.a, headers, als.pc (a program built with pkg-config runs), docs" \
+        || bad "item 18: building against the installed tree" "$T/log"
+    make -s uninstall PREFIX="$P18" >> "$T/log" 2>&1
+    [ -z "$(find "$P18" -type f)" ] && ok "item 18: make uninstall removes every installed file" || bad "item 18: left: $(find "$P18" -type f | head -3)"
+else bad "item 18: make install" "$T/log"; fi
+
 #@@MORE@@
 
 echo "defects tests: $pass passed, $fail failed"

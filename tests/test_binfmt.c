@@ -424,7 +424,8 @@ static void test_writer_incomplete(void **state)
 
 int main(int argc, char **argv)
 {
-    MPI_Init(&argc, &argv);
+    if (als_mpi_init(&argc, &argv, argv[0], NULL) != 0)
+        return 1;
     if (als_test_tmpdir(dir, sizeof dir, "binfmt") != 0)
         return 1;
     const struct CMUnitTest tests[] = {

@@ -240,7 +240,9 @@ done:
 
 int main(int argc, char **argv)
 {
-    MPI_Init(&argc, &argv);
+    int thread_level;
+    if (als_mpi_init(&argc, &argv, "als-train", &thread_level) != 0)
+        return 1;
     MPI_Comm comm = MPI_COMM_WORLD;
     int rank, p;
     MPI_Comm_rank(comm, &rank);
@@ -274,6 +276,8 @@ int main(int argc, char **argv)
         return fail(comm, &err);
     if (rank == 0)
         print_params(stdout, &opt, p, &si);
+    if (rank == 0)
+        printf("mpi_thread_level: %s (requested funneled)\n", als_mpi_thread_name(thread_level));
     /* Threads bound to fewer CPUs than there are threads share a core. */
     cpu_set_t cpus;
     int ncpu = sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? CPU_COUNT(&cpus) : si.omp_threads;
