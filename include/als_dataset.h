@@ -77,6 +77,7 @@ typedef struct {
     int64_t n;                /* pairs with known user and item */
     int64_t unknown_user;     /* pairs whose user is not in the model */
     int64_t unknown_item;     /* pairs whose item is not in the model (user known) */
+    int64_t header_lines;     /* header lines skipped in the test file (0 or 1) */
     int64_t *u, *i;
     double *r;
 } als_testset_t;

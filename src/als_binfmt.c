@@ -187,6 +187,53 @@ static void header_encode(const als_bin_header_t *h, unsigned char *b)
 
 /* Decode and check a header. have: bytes available in b (the file may be
  * shorter than a header); fsize: the actual file size. */
+/* The header's fields make sense together (the checksums prove only that the
+ * bytes are as written): rating range and mean, counts, cleaning statistics.
+ * Called once the counts are known to be in [0, 2^56]. */
+static int header_sense(const char *path, const als_bin_header_t *h, als_err_t *err)
+{
+#define HBAD(...) als_err_set(err, ALS_ERR_FORMAT, __VA_ARGS__)
+    if (h->nnz > 0 && (h->m == 0 || h->n == 0))
+        return HBAD("%s: section 'header': %" PRId64 " ratings but %" PRId64 " users and %" PRId64
+                    " items", path, h->nnz, h->m, h->n);
+    if (h->nnz > 0) {
+        if (!isfinite(h->rmin) || !isfinite(h->rmax) || !isfinite(h->rmean))
+            return HBAD("%s: section 'header': rating range [%g, %g] or mean %g is not finite",
+                        path, h->rmin, h->rmax, h->rmean);
+        if (h->rmin > h->rmax)
+            return HBAD("%s: section 'header': rating range [%g, %g] is empty (min > max)", path,
+                        h->rmin, h->rmax);
+        double tol = 1e-9 * (fabs(h->rmin) + fabs(h->rmax));
+        if (h->rmean < h->rmin - tol || h->rmean > h->rmax + tol)
+            return HBAD("%s: section 'header': rating mean %.17g outside the range [%g, %g]",
+                        path, h->rmean, h->rmin, h->rmax);
+    }
+    if (h->wnnz > 2 * h->nlinks || h->nlinks > h->wnnz || (h->wnnz & 1))
+        return HBAD("%s: section 'header': %" PRId64 " W entries for %" PRId64 " links (W = S + "
+                    "S^T has between links and 2 x links entries, an even number)", path,
+                    h->wnnz, h->nlinks);
+    if (h->wnnz > 0 && h->m < 2)
+        return HBAD("%s: section 'header': social entries with %" PRId64 " users", path, h->m);
+    const als_data_stats_t *st = &h->stats;
+    const int64_t v[] = {st->ratings_read, st->duplicate_rows, st->duplicate_pairs,
+                         st->links_read, st->self_loops, st->duplicate_links,
+                         st->social_only_users, st->header_lines};
+    for (size_t i = 0; i < sizeof v / sizeof *v; i++)
+        if (v[i] < 0)
+            return HBAD("%s: section 'header': negative cleaning statistic (field %zu: %" PRId64
+                        ")", path, i, v[i]);
+    if (st->duplicate_pairs > st->duplicate_rows || st->duplicate_rows > st->ratings_read ||
+        st->social_only_users > h->m || st->header_lines > 2 ||
+        (st->ratings_read > 0 && h->nnz > st->ratings_read))
+        return HBAD("%s: section 'header': inconsistent cleaning statistics (%" PRId64
+                    " ratings read, %" PRId64 " kept, %" PRId64 " duplicate rows of %" PRId64
+                    " pairs, %" PRId64 " social-only users of %" PRId64 ", %" PRId64
+                    " header lines)", path, st->ratings_read, h->nnz, st->duplicate_rows,
+                    st->duplicate_pairs, st->social_only_users, h->m, st->header_lines);
+    return ALS_OK;
+#undef HBAD
+}
+
 static int header_decode(const char *path, const unsigned char *b, uint64_t have, uint64_t fsize,
                          als_bin_header_t *h, als_err_t *err)
 {
@@ -241,6 +288,8 @@ static int header_decode(const char *path, const unsigned char *b, uint64_t have
         return als_err_set(err, ALS_ERR_FORMAT, "%s: section 'header': impossible counts (m %"
                            PRId64 ", n %" PRId64 ", nnz %" PRId64 ", W entries %" PRId64 ")",
                            path, h->m, h->n, h->nnz, h->wnnz);
+    if (header_sense(path, h, err) != ALS_OK)
+        return err->code;
     layout(h);
     h->csum_checksum = get64(b, 184);
     int consistent = get64(b, 168) == h->csum_offset && get64(b, 176) == h->csum_count &&
@@ -998,10 +1047,11 @@ int als_data_load_binary(MPI_Comm comm, const char *path, als_data_t *d, als_err
      * non-negative weights (a checksum only says the bytes are as written). */
     for (int64_t u = 0; u < nu && err->code == ALS_OK; u++) {
         for (int64_t x = d->uptr[u]; x < d->uptr[u + 1]; x++)
-            if (!isfinite(d->uval[x])) {
-                als_err_set(err, ALS_ERR_DATA, "%s: section user ratings: rating of user %" PRIu64
-                            " for item %" PRIu64 " is not finite", path, d->user_ids[d->u0 + u],
-                            d->item_ids[d->ucol[x]]);
+            if (!isfinite(d->uval[x]) || d->uval[x] < d->rmin || d->uval[x] > d->rmax) {
+                als_err_set(err, ALS_ERR_DATA, "%s: section user ratings: rating %g of user %"
+                            PRIu64 " for item %" PRIu64 " is not finite or outside the "
+                            "header's range [%g, %g]", path, d->uval[x], d->user_ids[d->u0 + u],
+                            d->item_ids[d->ucol[x]], d->rmin, d->rmax);
                 break;
             }
         for (int64_t x = d->wptr[u]; x < d->wptr[u + 1] && err->code == ALS_OK; x++)

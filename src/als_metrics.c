@@ -81,6 +81,15 @@ void als_buf_json_num(als_buf_t *b, double x)
         als_buf_printf(b, "null");
 }
 
+const char *als_fmt_metric(char *buf, size_t cap, int width, int prec, double x)
+{
+    if (isfinite(x))
+        snprintf(buf, cap, "%*.*f", width, prec, x);
+    else
+        snprintf(buf, cap, "%*s", width, "-");
+    return buf;
+}
+
 void als_buf_free(als_buf_t *b)
 {
     free(b->s);

@@ -519,8 +519,10 @@ int als_solver_run(als_solver_t *s, const als_testset_t *test, FILE *out, als_er
         h->test_mae = share[2];
         s->niters = it;
         if (out && s->rank == 0 && !o->quiet) {
-            fprintf(out, "%5d %18.10e %12.6f %12.6f %12.6f %10.4f\n", it, h->loss.total,
-                    h->train_rmse, h->test_rmse, h->test_mae, h->seconds);
+            char tr[32], ta[32];
+            fprintf(out, "%5d %18.10e %12.6f %s %s %10.4f\n", it, h->loss.total,
+                    h->train_rmse, als_fmt_metric(tr, sizeof tr, 12, 6, h->test_rmse),
+                    als_fmt_metric(ta, sizeof ta, 12, 6, h->test_mae), h->seconds);
             fflush(out);
         }
         if (als_ckpt_after_iter(s, it, err) != ALS_OK)

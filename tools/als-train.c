@@ -78,10 +78,16 @@ static void print_data(FILE *out, const als_data_t *d, const als_testset_t *t, c
     if (s->social_only_users)
         fprintf(out, "note: %" PRId64 " users appear only in the social file (factors from "
                 "their neighbours)\n", s->social_only_users);
+    if (s->header_lines)
+        fprintf(out, "note: %" PRId64 " header line%s skipped (ratings/social)\n",
+                s->header_lines, s->header_lines == 1 ? "" : "s");
     if (test[0])
         fprintf(out, "test: %" PRId64 " ratings, %" PRId64 " evaluated, %" PRId64
                 " with unknown user, %" PRId64 " with unknown item (not evaluated)\n",
                 t->total, t->n, t->unknown_user, t->unknown_item);
+    if (test[0] && t->n == 0)
+        fprintf(out, "note: no test ratings to evaluate (every test pair has an unknown user or "
+                "item): test RMSE/MAE are '-' here and null in metrics.json\n");
     fflush(out);
 }
 
@@ -132,14 +138,17 @@ static void build_metrics(als_buf_t *b, const als_options_t *o, const als_data_t
                    ", \"social_links\": %" PRId64 ", \"social_links_read\": %" PRId64
                    ", \"self_loops_dropped\": %" PRId64 ", \"duplicate_links\": %" PRId64
                    ", \"w_nonzeros\": %" PRId64 ", \"social_only_users\": %" PRId64
+                   ", \"header_lines_skipped\": %" PRId64
                    ", \"rating_min\": %.17g, \"rating_max\": %.17g",
                    d->m, d->n, d->nnz, st->ratings_read, st->duplicate_pairs,
                    st->duplicate_rows, d->nlinks, st->links_read, st->self_loops,
-                   st->duplicate_links, d->wnnz, st->social_only_users, d->rmin, d->rmax);
+                   st->duplicate_links, d->wnnz, st->social_only_users, st->header_lines,
+                   d->rmin, d->rmax);
     if (o->test[0])
         als_buf_printf(b, ", \"test_ratings\": %" PRId64 ", \"test_evaluated\": %" PRId64
-                       ", \"test_unknown_user\": %" PRId64 ", \"test_unknown_item\": %" PRId64,
-                       t->total, t->n, t->unknown_user, t->unknown_item);
+                       ", \"test_unknown_user\": %" PRId64 ", \"test_unknown_item\": %" PRId64
+                       ", \"test_header_lines_skipped\": %" PRId64,
+                       t->total, t->n, t->unknown_user, t->unknown_item, t->header_lines);
     als_buf_printf(b, "},\n  \"model\": {\"factor_columns\": %d, \"global_mean\": ", s->k);
     als_buf_json_num(b, o->bias ? d->rmean : 0.0);
     als_buf_printf(b, ", \"layout\": \"%s\"},\n  \"initial_loss\": ",
@@ -391,8 +400,10 @@ int main(int argc, char **argv)
         printf("final_loss: %.10e\n", last ? last->loss.total : s.initial.total);
         if (last) {
             printf("train_rmse: %.6f\n", last->train_rmse);
-            if (opt.test[0])
+            if (opt.test[0] && test.n > 0)
                 printf("test_rmse: %.6f\ntest_mae: %.6f\n", last->test_rmse, last->test_mae);
+            else if (opt.test[0])
+                printf("test_rmse: none (no test ratings evaluated)\n");
             if (opt.test[0] && cs.n) {
                 printf("cold_start: %" PRId64 " test ratings of users without training ratings: "
                        "RMSE %.6f (global-mean baseline %.6f", cs.n, cs.rmse, cs.mean_rmse);
