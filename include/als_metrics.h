@@ -55,7 +55,9 @@ typedef struct {
 } als_buf_t;
 
 void als_buf_printf(als_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Append a JSON string literal (quoted, escaped). */
+/* Append a JSON string literal (quoted, escaped). Bytes that are not valid
+ * UTF-8 (a path in another encoding) become the four characters \xHH, so
+ * the document is always valid UTF-8 JSON. */
 void als_buf_json_str(als_buf_t *b, const char *s);
 /* Append a JSON number (null for NaN/Inf). */
 void als_buf_json_num(als_buf_t *b, double x);

@@ -35,6 +35,7 @@ typedef struct {
     double *usse, *vsse;        /* squared error of each own row after its last solve */
     double timers[ALS_T_NPHASES];
     als_iter_t *hist;           /* iteration history (every rank) */
+    int hist_cap;               /* records allocated in hist (grown as iterations run) */
     int niters;
     als_loss_t initial;
     double max_increase;        /* largest relative loss increase over half-steps */
@@ -81,5 +82,10 @@ int als_solver_run(als_solver_t *s, const als_testset_t *test, FILE *out, als_er
 
 /* Relative tolerance of the non-increasing-loss check. */
 #define ALS_LOSS_RTOL 1e-12
+
+/* Make room for n records in s->hist (grown geometrically, so --iters can be
+ * huge without an allocation up front). The sizes are the same on every
+ * rank; a failure names the history. Local. */
+int als_solver_hist_reserve(als_solver_t *s, int n, als_err_t *err);
 
 #endif

@@ -746,6 +746,11 @@ int als_ckpt_restore(als_solver_t *s, als_ckpt_t *c, const char *dir, als_err_t 
     s->initial.social = st.initial[2];
     s->initial.reg_u = st.initial[3];
     s->initial.reg_v = st.initial[4];
+    als_solver_hist_reserve(s, s->niters + 1, err);
+    if (als_err_agree(s->comm, err) != ALS_OK) {
+        free(r.hist);
+        return err->code;
+    }
     if (s->rank == 0)
         memcpy(s->hist, r.hist, (size_t)s->niters * sizeof *s->hist);
     free(r.hist);

@@ -2,6 +2,7 @@
 #include "als_solver.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,7 +127,9 @@ int als_solver_init(MPI_Comm comm, const als_options_t *opt, const als_data_t *d
     s->V = malloc((size_t)(n * k + 1) * sizeof(double));
     s->ublk = malloc((size_t)((data->u1 - data->u0) * k + 1) * sizeof(double));
     s->vblk = malloc((size_t)((data->i1 - data->i0) * k + 1) * sizeof(double));
-    s->hist = calloc((size_t)opt->iters + 1, sizeof *s->hist);
+    /* The history grows as iterations run (--iters may be 2^31 - 1). */
+    s->hist_cap = opt->iters < 64 ? opt->iters + 1 : 64;
+    s->hist = calloc((size_t)s->hist_cap, sizeof *s->hist);
     s->usse = malloc((size_t)(data->u1 - data->u0 + 1) * sizeof *s->usse);
     s->vsse = malloc((size_t)(data->i1 - data->i0 + 1) * sizeof *s->vsse);
     if (!s->U || !s->V || !s->ublk || !s->vblk || !s->hist || !s->usse || !s->vsse)
@@ -489,6 +492,11 @@ int als_solver_run(als_solver_t *s, const als_testset_t *test, FILE *out, als_er
     }
     for (int it = first; it <= o->iters; it++) {
         double t0 = MPI_Wtime();
+        if (it > s->hist_cap) { /* same iteration on every rank: agree there */
+            als_solver_hist_reserve(s, it, err);
+            if (als_err_agree(s->comm, err) != ALS_OK)
+                return err->code;
+        }
         als_iter_t *h = &s->hist[it - 1];
         h->iter = it;
         if (als_solver_ustep(s, err) != ALS_OK)
@@ -535,5 +543,24 @@ int als_solver_run(als_solver_t *s, const als_testset_t *test, FILE *out, als_er
             break;
         }
     }
+    return ALS_OK;
+}
+
+int als_solver_hist_reserve(als_solver_t *s, int n, als_err_t *err)
+{
+    if (n <= s->hist_cap)
+        return ALS_OK;
+    int64_t cap = s->hist_cap > 0 ? s->hist_cap : 64;
+    while (cap < n)
+        cap *= 2;
+    if (cap > (int64_t)INT_MAX)
+        cap = INT_MAX;
+    als_iter_t *h = realloc(s->hist, (size_t)cap * sizeof *h);
+    if (!h)
+        return als_err_set(err, ALS_ERR_NOMEM, "out of memory for the iteration history (%"
+                           PRId64 " records of %zu bytes at iteration %d)", cap, sizeof *h, n);
+    memset(h + s->hist_cap, 0, (size_t)(cap - s->hist_cap) * sizeof *h);
+    s->hist = h;
+    s->hist_cap = (int)cap;
     return ALS_OK;
 }

@@ -129,6 +129,51 @@ EOC
     [ -z "$(find "$P18" -type f)" ] && ok "item 18: make uninstall removes every installed file" || bad "item 18: left: $(find "$P18" -type f | head -3)"
 else bad "item 18: make install" "$T/log"; fi
 
+# ---- item 7: BOM stripped; a skipped header is reported and counted ----
+printf '\xef\xbb\xbf1 1 3\n1 2 4\n2 1 5\n2 2 2\n3 1 1\n3 2 4\n' > "$T/bom.txt"
+train 2 --ratings "$T/bom.txt" --rank 2 --lambda 0.5 --iters 2 --out "$T/o7" > "$T/log" 2>&1
+grep -q "ratings: 6 " "$T/log" && ! grep -q "skipped as a header" "$T/log" \
+    && ok "item 7: a UTF-8 BOM before the first rating is stripped (6 of 6 ratings kept)" || bad "item 7: BOM" "$T/log"
+printf 'x1 1 3\n1 1 3\n1 2 4\n2 1 5\n2 2 2\n3 1 1\n' > "$T/x1.txt"
+printf 'user item\n1 2\n' > "$T/soc7.txt"
+printf 'u i r\n1 1 3\n' > "$T/test7.txt"
+train 2 --ratings "$T/x1.txt" --social "$T/soc7.txt" --test "$T/test7.txt" --rank 2 --lambda 0.5 --iters 2 --out "$T/o7" > "$T/log" 2>&1
+grep -q "note: $T/x1.txt:1 skipped as a header: 'x1 1 3'" "$T/log" && grep -q "note: $T/soc7.txt:1 skipped as a header: 'user item'" "$T/log" \
+    && grep -q "note: $T/test7.txt:1 skipped as a header: 'u i r'" "$T/log" \
+    && $PY -c 'import json,sys; d=json.load(open(sys.argv[1]))["dataset"]; sys.exit(not (d["header_lines_skipped"]==2 and d["test_header_lines_skipped"]==1))' "$T/o7/metrics.json" \
+    && ok "item 7: header lines of ratings, social and test files reported (file:1) and counted in metrics.json" \
+    || bad "item 7: header note" "$T/log"
+tool als-split --ratings "$T/x1.txt" --ratio 0.5 --seed 1 --out "$T/split7" > "$T/log" 2>&1
+grep -q "note: $T/x1.txt:1 skipped as a header: 'x1 1 3'" "$T/log" && ok "item 7: als-split reports the skipped header" || bad "item 7: als-split" "$T/log"
+
+# ---- item 8: only decimal numbers; underflow reported ----
+for v in "0x10:is hexadecimal" "0x1p2:is hexadecimal" "+3:has a leading '+'" "1e-400:underflows"; do
+    printf '1 1 3\n1 2 %s\n' "${v%%:*}" > "$T/v8.txt"
+    expect_fail "item 8: rating ${v%%:*}" "v8.txt:2: rating '${v%%:*}' ${v#*:}" 2 --ratings "$T/v8.txt" --rank 2
+done
+printf '1 1 3\n+2 2 4\n' > "$T/p8.txt"
+expect_fail "item 8: id +2" "p8.txt:2: user id '+2' has a leading '+'" 2 --ratings "$T/p8.txt" --rank 2
+
+# ---- item 9: an empty --test file ----
+: > "$T/empty-test.txt"
+expect_fail "item 9: empty --test file" "empty-test.txt: no test ratings (the file has no data lines)" 2 "${R[@]}" --test "$T/empty-test.txt"
+printf '99 1 3\n' > "$T/unknown-test.txt"
+train 2 "${R[@]}" --test "$T/unknown-test.txt" --out "$T/o9" > "$T/log" 2>&1
+! grep -qi "nan" "$T/log" && grep -q "test_rmse: none (no test ratings evaluated)" "$T/log" \
+    && $PY -c 'import json,sys; m=json.load(open(sys.argv[1])); sys.exit(m["iterations"][-1]["test_rmse"] is not None)' "$T/o9/metrics.json" \
+    && ok "item 9: no evaluated test pair: 'none' on stdout, null in metrics.json, no NaN printed" || bad "item 9: NaN printed" "$T/log"
+
+# ---- item 11: --iters 2147483647 (the history grows as iterations run) ----
+train 2 "${R[@]}" --iters 2147483647 --tol 1e-3 --out "$T/o11" > "$T/log" 2>&1 \
+    && grep -q "stopping: relative loss decrease" "$T/log" && ok "item 11: --iters 2147483647 --tol stops early, no up-front history" \
+    || bad "item 11: huge --iters" "$T/log"
+
+# ---- item 12: metrics.json is valid UTF-8 with non-UTF-8 bytes in paths ----
+cp "$T/r.txt" "$T/r"$'\xff'".txt"
+train 2 --ratings "$T/r"$'\xff'".txt" --rank 2 --iters 1 --out "$T/o12"$'\xfe' > "$T/log" 2>&1
+$PY -c 'import json,sys; m=json.loads(open(sys.argv[1],"rb").read().decode("utf-8")); sys.exit("\\xff" not in m["parameters"]["ratings"])' "$T/o12"$'\xfe'"/metrics.json" \
+    && ok "item 12: a path with bytes 0xff/0xfe gives valid UTF-8 metrics.json (\\xff written as text)" || bad "item 12: metrics.json not UTF-8" "$T/log"
+
 #@@MORE@@
 
 echo "defects tests: $pass passed, $fail failed"
