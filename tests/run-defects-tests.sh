@@ -174,6 +174,20 @@ train 2 --ratings "$T/r"$'\xff'".txt" --rank 2 --iters 1 --out "$T/o12"$'\xfe' >
 $PY -c 'import json,sys; m=json.loads(open(sys.argv[1],"rb").read().decode("utf-8")); sys.exit("\\xff" not in m["parameters"]["ratings"])' "$T/o12"$'\xfe'"/metrics.json" \
     && ok "item 12: a path with bytes 0xff/0xfe gives valid UTF-8 metrics.json (\\xff written as text)" || bad "item 12: metrics.json not UTF-8" "$T/log"
 
+# ---- item 14: als-recommend --users all, indexed once, distributed over ranks ----
+tool als-gen --users 1500 --items 600 --ratings-per-user 40 --rank 4 --seed 3 --out-ratings "$T/g14.txt" > /dev/null 2>&1
+train 2 --ratings "$T/g14.txt" --rank 4 --iters 2 --out "$T/m14" > "$T/log" 2>&1 || bad "item 14: training" "$T/log"
+cut -d' ' -f1 "$T/g14.txt" | sort -un > "$T/u14.txt"
+tool als-recommend --model "$T/m14" --ratings "$T/g14.txt" --users-file "$T/u14.txt" --top 5 > "$T/rec-list" 2> "$T/log" || bad "item 14: --users-file" "$T/log"
+tool als-recommend --model "$T/m14" --ratings "$T/g14.txt" --users all --top 5 --out "$T/rec-all1" 2> "$T/log" || bad "item 14: --users all" "$T/log"
+timeout 120 mpirun -np 3 "$B/als-recommend" --model "$T/m14" --ratings "$T/g14.txt" --users all --top 5 --out "$T/rec-all3" 2> "$T/log" || bad "item 14: P=3" "$T/log"
+tool als-partition --ratings "$T/g14.txt" --out "$T/g14.bin" > /dev/null 2>&1
+timeout 120 mpirun -np 2 "$B/als-recommend" --model "$T/m14" --data "$T/g14.bin" --users all --top 5 > "$T/rec-all2d" 2> "$T/log"
+if [ "$(wc -l < "$T/rec-all1")" = $((1 + 5 * $(wc -l < "$T/u14.txt"))) ] && cmp -s "$T/rec-all1" "$T/rec-all3" \
+   && cmp -s <(sort "$T/rec-all1") <(sort "$T/rec-list") && cmp -s "$T/rec-all1" "$T/rec-all2d"; then
+    ok "item 14: --users all = --users-file of every user; P=3 --out and P=2 --data (stdout) give the same single file"
+else bad "item 14: outputs differ" "$T/log"; fi
+
 #@@MORE@@
 
 echo "defects tests: $pass passed, $fail failed"
