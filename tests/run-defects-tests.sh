@@ -188,6 +188,39 @@ if [ "$(wc -l < "$T/rec-all1")" = $((1 + 5 * $(wc -l < "$T/u14.txt"))) ] && cmp 
     ok "item 14: --users all = --users-file of every user; P=3 --out and P=2 --data (stdout) give the same single file"
 else bad "item 14: outputs differ" "$T/log"; fi
 
+# ---- item 15: als-simgraph: popular items sampled, partial selection, MPI ranks ----
+awk '{print} END{for(u=1;u<=1500;u++) print u, 999999, 1+u%5}' "$T/g14.txt" > "$T/hub15.txt"
+tool als-simgraph --ratings "$T/hub15.txt" --top-k 6 --measure pcc --max-item-raters 0 --out "$T/sg-nocap" > "$T/log" 2>&1 || bad "item 15: no cap" "$T/log"
+tool als-simgraph --ratings "$T/hub15.txt" --top-k 6 --measure pcc --max-item-raters 300 --out "$T/sg-cap1" > "$T/log" 2>&1 || bad "item 15: cap" "$T/log"
+grep -q "items with more than 300 raters sampled: 1" "$T/log" || bad "item 15: the capped item is not reported" "$T/log"
+timeout 120 mpirun -np 3 "$B/als-simgraph" --ratings "$T/hub15.txt" --top-k 6 --measure pcc --max-item-raters 300 --out "$T/sg-cap3" > "$T/log" 2>&1 || bad "item 15: P=3" "$T/log"
+timeout 120 mpirun -np 2 "$B/als-simgraph" --ratings "$T/hub15.txt" --top-k 6 --measure pcc --max-item-raters 0 --out "$T/sg-nocap2" > "$T/log" 2>&1 || bad "item 15: P=2" "$T/log"
+cmp -s "$T/sg-cap1" "$T/sg-cap3" && cmp -s "$T/sg-nocap" "$T/sg-nocap2" && ! cmp -s "$T/sg-cap1" "$T/sg-nocap" \
+    && [ "$(wc -l < "$T/sg-cap1")" = $((6 * 1500)) ] \
+    && ok "item 15: --max-item-raters samples a popular item's raters; P=2/3 write the same file as P=1" || bad "item 15: outputs" "$T/log"
+# --trust: a hub user rating every item, linked by everyone (galloping search, same weights)
+awk 'BEGIN{for(j=1;j<=600;j++) print 777777, j, 1+j%5}' > "$T/hubrow.txt"; cat "$T/g14.txt" >> "$T/hubrow.txt"
+awk 'BEGIN{for(u=1;u<=1500;u++) print u, 777777}' > "$T/hublinks.txt"
+tool als-simgraph --ratings "$T/hubrow.txt" --trust "$T/hublinks.txt" --measure vss --out "$T/sgt1" > "$T/log" 2>&1
+timeout 120 mpirun -np 3 "$B/als-simgraph" --ratings "$T/hubrow.txt" --trust "$T/hublinks.txt" --measure vss --out "$T/sgt3" > "$T/log" 2>&1
+$PY - "$T/hubrow.txt" "$T/sgt1" > "$T/cmp15" 2>&1 <<'EOP'
+import sys, math, collections
+r = collections.defaultdict(dict)
+for l in open(sys.argv[1]):
+    u, i, v = l.split(); r[int(u)][int(i)] = float(v)
+bad = 0
+for l in open(sys.argv[2]):
+    i, f, s = l.split(); a, b = r[int(i)], r[int(f)]
+    c = sorted(set(a) & set(b))
+    x = sum(a[j] * b[j] for j in c) / (math.sqrt(sum(a[j]**2 for j in c)) * math.sqrt(sum(b[j]**2 for j in c)))
+    x = min(max(x, 0.0), 1.0)
+    bad += abs(x - float(s)) > 1e-12
+print("mismatches", bad)
+sys.exit(bad != 0)
+EOP
+[ $? = 0 ] && cmp -s "$T/sgt1" "$T/sgt3" && [ "$(wc -l < "$T/sgt1")" = 1500 ] \
+    && ok "item 15: --trust links to a hub: VSS by galloping merge equals Python, P=3 the same file" || bad "item 15: trust hub" "$T/cmp15"
+
 #@@MORE@@
 
 echo "defects tests: $pass passed, $fail failed"

@@ -80,49 +80,6 @@ static int parse_ids(const char *s, uint64_t **ids, int64_t *n, als_err_t *err)
     return rc;
 }
 
-/* Worse of two candidates: lower score, or equal score and larger raw id. */
-static inline int worse(const als_scored_t *a, const als_scored_t *b, const uint64_t *ids)
-{
-    return a->s < b->s || (a->s == b->s && ids[a->row] > ids[b->row]);
-}
-
-/* Keep the best `top` of the candidates in a min-heap (root = worst kept). */
-static void heap_push(als_scored_t *h, int64_t *len, int64_t top, als_scored_t c,
-                      const uint64_t *ids)
-{
-    int64_t i;
-    if (*len < top) {
-        i = (*len)++;
-        while (i > 0) { /* sift up */
-            int64_t p = (i - 1) / 2;
-            if (!worse(&c, &h[p], ids))
-                break;
-            h[i] = h[p];
-            i = p;
-        }
-        h[i] = c;
-        return;
-    }
-    if (!worse(&h[0], &c, ids))
-        return;
-    i = 0; /* replace the root, sift down */
-    for (;;) {
-        int64_t l = 2 * i + 1, r = l + 1, w = i;
-        const als_scored_t *wv = &c;
-        if (l < *len && worse(&h[l], wv, ids)) {
-            w = l;
-            wv = &h[l];
-        }
-        if (r < *len && worse(&h[r], wv, ids))
-            w = r;
-        if (w == i)
-            break;
-        h[i] = h[w];
-        i = w;
-    }
-    h[i] = c;
-}
-
 /* Append to a growing text buffer. */
 typedef struct {
     char *s;
@@ -236,98 +193,6 @@ static int seen_index(const als_model_t *mod, const char *ratings, int valcol, c
     *ptr_out = ptr; /* row u: col[ptr[u] .. ptr[u+1]) */
     *col_out = col;
     return ALS_OK;
-}
-
-/* Write the ranks' buffers, in rank order, to path (collective MPI-IO into an
- * exclusive temporary beside it, renamed by rank 0) or to stdout (gathered
- * on rank 0). Collective. */
-static int write_ordered(MPI_Comm comm, const char *path, const tbuf_t *b, als_err_t *err)
-{
-    int rank, p;
-    MPI_Comm_rank(comm, &rank);
-    MPI_Comm_size(comm, &p);
-    long long mine = (long long)b->len, off = 0, total = 0;
-    MPI_Exscan(&mine, &off, 1, MPI_LONG_LONG, MPI_SUM, comm);
-    if (rank == 0)
-        off = 0;
-    MPI_Allreduce(&mine, &total, 1, MPI_LONG_LONG, MPI_SUM, comm);
-    if (!path) {
-        if (total > INT_MAX)
-            als_err_set(err, ALS_ERR_ARG, "the output (%lld bytes) is too large for stdout "
-                        "under mpirun: use --out FILE", total);
-        if (als_err_agree(comm, err) != ALS_OK)
-            return err->code;
-        int n = (int)mine, *cnt = NULL, *dsp = NULL;
-        char *all = NULL;
-        if (rank == 0) {
-            cnt = malloc((size_t)p * sizeof *cnt);
-            dsp = malloc((size_t)p * sizeof *dsp);
-            all = malloc((size_t)total + 1);
-        }
-        int ok = rank != 0 || (cnt && dsp && all);
-        MPI_Bcast(&ok, 1, MPI_INT, 0, comm);
-        if (!ok) {
-            free(cnt); free(dsp); free(all);
-            return als_err_set(err, ALS_ERR_NOMEM, "out of memory gathering the output");
-        }
-        MPI_Gather(&n, 1, MPI_INT, cnt, 1, MPI_INT, 0, comm);
-        if (rank == 0)
-            for (int r = 0, d = 0; r < p; r++) {
-                dsp[r] = d;
-                d += cnt[r];
-            }
-        MPI_Gatherv(b->s, n, MPI_CHAR, all, cnt, dsp, MPI_CHAR, 0, comm);
-        if (rank == 0 && fwrite(all, 1, (size_t)total, stdout) != (size_t)total)
-            als_err_set(err, ALS_ERR_IO, "stdout: write failed");
-        if (rank == 0 && fflush(stdout) != 0)
-            als_err_set(err, ALS_ERR_IO, "stdout: write failed");
-        free(cnt); free(dsp); free(all);
-        return als_err_agree(comm, err);
-    }
-    char tmp[4400] = {0};
-    if (rank == 0) {
-        int fd = als_tmpfile_open(path, tmp, sizeof tmp);
-        if (fd < 0)
-            als_err_set(err, ALS_ERR_IO, "%s: cannot create a temporary: %s", path,
-                        strerror(errno));
-        else
-            close(fd);
-    }
-    MPI_Bcast(tmp, (int)sizeof tmp, MPI_CHAR, 0, comm);
-    if (als_err_agree(comm, err) != ALS_OK)
-        return err->code;
-    MPI_File fh;
-    int mrc = MPI_File_open(comm, tmp, MPI_MODE_WRONLY, MPI_INFO_NULL, &fh);
-    if (mrc != MPI_SUCCESS)
-        als_err_set(err, ALS_ERR_IO, "%s: cannot open with MPI-IO", tmp);
-    if (als_err_agree(comm, err) != ALS_OK) {
-        if (rank == 0)
-            unlink(tmp);
-        return err->code;
-    }
-    /* Pieces of at most 1 GiB: MPI counts are int. */
-    long long done = 0, piece = 1LL << 30;
-    long long nmax = 0;
-    long long rounds_mine = (mine + piece - 1) / piece;
-    MPI_Allreduce(&rounds_mine, &nmax, 1, MPI_LONG_LONG, MPI_MAX, comm);
-    for (long long r = 0; r < nmax; r++) {
-        long long n = mine - done < piece ? mine - done : piece;
-        if (n < 0)
-            n = 0;
-        MPI_Status st;
-        if (MPI_File_write_at_all(fh, (MPI_Offset)(off + done), b->s ? b->s + done : b->s,
-                                  (int)n, MPI_CHAR, &st) != MPI_SUCCESS)
-            als_err_set(err, ALS_ERR_IO, "%s: write failed", path);
-        done += n;
-    }
-    if (MPI_File_sync(fh) != MPI_SUCCESS)
-        als_err_set(err, ALS_ERR_IO, "%s: sync failed", path);
-    MPI_File_close(&fh);
-    if (als_err_agree(comm, err) == ALS_OK && rank == 0 && rename(tmp, path) != 0)
-        als_err_set(err, ALS_ERR_IO, "%s: cannot rename into place: %s", path, strerror(errno));
-    if (err->code != ALS_OK && rank == 0)
-        unlink(tmp);
-    return als_err_agree(comm, err);
 }
 
 int main(int argc, char **argv)
@@ -464,7 +329,7 @@ int main(int argc, char **argv)
             double s = 0.0;
             for (int64_t c2 = 0; c2 < mod.k; c2++)
                 s += uv[c2] * v[c2];
-            heap_push(heap, &len, hcap, (als_scored_t){s, j}, mod.item_ids);
+            als_cli_top_push(heap, &len, hcap, (als_scored_t){s, j}, mod.item_ids);
         }
         als_cli_sort_scored(heap, len, mod.item_ids);
         uint64_t uid = mod.user_ids[u];
@@ -481,7 +346,7 @@ int main(int argc, char **argv)
         als_err_set(&err, ALS_ERR_NOMEM, "out of memory for the output");
     double t_score = MPI_Wtime() - t0 - t_index;
     if (als_err_agree(comm, &err) == ALS_OK)
-        write_ordered(comm, out, &b, &err);
+        als_cli_write_ordered(comm, out, b.s, b.len, &err);
     if (err.code == ALS_OK && rank == 0 && getenv("ALS_RECOMMEND_TIMING"))
         fprintf(stderr, "als-recommend: %" PRId64 " users on %d ranks: seen index %.3f s, "
                 "scoring %.3f s (rank 0)\n", nreq, nranks, t_index, t_score);
