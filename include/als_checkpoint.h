@@ -13,7 +13,9 @@
  *   - U and V (the replicated factors, m×k and n×k doubles, stored width k).
  * The whole file ends with a 64-bit checksum of everything before it.
  *
- * Writing is atomic: rank 0 writes DIR/.checkpoint.als.tmp.PID, fsyncs it,
+ * Writing is atomic: rank 0 writes DIR/.checkpoint.als.tmp.XXXXXX (created
+ * exclusively, als_tmpfile_open; a checkpoint.als or checkpoint.prev.als that
+ * is not a regular file with our magic is refused, never renamed away), fsyncs it,
  * renames the current checkpoint to DIR/checkpoint.prev.als, renames the
  * temporary to DIR/checkpoint.als and fsyncs DIR. A crash at any point leaves
  * at least one complete checkpoint; resume reads checkpoint.als and falls back

@@ -49,7 +49,8 @@ double als_cli_now(void);
 /* Format x with the fewest digits that read back as exactly x (at most 17). */
 void als_cli_fmt_double(char *buf, size_t cap, double x);
 
-/* A text output file written under a temporary name beside path and renamed
+/* A text output file written under an exclusive temporary name beside path
+ * (als_tmpfile_open: never a planted symlink) and renamed
  * into place by als_cli_out_close(keep = 1); keep = 0 removes it. */
 typedef struct {
     const char *path;
