@@ -208,7 +208,7 @@ static int header_sense(const char *path, const als_bin_header_t *h, als_err_t *
             return HBAD("%s: section 'header': rating mean %.17g outside the range [%g, %g]",
                         path, h->rmean, h->rmin, h->rmax);
     }
-    if (h->wnnz > 2 * h->nlinks || h->nlinks > h->wnnz || (h->wnnz & 1))
+    if (h->nlinks > h->wnnz || (h->wnnz + 1) / 2 > h->nlinks || (h->wnnz & 1)) /* wnnz <= 2^56 */
         return HBAD("%s: section 'header': %" PRId64 " W entries for %" PRId64 " links (W = S + "
                     "S^T has between links and 2 x links entries, an even number)", path,
                     h->wnnz, h->nlinks);

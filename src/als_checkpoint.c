@@ -746,7 +746,20 @@ int als_ckpt_restore(als_solver_t *s, als_ckpt_t *c, const char *dir, als_err_t 
     s->initial.social = st.initial[2];
     s->initial.reg_u = st.initial[3];
     s->initial.reg_v = st.initial[4];
-    als_solver_hist_reserve(s, s->niters + 1, err);
+    /* Room for the restored history (the solver grows it from there on;
+     * done here, not by als_solver_hist_reserve, so that this module links
+     * without the solver, as the checkpoint fuzzer does). */
+    if (s->niters + 1 > s->hist_cap) {
+        als_iter_t *hh = realloc(s->hist, ((size_t)s->niters + 1) * sizeof *hh);
+        if (!hh) {
+            als_err_set(err, ALS_ERR_NOMEM, "out of memory for the iteration history (%d "
+                        "records)", s->niters + 1);
+        } else {
+            memset(hh + s->hist_cap, 0, ((size_t)s->niters + 1 - (size_t)s->hist_cap) * sizeof *hh);
+            s->hist = hh;
+            s->hist_cap = s->niters + 1;
+        }
+    }
     if (als_err_agree(s->comm, err) != ALS_OK) {
         free(r.hist);
         return err->code;
