@@ -93,7 +93,8 @@ typedef struct {
  * are filled by als_bin_writer_put in any interleaving (each section in
  * order), block checksums are computed on the fly, and finish writes the
  * checksum table and the header. The file is written under a temporary name
- * beside path ("PATH.tmp.PID") and renamed into place by finish, so a failed
+ * beside path (".BASE.tmp.XXXXXX", created exclusively: als_tmpfile_open) and
+ * renamed into place by finish, so a failed
  * or aborted write leaves no partial file. */
 typedef struct als_bin_writer als_bin_writer_t;
 

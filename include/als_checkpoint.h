@@ -22,6 +22,9 @@
  * and trailer; every rank writes and reads its own rows of U and V with
  * MPI-IO (als_pario) at their offsets in the file.
  *
+ * A checkpoint.als or checkpoint.prev.als that is not a regular file with our
+ * magic is refused (never renamed away).
+ *
  * Writing is atomic: rank 0 creates DIR/.checkpoint.als.tmp.PID.RANDOM
  * exclusively (O_EXCL | O_NOFOLLOW, an unpredictable name), every rank writes
  * its part, the file is synced and closed, then rank 0 renames the current

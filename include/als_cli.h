@@ -30,12 +30,27 @@ typedef struct {
  * are deterministic. Local. */
 void als_cli_sort_scored(als_scored_t *a, int64_t n, const uint64_t *ids);
 
+/* Keep the best `cap` candidates (sort order above) in a min-heap h of
+ * *len entries (root = the worst kept): a partial selection in O(log cap)
+ * per candidate instead of a full sort. Sort the heap with
+ * als_cli_sort_scored afterwards. Local. */
+void als_cli_top_push(als_scored_t *h, int64_t *len, int64_t cap, als_scored_t c,
+                      const uint64_t *ids);
+
+/* Write every rank's buffer, in rank order, as one file: path != NULL:
+ * collective MPI-IO into an exclusive temporary beside path, renamed into
+ * place by rank 0 (errors agreed); path == NULL: gathered on rank 0 and
+ * written to stdout (up to 2 GiB). Collective. */
+int als_cli_write_ordered(MPI_Comm comm, const char *path, const char *buf, size_t len,
+                          als_err_t *err);
+
 /* Monotonic wall-clock seconds, for progress lines and timings. Local. */
 double als_cli_now(void);
 /* Format x with the fewest digits that read back as exactly x (at most 17). */
 void als_cli_fmt_double(char *buf, size_t cap, double x);
 
-/* A text output file written under a temporary name beside path and renamed
+/* A text output file written under an exclusive temporary name beside path
+ * (als_tmpfile_open: never a planted symlink) and renamed
  * into place by als_cli_out_close(keep = 1); keep = 0 removes it. */
 typedef struct {
     const char *path;

@@ -92,6 +92,7 @@ typedef struct {
     int64_t n_all;            /* the same over all ranks */
     int64_t unknown_user;     /* pairs whose user is not in the model */
     int64_t unknown_item;     /* pairs whose item is not in the model (user known) */
+    int64_t header_lines;     /* header lines skipped in the test file (0 or 1) */
     int64_t *u, *i;           /* global dense user and item */
     double *r;
 } als_testset_t;

@@ -57,4 +57,13 @@ int als_err_agree(MPI_Comm comm, als_err_t *err);
 void als_abort_at(const char *file, int line, const char *fmt, ...)
     __attribute__((noreturn, format(printf, 3, 4)));
 
+/* MPI_Init_thread asking for MPI_THREAD_FUNNELED (OpenMP regions; only the
+ * main thread calls MPI, including MPI_Abort) and checking the level given.
+ * On a lower level prints "PROG: error: the MPI library provides thread
+ * level L, FUNNELED is needed" on rank 0 and returns non-zero after
+ * MPI_Finalize. *provided receives the level (may be NULL). Collective. */
+int als_mpi_init(int *argc, char ***argv, const char *prog, int *provided);
+/* "single", "funneled", "serialized", "multiple". */
+const char *als_mpi_thread_name(int level);
+
 #endif

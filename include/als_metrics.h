@@ -59,10 +59,16 @@ typedef struct {
 } als_buf_t;
 
 void als_buf_printf(als_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Append a JSON string literal (quoted, escaped). */
+/* Append a JSON string literal (quoted, escaped). Bytes that are not valid
+ * UTF-8 (a path in another encoding) become the four characters \xHH, so
+ * the document is always valid UTF-8 JSON. */
 void als_buf_json_str(als_buf_t *b, const char *s);
 /* Append a JSON number (null for NaN/Inf). */
 void als_buf_json_num(als_buf_t *b, double x);
+/* "%*.*f" of x, or "-" right-aligned in width when x is not finite (a metric
+ * that does not exist, e.g. a test RMSE without evaluated test pairs, is
+ * never printed as NaN). Returns buf. */
+const char *als_fmt_metric(char *buf, size_t cap, int width, int prec, double x);
 void als_buf_free(als_buf_t *b);
 
 #endif

@@ -172,4 +172,9 @@ int als_solver_run(als_solver_t *s, const als_testset_t *test, FILE *out, als_er
 /* Relative tolerance of the non-increasing-loss check. */
 #define ALS_LOSS_RTOL 1e-12
 
+/* Make room for n records in s->hist (grown geometrically, so --iters can be
+ * huge without an allocation up front). The sizes are the same on every
+ * rank; a failure names the history. Local. */
+int als_solver_hist_reserve(als_solver_t *s, int n, als_err_t *err);
+
 #endif

@@ -4,8 +4,10 @@
  *   user item rating [more columns ignored]
  * separated by spaces, tabs, commas or "::" (MovieLens 1M style), any mix.
  * Lines starting with '#' or '%' (after leading blanks) and blank lines are
- * skipped. CRLF line ends are accepted. If the first non-comment line does not
- * start with a number it is a header and is skipped (counted in `header`).
+ * skipped. CRLF line ends are accepted. A UTF-8 byte-order mark at the start
+ * is stripped (`bom`). If the first non-comment line does not start with a
+ * number it is a header: it is skipped, counted in `header`, and reported on
+ * stderr as "note: FILE:LINE skipped as a header: 'TEXT'".
  * Files whose name ends in ".mtx" are MatrixMarket coordinate files:
  * "%%MatrixMarket matrix coordinate real|integer general" banner, '%' comments,
  * a size line "M N NNZ", then NNZ lines "i j value" with 1-based indices; the
@@ -17,9 +19,13 @@
  * weight 1 when the column is absent. Self-links (i == f) are dropped and
  * counted in `self_loops`. A negative, NaN or infinite weight is an error.
  *
- * Ids are unsigned 64-bit decimal integers (0 .. 2^64-1). A negative id, an
- * id with a fraction or exponent, or one beyond 64 bits is an error. Values
- * must be finite (NaN/Inf are errors); a rating of 0 is an ordinary rating.
+ * Ids are unsigned 64-bit decimal integers (0 .. 2^64-1), digits only. A
+ * negative id, a leading '+', hexadecimal, an id with a fraction or exponent,
+ * or one beyond 64 bits is an error. Values are decimal numbers
+ * (-?digits[.digits][e[+-]digits]): a leading '+' or hexadecimal ("0x10",
+ * "0x1p2") is an error, so is a value that underflows (1e-400: magnitude
+ * below DBL_MIN, digits not all zero); values must be finite (NaN/Inf are
+ * errors); a rating of 0 is an ordinary rating.
  * Every error message names the file and the 1-based line number.
  */
 #ifndef ALS_TEXT_H
@@ -39,6 +45,9 @@ typedef struct {
     int64_t cap;       /* allocated capacity */
     int64_t lines;     /* physical lines in the file */
     int64_t header;    /* 1 when a header line was skipped */
+    int64_t header_line;   /* its 1-based line number (0: none) */
+    char header_text[96];  /* its text, quoted (non-printable bytes as \xHH) */
+    int bom;           /* 1 when a UTF-8 byte-order mark was stripped */
     int64_t comments;  /* comment and blank lines skipped */
     int64_t self_loops;/* social self-links dropped */
 } als_triplets_t;

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "als_exchange.h"
+#include "als_output.h"
 #include "als_plan.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -186,6 +187,53 @@ static void header_encode(const als_bin_header_t *h, unsigned char *b)
 
 /* Decode and check a header. have: bytes available in b (the file may be
  * shorter than a header); fsize: the actual file size. */
+/* The header's fields make sense together (the checksums prove only that the
+ * bytes are as written): rating range and mean, counts, cleaning statistics.
+ * Called once the counts are known to be in [0, 2^56]. */
+static int header_sense(const char *path, const als_bin_header_t *h, als_err_t *err)
+{
+#define HBAD(...) als_err_set(err, ALS_ERR_FORMAT, __VA_ARGS__)
+    if (h->nnz > 0 && (h->m == 0 || h->n == 0))
+        return HBAD("%s: section 'header': %" PRId64 " ratings but %" PRId64 " users and %" PRId64
+                    " items", path, h->nnz, h->m, h->n);
+    if (h->nnz > 0) {
+        if (!isfinite(h->rmin) || !isfinite(h->rmax) || !isfinite(h->rmean))
+            return HBAD("%s: section 'header': rating range [%g, %g] or mean %g is not finite",
+                        path, h->rmin, h->rmax, h->rmean);
+        if (h->rmin > h->rmax)
+            return HBAD("%s: section 'header': rating range [%g, %g] is empty (min > max)", path,
+                        h->rmin, h->rmax);
+        double tol = 1e-9 * (fabs(h->rmin) + fabs(h->rmax));
+        if (h->rmean < h->rmin - tol || h->rmean > h->rmax + tol)
+            return HBAD("%s: section 'header': rating mean %.17g outside the range [%g, %g]",
+                        path, h->rmean, h->rmin, h->rmax);
+    }
+    if (h->nlinks > h->wnnz || (h->wnnz + 1) / 2 > h->nlinks || (h->wnnz & 1)) /* wnnz <= 2^56 */
+        return HBAD("%s: section 'header': %" PRId64 " W entries for %" PRId64 " links (W = S + "
+                    "S^T has between links and 2 x links entries, an even number)", path,
+                    h->wnnz, h->nlinks);
+    if (h->wnnz > 0 && h->m < 2)
+        return HBAD("%s: section 'header': social entries with %" PRId64 " users", path, h->m);
+    const als_data_stats_t *st = &h->stats;
+    const int64_t v[] = {st->ratings_read, st->duplicate_rows, st->duplicate_pairs,
+                         st->links_read, st->self_loops, st->duplicate_links,
+                         st->social_only_users, st->header_lines};
+    for (size_t i = 0; i < sizeof v / sizeof *v; i++)
+        if (v[i] < 0)
+            return HBAD("%s: section 'header': negative cleaning statistic (field %zu: %" PRId64
+                        ")", path, i, v[i]);
+    if (st->duplicate_pairs > st->duplicate_rows || st->duplicate_rows > st->ratings_read ||
+        st->social_only_users > h->m || st->header_lines > 2 ||
+        (st->ratings_read > 0 && h->nnz > st->ratings_read))
+        return HBAD("%s: section 'header': inconsistent cleaning statistics (%" PRId64
+                    " ratings read, %" PRId64 " kept, %" PRId64 " duplicate rows of %" PRId64
+                    " pairs, %" PRId64 " social-only users of %" PRId64 ", %" PRId64
+                    " header lines)", path, st->ratings_read, h->nnz, st->duplicate_rows,
+                    st->duplicate_pairs, st->social_only_users, h->m, st->header_lines);
+    return ALS_OK;
+#undef HBAD
+}
+
 static int header_decode(const char *path, const unsigned char *b, uint64_t have, uint64_t fsize,
                          als_bin_header_t *h, als_err_t *err)
 {
@@ -240,6 +288,8 @@ static int header_decode(const char *path, const unsigned char *b, uint64_t have
         return als_err_set(err, ALS_ERR_FORMAT, "%s: section 'header': impossible counts (m %"
                            PRId64 ", n %" PRId64 ", nnz %" PRId64 ", W entries %" PRId64 ")",
                            path, h->m, h->n, h->nnz, h->wnnz);
+    if (header_sense(path, h, err) != ALS_OK)
+        return err->code;
     layout(h);
     h->csum_checksum = get64(b, 184);
     int consistent = get64(b, 168) == h->csum_offset && get64(b, 176) == h->csum_count &&
@@ -591,7 +641,6 @@ int als_bin_writer_open(als_bin_writer_t **wp, const char *path, int64_t m, int6
         return als_err_set(err, ALS_ERR_NOMEM, "out of memory");
     w->fd = -1;
     strcpy(w->path, path);
-    snprintf(w->tmp, sizeof w->tmp, "%s.tmp.%ld", path, (long)getpid());
     w->h.block_size = block_size;
     w->h.m = m;
     w->h.n = n;
@@ -608,7 +657,7 @@ int als_bin_writer_open(als_bin_writer_t **wp, const char *path, int64_t m, int6
         als_bin_writer_abort(w);
         return als_err_set(err, ALS_ERR_NOMEM, "%s: out of memory for the write buffers", path);
     }
-    w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    w->fd = als_tmpfile_open(path, w->tmp, sizeof w->tmp); /* exclusive, never a symlink */
     if (w->fd < 0) {
         int e = errno;
         als_err_set(err, ALS_ERR_IO, "%s: cannot create (temporary %s): %s", path, w->tmp,
@@ -749,7 +798,7 @@ int als_bin_open(const char *path, als_bin_file_t *f, als_err_t *err)
     memset(f, 0, sizeof *f);
     f->fd = -1;
     snprintf(f->path, sizeof f->path, "%s", path);
-    f->fd = open(path, O_RDONLY);
+    f->fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC) /* a FIFO must not block */;
     if (f->fd < 0)
         return als_err_set(err, ALS_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
@@ -866,7 +915,7 @@ int als_data_load_binary(MPI_Comm comm, const char *path, int k, als_data_t *d, 
      * open (whose failure would be reported in MPI's words). */
     if (rank == 0) {
         struct stat st;
-        int fd = open(path, O_RDONLY);
+        int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC) /* a FIFO must not block */;
         if (fd < 0)
             als_err_set(err, ALS_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
         else if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
@@ -1013,10 +1062,11 @@ int als_data_load_binary(MPI_Comm comm, const char *path, int k, als_data_t *d, 
      * non-negative weights (a checksum only says the bytes are as written). */
     for (int64_t u = 0; u < nu && err->code == ALS_OK; u++) {
         for (int64_t x = d->uptr[u]; x < d->uptr[u + 1]; x++)
-            if (!isfinite(d->uval[x])) {
-                als_err_set(err, ALS_ERR_DATA, "%s: section user ratings: rating of user %" PRIu64
-                            " for item #%" PRId64 " (dense index) is not finite", path,
-                            d->user_ids[u], d->ucol[x]);
+            if (!isfinite(d->uval[x]) || d->uval[x] < d->rmin || d->uval[x] > d->rmax) {
+                als_err_set(err, ALS_ERR_DATA, "%s: section user ratings: rating %g of user %"
+                            PRIu64 " for item #%" PRId64 " (dense index) is not finite or outside "
+                            "the header's range [%g, %g]", path, d->uval[x], d->user_ids[u],
+                            d->ucol[x], d->rmin, d->rmax);
                 break;
             }
         for (int64_t x = d->wptr[u]; x < d->wptr[u + 1] && err->code == ALS_OK; x++)

@@ -196,6 +196,34 @@ static void remove_stale_temps(const char *dir)
     closedir(dp);
 }
 
+/* DIR/NAME is absent, or a regular file that starts with our magic: the
+ * writer renames it away, so refuse anything else (a user's file or
+ * directory of that name). Local. */
+static int check_ours(const char *dir, const char *name, als_err_t *err)
+{
+    char p[ALS_PATH_MAX + 64];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    struct stat st;
+    if (lstat(p, &st) != 0)
+        return errno == ENOENT ? ALS_OK
+                               : als_err_set(err, ALS_ERR_IO, "checkpoint %s: %s", p,
+                                             strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return als_err_set(err, ALS_ERR_IO, "checkpoint %s: exists and is not a regular file "
+                           "(refusing to replace it; remove it or choose another "
+                           "--checkpoint-dir)", p);
+    char magic[8] = {0};
+    int fd = open(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    ssize_t got = fd >= 0 ? pread(fd, magic, 8, 0) : -1;
+    if (fd >= 0)
+        close(fd);
+    if (got != 8 || memcmp(magic, CKPT_MAGIC, 8) != 0)
+        return als_err_set(err, ALS_ERR_IO, "checkpoint %s: exists and is not an als-train "
+                           "checkpoint (refusing to replace it; remove it or choose another "
+                           "--checkpoint-dir)", p);
+    return ALS_OK;
+}
+
 int als_ckpt_init(MPI_Comm comm, const als_options_t *o, const als_data_t *d, FILE *log,
                   als_ckpt_t *c, als_err_t *err)
 {
@@ -210,7 +238,9 @@ int als_ckpt_init(MPI_Comm comm, const als_options_t *o, const als_data_t *d, FI
     if (c->every > 0 && c->dir[0] == '\0')
         als_err_set(err, ALS_ERR_ARG, "--checkpoint-every needs --checkpoint-dir DIR");
     if (rank == 0 && err->code == ALS_OK && c->every > 0 &&
-        als_output_prepare(c->dir, "--checkpoint-dir", err) == ALS_OK)
+        als_output_mkdirs(c->dir, "--checkpoint-dir", err) == ALS_OK &&
+        check_ours(c->dir, ALS_CKPT_NAME, err) == ALS_OK &&
+        check_ours(c->dir, ALS_CKPT_PREV, err) == ALS_OK)
         remove_stale_temps(c->dir);
     if (als_err_agree(comm, err) != ALS_OK)
         return err->code;
@@ -298,7 +328,7 @@ static void hist_unpack(const double *r, als_iter_t *h)
     h->seconds = r[10];
 }
 
-static int env_int(const char *name, int dflt)
+static __attribute__((unused)) int env_int(const char *name, int dflt)
 {
     const char *s = getenv(name);
     return s && *s ? atoi(s) : dflt;
@@ -422,7 +452,11 @@ int als_ckpt_write_state(MPI_Comm comm, const als_ckpt_state_t *st, als_ckpt_t *
         tmp_name(dir, tmp, sizeof tmp);
     MPI_Bcast(tmp, (int)sizeof tmp, MPI_CHAR, 0, comm);
     c->written++;
+#ifdef ALS_FAULT_HOOKS
     int crash = env_int("ALS_TEST_CRASH_IN_CHECKPOINT", 0) == c->written;
+#else
+    const int crash = 0; /* release build: no fault hooks */
+#endif
 
     ckpt_header_t h;
     ckpt_layout_t L;
@@ -438,6 +472,9 @@ int als_ckpt_write_state(MPI_Comm comm, const als_ckpt_state_t *st, als_ckpt_t *
     MPI_Allreduce(part, tr + 1, 2, MPI_UINT64_T, MPI_SUM, comm);
     tr[3] = seal_of(tr);
 
+    /* Never rename away something that is not ours. */
+    if (rank == 0)
+        (void)(check_ours(dir, ALS_CKPT_NAME, err) == ALS_OK && check_ours(dir, ALS_CKPT_PREV, err));
     als_pario_file_t f;
     if (als_err_agree(comm, err) == ALS_OK &&
         als_pario_create(comm, tmp, 0644, (int64_t)L.size, &f, err) == ALS_OK) {
@@ -615,6 +652,8 @@ static int read_head(int fd, const char *path, const ckpt_shape_t *t, const als_
     struct stat st;
     unsigned char hb[CKPT_HEADER];
     char magic[8];
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+        return als_err_set(err, ALS_ERR_FORMAT, "%s: not a regular file", path);
     if (pread(fd, magic, 8, 0) == 8 && memcmp(magic, CKPT_MAGIC, 8) != 0)
         return als_err_set(err, ALS_ERR_FORMAT, "%s: not an als-train checkpoint (bad magic)",
                            path);
@@ -696,7 +735,7 @@ int als_ckpt_read(const char *path, const als_ckpt_t *c, int64_t m, int64_t n, i
     const ckpt_shape_t t = {m, n, k};
     *niters = 0;
     *hist = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC); /* a FIFO must not block */
     if (fd < 0)
         return als_err_set(err, ALS_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     if (read_head(fd, path, &t, c, &r, err) == ALS_OK) {
@@ -769,7 +808,7 @@ static int read_coll(MPI_Comm comm, const char *path, als_ckpt_state_t *st,
     *missing = 0;
     if (rank == 0) {
         const ckpt_shape_t t = {st->m, st->n, st->k};
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC); /* a FIFO must not block */
         if (fd < 0) {
             *missing = errno == ENOENT;
             als_err_set(err, ALS_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
@@ -918,6 +957,7 @@ int als_ckpt_resume_point(const als_solver_t *s, double *prev)
 
 /* ---- fault-test hooks ---------------------------------------------------- */
 
+#ifdef ALS_FAULT_HOOKS
 void als_ckpt_fault_point(int rank, int it)
 {
     static int init = 0, kill_rank = -1, kill_iter = -1, stall_rank = -1, stall_iter = -1;
@@ -936,9 +976,8 @@ void als_ckpt_fault_point(int rank, int it)
     if (rank == stall_rank && it == stall_iter) {
         const char *pf = getenv("ALS_TEST_STALL_PIDFILE");
         if (pf) {
-            char tmp[ALS_PATH_MAX + 16];
-            snprintf(tmp, sizeof tmp, "%s.tmp", pf);
-            FILE *f = fopen(tmp, "w");
+            char tmp[ALS_PATH_MAX + 64];
+            FILE *f = als_tmpfile_fopen(pf, tmp, sizeof tmp);
             if (f) {
                 fprintf(f, "%ld\n", (long)getpid());
                 fclose(f);
@@ -952,3 +991,11 @@ void als_ckpt_fault_point(int rank, int it)
             usleep(100000);
     }
 }
+#else
+/* Release build: the ALS_TEST_* variables are ignored. */
+void als_ckpt_fault_point(int rank, int it)
+{
+    (void)rank;
+    (void)it;
+}
+#endif

@@ -1,7 +1,10 @@
 /* als_cli.c - option parsing helpers of the tools. */
 #include "als_cli.h"
+#include "als_output.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -68,8 +71,7 @@ void als_cli_fmt_double(char *buf, size_t cap, double x)
 int als_cli_out_open(als_cli_out_t *t, const char *path, als_err_t *err)
 {
     t->path = path;
-    snprintf(t->tmp, sizeof t->tmp, "%s.tmp.%ld", path, (long)getpid());
-    t->f = fopen(t->tmp, "w");
+    t->f = als_tmpfile_fopen(path, t->tmp, sizeof t->tmp); /* exclusive, never a symlink */
     if (!t->f)
         return als_err_set(err, ALS_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
     setvbuf(t->f, NULL, _IOFBF, 1 << 22);
@@ -160,3 +162,140 @@ void als_cli_sort_scored(als_scored_t *a, int64_t n, const uint64_t *ids)
 {
     qsort_r(a, (size_t)n, sizeof *a, cmp_scored, (void *)ids);
 }
+
+/* Worse of two candidates: lower score, or equal score and larger raw id. */
+static inline int worse(const als_scored_t *a, const als_scored_t *b, const uint64_t *ids)
+{
+    return a->s < b->s || (a->s == b->s && ids[a->row] > ids[b->row]);
+}
+
+/* Keep the best `top` of the candidates in a min-heap (root = worst kept). */
+void als_cli_top_push(als_scored_t *h, int64_t *len, int64_t top, als_scored_t c,
+                      const uint64_t *ids)
+{
+    int64_t i;
+    if (*len < top) {
+        i = (*len)++;
+        while (i > 0) { /* sift up */
+            int64_t p = (i - 1) / 2;
+            if (!worse(&c, &h[p], ids))
+                break;
+            h[i] = h[p];
+            i = p;
+        }
+        h[i] = c;
+        return;
+    }
+    if (!worse(&h[0], &c, ids))
+        return;
+    i = 0; /* replace the root, sift down */
+    for (;;) {
+        int64_t l = 2 * i + 1, r = l + 1, w = i;
+        const als_scored_t *wv = &c;
+        if (l < *len && worse(&h[l], wv, ids)) {
+            w = l;
+            wv = &h[l];
+        }
+        if (r < *len && worse(&h[r], wv, ids))
+            w = r;
+        if (w == i)
+            break;
+        h[i] = h[w];
+        i = w;
+    }
+    h[i] = c;
+}
+
+/* Write the ranks' buffers, in rank order, to path (collective MPI-IO into an
+ * exclusive temporary beside it, renamed by rank 0) or to stdout (gathered
+ * on rank 0). Collective. */
+int als_cli_write_ordered(MPI_Comm comm, const char *path, const char *buf, size_t len,
+                          als_err_t *err)
+{
+    int rank, p;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &p);
+    long long mine = (long long)len, off = 0, total = 0;
+    MPI_Exscan(&mine, &off, 1, MPI_LONG_LONG, MPI_SUM, comm);
+    if (rank == 0)
+        off = 0;
+    MPI_Allreduce(&mine, &total, 1, MPI_LONG_LONG, MPI_SUM, comm);
+    if (!path) {
+        if (total > INT_MAX)
+            als_err_set(err, ALS_ERR_ARG, "the output (%lld bytes) is too large for stdout "
+                        "under mpirun: use --out FILE", total);
+        if (als_err_agree(comm, err) != ALS_OK)
+            return err->code;
+        int n = (int)mine, *cnt = NULL, *dsp = NULL;
+        char *all = NULL;
+        if (rank == 0) {
+            cnt = malloc((size_t)p * sizeof *cnt);
+            dsp = malloc((size_t)p * sizeof *dsp);
+            all = malloc((size_t)total + 1);
+        }
+        int ok = rank != 0 || (cnt && dsp && all);
+        MPI_Bcast(&ok, 1, MPI_INT, 0, comm);
+        if (!ok) {
+            free(cnt); free(dsp); free(all);
+            return als_err_set(err, ALS_ERR_NOMEM, "out of memory gathering the output");
+        }
+        MPI_Gather(&n, 1, MPI_INT, cnt, 1, MPI_INT, 0, comm);
+        if (rank == 0)
+            for (int r = 0, d = 0; r < p; r++) {
+                dsp[r] = d;
+                d += cnt[r];
+            }
+        MPI_Gatherv(buf, n, MPI_CHAR, all, cnt, dsp, MPI_CHAR, 0, comm);
+        if (rank == 0 && fwrite(all, 1, (size_t)total, stdout) != (size_t)total)
+            als_err_set(err, ALS_ERR_IO, "stdout: write failed");
+        if (rank == 0 && fflush(stdout) != 0)
+            als_err_set(err, ALS_ERR_IO, "stdout: write failed");
+        free(cnt); free(dsp); free(all);
+        return als_err_agree(comm, err);
+    }
+    char tmp[4400] = {0};
+    if (rank == 0) {
+        int fd = als_tmpfile_open(path, tmp, sizeof tmp);
+        if (fd < 0)
+            als_err_set(err, ALS_ERR_IO, "%s: cannot create a temporary: %s", path,
+                        strerror(errno));
+        else
+            close(fd);
+    }
+    MPI_Bcast(tmp, (int)sizeof tmp, MPI_CHAR, 0, comm);
+    if (als_err_agree(comm, err) != ALS_OK)
+        return err->code;
+    MPI_File fh;
+    int mrc = MPI_File_open(comm, tmp, MPI_MODE_WRONLY, MPI_INFO_NULL, &fh);
+    if (mrc != MPI_SUCCESS)
+        als_err_set(err, ALS_ERR_IO, "%s: cannot open with MPI-IO", tmp);
+    if (als_err_agree(comm, err) != ALS_OK) {
+        if (rank == 0)
+            unlink(tmp);
+        return err->code;
+    }
+    /* Pieces of at most 1 GiB: MPI counts are int. */
+    long long done = 0, piece = 1LL << 30;
+    long long nmax = 0;
+    long long rounds_mine = (mine + piece - 1) / piece;
+    MPI_Allreduce(&rounds_mine, &nmax, 1, MPI_LONG_LONG, MPI_MAX, comm);
+    for (long long r = 0; r < nmax; r++) {
+        long long n = mine - done < piece ? mine - done : piece;
+        if (n < 0)
+            n = 0;
+        MPI_Status st;
+        if (MPI_File_write_at_all(fh, (MPI_Offset)(off + done), buf ? buf + done : buf,
+                                  (int)n, MPI_CHAR, &st) != MPI_SUCCESS)
+            als_err_set(err, ALS_ERR_IO, "%s: write failed", path);
+        done += n;
+    }
+    if (MPI_File_sync(fh) != MPI_SUCCESS)
+        als_err_set(err, ALS_ERR_IO, "%s: sync failed", path);
+    MPI_File_close(&fh);
+    if (als_err_agree(comm, err) == ALS_OK && rank == 0 && rename(tmp, path) != 0)
+        als_err_set(err, ALS_ERR_IO, "%s: cannot rename into place: %s", path, strerror(errno));
+    if (err->code != ALS_OK && rank == 0)
+        unlink(tmp);
+    return als_err_agree(comm, err);
+}
+

@@ -896,6 +896,12 @@ int als_testset_read(const char *path, const als_text_opts_t *topts, const als_d
         return rc;
     }
     t->total = r.n;
+    t->header_lines = r.header;
+    if (r.n == 0) { /* an empty test would print NaN metrics: say so instead */
+        als_triplets_free(&r);
+        return als_err_set(err, ALS_ERR_DATA, "%s: no test ratings (the file has no data "
+                           "lines)", path);
+    }
     XMALLOC(t->u, r.n); XMALLOC(t->i, r.n); XMALLOC(t->r, r.n);
     if (!t->u || !t->i || !t->r) {
         als_triplets_free(&r);

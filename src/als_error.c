@@ -88,3 +88,39 @@ void als_abort_at(const char *file, int line, const char *fmt, ...)
         MPI_Abort(MPI_COMM_WORLD, 70);
     exit(70);
 }
+
+const char *als_mpi_thread_name(int level)
+{
+    return level == MPI_THREAD_SINGLE       ? "single"
+           : level == MPI_THREAD_FUNNELED   ? "funneled"
+           : level == MPI_THREAD_SERIALIZED ? "serialized"
+           : level == MPI_THREAD_MULTIPLE   ? "multiple"
+                                            : "unknown";
+}
+
+int als_mpi_init(int *argc, char ***argv, const char *prog, int *provided)
+{
+    int got = MPI_THREAD_SINGLE;
+    /* A test can pretend the library gives less: ALS_TEST_MPI_THREAD_SINGLE=1
+     * (only in builds with fault hooks). */
+    if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &got) != MPI_SUCCESS)
+        return 1;
+#ifdef ALS_FAULT_HOOKS
+    const char *pretend = getenv("ALS_TEST_MPI_THREAD_SINGLE");
+    if (pretend && *pretend == '1')
+        got = MPI_THREAD_SINGLE;
+#endif
+    if (provided)
+        *provided = got;
+    if (got < MPI_THREAD_FUNNELED) {
+        int rank = 0;
+        MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+        if (rank == 0)
+            fprintf(stderr, "%s: error: the MPI library provides thread level %s; %s needs "
+                    "MPI_THREAD_FUNNELED (OpenMP threads inside ranks)\n", prog,
+                    als_mpi_thread_name(got), prog);
+        MPI_Finalize();
+        return 1;
+    }
+    return 0;
+}

@@ -58,17 +58,63 @@ void als_buf_printf(als_buf_t *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
-void als_buf_json_str(als_buf_t *b, const char *s)
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 when the bytes there
+ * are not one (stray continuation, overlong form, surrogate, > U+10FFFF,
+ * truncated). */
+static int utf8_len(const unsigned char *s)
 {
+    unsigned char c = s[0];
+    if (c < 0x80)
+        return 1;
+    int n;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF)
+        n = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        if (c == 0xE0)
+            lo = 0xA0;
+        else if (c == 0xED)
+            hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        if (c == 0xF0)
+            lo = 0x90;
+        else if (c == 0xF4)
+            hi = 0x8F;
+    } else
+        return 0;
+    if (s[1] < lo || s[1] > hi)
+        return 0;
+    for (int i = 2; i < n; i++)
+        if (s[i] < 0x80 || s[i] > 0xBF)
+            return 0;
+    return n;
+}
+
+void als_buf_json_str(als_buf_t *b, const char *str)
+{
+    const unsigned char *s = (const unsigned char *)str;
     als_buf_printf(b, "\"");
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
+    while (*s) {
+        unsigned char c = *s;
+        int n = utf8_len(s);
         if (c == '"' || c == '\\')
             als_buf_printf(b, "\\%c", c);
-        else if (c < 0x20)
+        else if (c < 0x20 || c == 0x7f)
             als_buf_printf(b, "\\u%04x", c);
-        else
-            als_buf_printf(b, "%c", c);
+        else if (n == 0) {
+            /* Not UTF-8 (a path in another encoding): the four characters
+             * \xHH, so the document stays valid UTF-8 JSON. */
+            als_buf_printf(b, "\\\\x%02x", c);
+            s++;
+            continue;
+        } else {
+            als_buf_printf(b, "%.*s", n, (const char *)s);
+            s += n;
+            continue;
+        }
+        s++;
     }
     als_buf_printf(b, "\"");
 }
@@ -79,6 +125,15 @@ void als_buf_json_num(als_buf_t *b, double x)
         als_buf_printf(b, "%.17g", x);
     else
         als_buf_printf(b, "null");
+}
+
+const char *als_fmt_metric(char *buf, size_t cap, int width, int prec, double x)
+{
+    if (isfinite(x))
+        snprintf(buf, cap, "%*.*f", width, prec, x);
+    else
+        snprintf(buf, cap, "%*s", width, "-");
+    return buf;
 }
 
 void als_buf_free(als_buf_t *b)

@@ -117,7 +117,7 @@ int als_npy_write(const char *path, const double *a, int64_t rows, int64_t cols,
     char h[ALS_NPY_HEADER_MAX];
     size_t hl = als_npy_header(h, rows, cols);
 
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0666);
     if (fd < 0)
         return als_err_set(err, ALS_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
     struct stat st;

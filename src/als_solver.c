@@ -2,6 +2,7 @@
 #include "als_solver.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

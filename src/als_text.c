@@ -23,6 +23,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -46,6 +47,7 @@ typedef struct {
     int social;          /* ALS_TEXT_SOCIAL */
     int value_col;       /* 0-based value column (>= 2) */
     int seen_first;      /* the first non-comment line has been seen */
+    int quiet;           /* no "note: ... skipped as a header" on stderr */
     /* MatrixMarket */
     int mtx;             /* the file is a .mtx file */
     int mtx_state;       /* 0: expect banner, 1: expect size line, 2: entries */
@@ -94,13 +96,11 @@ static inline const char *field_end(const char *p)
     return p;
 }
 
-/* Parse an unsigned 64-bit decimal id ("+" allowed) that must be followed by
- * the end of the field. Returns the end of the field, or NULL when the field
+/* Parse an unsigned 64-bit decimal id (digits only: no sign) that must be
+ * followed by the end of the field. Returns the end of the field, or NULL when the field
  * is not such an id (id_error then says why). */
 static inline const char *parse_id(const char *p, uint64_t *out)
 {
-    if (*p == '+')
-        p++;
     unsigned d = (unsigned)(unsigned char)*p - '0';
     if (d > 9)
         return NULL;
@@ -120,17 +120,49 @@ static const double pow10_exact[23] = {
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
+/* Is [p, e) a decimal number: -?digits[.digits][(e|E)[+-]digits] (at least one
+ * digit in the mantissa), or a word strtod reads as inf/nan (rejected later as
+ * non-finite, with that message)? No leading '+', no hexadecimal. */
+static int decimal_syntax(const char *p, const char *e)
+{
+    if (p < e && *p == '-')
+        p++;
+    if (e - p >= 3 && (!strncasecmp(p, "inf", 3) || !strncasecmp(p, "nan", 3)))
+        return 1;
+    int nd = 0;
+    while (p < e && *p >= '0' && *p <= '9')
+        p++, nd++;
+    if (p < e && *p == '.') {
+        p++;
+        while (p < e && *p >= '0' && *p <= '9')
+            p++, nd++;
+    }
+    if (nd == 0)
+        return 0;
+    if (p < e && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < e && (*p == '+' || *p == '-'))
+            p++;
+        int ne = 0;
+        while (p < e && *p >= '0' && *p <= '9')
+            p++, ne++;
+        if (ne == 0)
+            return 0;
+    }
+    return p == e;
+}
+
 /* Parse the value field [p, e). Returns 1 and sets *out when the whole field
- * is a number (finite or not), 0 otherwise. Exact fast path for plain
- * decimals, strtod for everything else (exponents, hex, inf, nan, long). */
+ * is a decimal number (finite or not), 2 when it is one whose magnitude is
+ * below the smallest normal double (underflow: 1e-400), 0 otherwise. Exact
+ * fast path for plain decimals, strtod for the rest (exponents, inf, nan,
+ * long), after a check that the field is decimal (no hex, no '+'). */
 static inline int parse_value(const char *p, const char *e, double *out)
 {
     const char *q = p;
     int neg = 0;
     if (*q == '-') {
         neg = 1;
-        q++;
-    } else if (*q == '+') {
         q++;
     }
     uint64_t m = 0;
@@ -155,13 +187,20 @@ static inline int parse_value(const char *p, const char *e, double *out)
         *out = neg ? -v : v;
         return 1;
     }
-    if (p == e)
+    if (p == e || !decimal_syntax(p, e))
         return 0;
     char *end;
+    errno = 0;
     double v = strtod(p, &end);
     if (end != e)
         return 0;
     *out = v;
+    if (errno == ERANGE && isfinite(v) && fabs(v) < DBL_MIN) {
+        /* underflow, unless the digits are all zero (0e-400 is zero) */
+        for (const char *z = p; z < e && *z != 'e' && *z != 'E'; z++)
+            if (*z >= '1' && *z <= '9')
+                return 2;
+    }
     return 1;
 }
 
@@ -226,6 +265,12 @@ static int id_error(text_reader_t *r, int64_t line, const char *what, int col, c
     if (*p == '-' && starts_number(p))
         return line_error(r, ALS_ERR_PARSE, line,
                           "%s '%s' is negative (ids are unsigned 64-bit integers)", what, tok);
+    if (*p == '+')
+        return line_error(r, ALS_ERR_PARSE, line, "%s '%s' has a leading '+' (ids are plain "
+                          "unsigned decimal integers)", what, tok);
+    if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+        return line_error(r, ALS_ERR_PARSE, line, "%s '%s' is hexadecimal (ids are plain "
+                          "unsigned decimal integers)", what, tok);
     /* Classify: digits only (overflow), a decimal with fraction/exponent, or junk. */
     const char *q = p;
     if (*q == '+')
@@ -274,7 +319,26 @@ static int value_error(text_reader_t *r, int64_t line, const char *what, int col
         return line_error(r, ALS_ERR_PARSE, line, "%s is missing (column %d is empty)", what,
                           col + 1);
     quote_field(tok, sizeof tok, p, e);
+    const char *q = *p == '-' || *p == '+' ? p + 1 : p;
+    if (*p == '+')
+        return line_error(r, ALS_ERR_PARSE, line, "%s '%s' has a leading '+' (write plain "
+                          "decimal numbers)", what, tok);
+    if (q[0] == '0' && (q[1] == 'x' || q[1] == 'X'))
+        return line_error(r, ALS_ERR_PARSE, line, "%s '%s' is hexadecimal (write decimal "
+                          "numbers)", what, tok);
     return line_error(r, ALS_ERR_PARSE, line, "%s '%s' is not a number", what, tok);
+}
+
+/* The value [p, e) underflows to zero or a subnormal. */
+static int underflow_error(text_reader_t *r, int64_t line, const char *what, const char *p,
+                           const char *e) __attribute__((noinline, cold));
+static int underflow_error(text_reader_t *r, int64_t line, const char *what, const char *p,
+                           const char *e)
+{
+    char tok[96];
+    quote_field(tok, sizeof tok, p, e);
+    return line_error(r, ALS_ERR_DATA, line, "%s '%s' underflows (its magnitude is below "
+                      "%.4g, the smallest normal double; write 0 for zero)", what, tok, DBL_MIN);
 }
 
 /* The value v parsed from [p, e) is not acceptable (non-finite, or a negative
@@ -462,7 +526,10 @@ static int mtx_line(text_reader_t *r, const char *p, const char *e, int64_t line
             return line_error(r, ALS_ERR_PARSE, line,
                               "expected at least 3 columns (row col value), found 2");
         q = field_end(p);
-        if (!parse_value(p, q, &v))
+        int pv = parse_value(p, q, &v);
+        if (pv == 2)
+            return underflow_error(r, line, "value", p, q);
+        if (!pv)
             return value_error(r, line, r->social ? "weight" : "rating", 2, p, q);
         if (!isfinite(v) || (r->social && v < 0))
             return bad_value(r, line, r->social ? "weight" : "rating", p, q, v);
@@ -508,6 +575,10 @@ static int mtx_finish(text_reader_t *r, int64_t lines)
 static inline int text_line(text_reader_t *r, const char *p, const char *e, int64_t line)
 {
     als_triplets_t *t = r->t;
+    if (__builtin_expect(line == 1, 0) && e - p >= 3 && !memcmp(p, "\xEF\xBB\xBF", 3)) {
+        p += 3; /* a UTF-8 byte-order mark */
+        t->bom = 1;
+    }
     while (is_blank(*p))
         p++;
     if (r->mtx)
@@ -520,6 +591,11 @@ static inline int text_line(text_reader_t *r, const char *p, const char *e, int6
         r->seen_first = 1;
         if (!starts_number(p)) {
             t->header = 1;
+            t->header_line = line;
+            quote_field(t->header_text, sizeof t->header_text, p, e);
+            if (!r->quiet)
+                fprintf(stderr, "note: %s:%lld skipped as a header: '%s'\n", r->path,
+                        (long long)line, t->header_text);
             return ALS_OK;
         }
     }
@@ -547,8 +623,10 @@ static inline int text_line(text_reader_t *r, const char *p, const char *e, int6
         /* no weight column: weight 1 */
     } else {
         q = field_end(p);
-        if (__builtin_expect(!parse_value(p, q, &v), 0))
-            return value_error(r, line, social ? "weight" : "rating", col, p, q);
+        int pv = parse_value(p, q, &v);
+        if (__builtin_expect(pv != 1, 0))
+            return pv == 2 ? underflow_error(r, line, social ? "weight" : "rating", p, q)
+                           : value_error(r, line, social ? "weight" : "rating", col, p, q);
         if (__builtin_expect(!isfinite(v) || (social && v < 0), 0))
             return bad_value(r, line, social ? "weight" : "rating", p, q, v);
     }

@@ -240,5 +240,11 @@ train 4 --ratings "$T/tiny.txt" --rank 2 --iters 4 --resume "$T/tiny-ck" --out "
 same_run "$T/tiny-ref" "$T/tiny-res" && ok "more ranks than rows: checkpoint at P=5, resume at P=4, bitwise equal to P=1" \
     || bad "P > rows checkpoint/resume differs" "$T/log"
 
+# MPI thread level below FUNNELED (pretended by the hook build): a clear error on every rank
+FWD=ALS_TEST_MPI_THREAD_SINGLE ALS_TEST_MPI_THREAD_SINGLE=1 train 2 --ratings "$T/tiny.txt" --rank 2 --iters 1 > "$T/log" 2>&1
+rc=$?
+[ $rc != 0 ] && [ $rc != 124 ] && grep -q "provides thread level single; als-train needs MPI_THREAD_FUNNELED" "$T/log" \
+    && ok "MPI thread level below FUNNELED: '$(grep -m1 error: "$T/log")'" || bad "thread level check" "$T/log"
+
 echo "fault tests: $pass passed, $fail failed, $skip skipped"
 [ $fail = 0 ]

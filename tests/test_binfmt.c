@@ -301,6 +301,43 @@ static void test_bad_values(void **state)
     }
 }
 
+/* Issue 13 item 10: header fields that make no sense are refused, by both
+ * readers, even with valid checksums. */
+static void test_header_sense(void **state)
+{
+    (void)state;
+    for (int which = 0; which < 7; which++) {
+        char p[512];
+        als_global_t g;
+        path_of(p, sizeof p, "sense.alsd");
+        make_global(&g, 7, 300, 60);
+        const char *pat = NULL;
+        int code = ALS_ERR_FORMAT;
+        switch (which) {
+        case 0: { double t = g.rmin; g.rmin = g.rmax; g.rmax = t; pat = "is empty (min > max)"; break; }
+        case 1: g.rmean = NAN; pat = "is not finite"; break;
+        case 2: g.rmean = g.rmax + 1.0; pat = "outside the range"; break;
+        case 3: g.stats.duplicate_rows = -1; pat = "negative cleaning statistic"; break;
+        case 4: g.stats.social_only_users = g.m + 1; pat = "inconsistent cleaning statistics"; break;
+        case 5: g.nlinks = g.wnnz / 2 - 1; pat = "W entries for"; break;
+        case 6: g.rmin = g.rmin + 1e-9; code = ALS_ERR_DATA; pat = "outside the header's range"; break;
+        }
+        als_err_t err;
+        als_err_clear(&err);
+        assert_int_equal(als_binfmt_write(p, &g, 64, &err), ALS_OK);
+        if (which == 6) { /* only the loader reads every value */
+            als_data_t d;
+            als_err_clear(&err);
+            assert_int_equal(als_data_load_binary(MPI_COMM_WORLD, p, ALS_TEST_K, &d, &err), code);
+            if (!strstr(err.msg, pat))
+                fail_msg("case %d: message '%s' lacks '%s'", which, err.msg, pat);
+        } else {
+            expect_error(p, code, pat, "section 'header'");
+        }
+        als_global_free(&g);
+    }
+}
+
 static void test_checksum_errors(void **state)
 {
     (void)state;
@@ -424,7 +461,8 @@ static void test_writer_incomplete(void **state)
 
 int main(int argc, char **argv)
 {
-    MPI_Init(&argc, &argv);
+    if (als_mpi_init(&argc, &argv, argv[0], NULL) != 0)
+        return 1;
     if (als_test_tmpdir(dir, sizeof dir, "binfmt") != 0)
         return 1;
     const struct CMUnitTest tests[] = {
@@ -434,6 +472,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_load_equals_scatter),
         cmocka_unit_test(test_checksum_errors),
         cmocka_unit_test(test_bad_values),
+        cmocka_unit_test(test_header_sense),
         cmocka_unit_test(test_magic_version_truncation),
         cmocka_unit_test(test_writer_incomplete),
     };

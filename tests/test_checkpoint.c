@@ -245,7 +245,8 @@ static void test_params_text(void **state)
 
 int main(int argc, char **argv)
 {
-    MPI_Init(&argc, &argv);
+    if (als_mpi_init(&argc, &argv, argv[0], NULL) != 0)
+        return 1;
     if (als_test_tmpdir(dir, sizeof dir, "ckpt") != 0)
         return 1;
     const struct CMUnitTest tests[] = {

@@ -248,7 +248,8 @@ static void test_dataset_scatter_single(void **state)
 
 int main(int argc, char **argv)
 {
-    MPI_Init(&argc, &argv);
+    if (als_mpi_init(&argc, &argv, argv[0], NULL) != 0)
+        return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dataset_ids_and_csr),
         cmocka_unit_test(test_dataset_duplicate_policies),

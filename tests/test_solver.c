@@ -725,7 +725,8 @@ static void test_solver_egram(void **state)
 
 int main(int argc, char **argv)
 {
-    MPI_Init(&argc, &argv);
+    if (als_mpi_init(&argc, &argv, argv[0], NULL) != 0)
+        return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_solver_closed_form),
         cmocka_unit_test(test_solver_gradient_fd),

@@ -362,10 +362,10 @@ static void test_text_values_match_strtod(void **state)
 {
     (void)state;
     static const char *vals[] = {
-        "4.5", "0.1", "0.3", "3.14159265358979", "2.718281828459045", "-2.5", "+7", "5.",
+        "4.5", "0.1", "0.3", "3.14159265358979", "2.718281828459045", "-2.5", "7", "5.",
         ".5", "-.25", "1e-3", "1E+300", "123456789012345678901234", "0.000000000000000000000001",
-        "9007199254740993", "9007199254740992.5", "0x1p-2", "1234567890.123456789",
-        "-0", "0", "17976931348623157e292", "4.9e-324"};
+        "9007199254740993", "9007199254740992.5", "0.25", "1234567890.123456789",
+        "-0", "0", "17976931348623157e292", "2.2250738585072014e-308", "0e-400"};
     size_t nv = sizeof vals / sizeof vals[0];
     char buf[4096];
     size_t o = 0;
@@ -470,11 +470,56 @@ static void test_text_id_overflow(void **state)
               "truster id '18446744073709551620' does not fit in 64 bits");
 }
 
+/* Issue 13 item 8: only decimal numbers; underflow is reported. */
+static void test_text_non_decimal_rejected(void **state)
+{
+    (void)state;
+    read_fail("hex.txt", "1 2 3\n1 3 0x10\n", ALS_TEXT_RATINGS, 0, ALS_ERR_PARSE, 2,
+              "rating '0x10' is hexadecimal (write decimal numbers)");
+    read_fail("hexf.txt", "1 3 0x1p2\n", ALS_TEXT_RATINGS, 0, ALS_ERR_PARSE, 1,
+              "rating '0x1p2' is hexadecimal (write decimal numbers)");
+    read_fail("plus.txt", "1 2 3\n1 3 +3\n", ALS_TEXT_RATINGS, 0, ALS_ERR_PARSE, 2,
+              "rating '+3' has a leading '+' (write plain decimal numbers)");
+    read_fail("plusid.txt", "1 2 3\n+1 3 3\n", ALS_TEXT_RATINGS, 0, ALS_ERR_PARSE, 2,
+              "user id '+1' has a leading '+' (ids are plain unsigned decimal integers)");
+    read_fail("hexid.txt", "1 0x2 3\n", ALS_TEXT_RATINGS, 0, ALS_ERR_PARSE, 1,
+              "item id '0x2' is hexadecimal (ids are plain unsigned decimal integers)");
+    read_fail("uflow.txt", "1 2 3\n1 3 1e-400\n", ALS_TEXT_RATINGS, 0, ALS_ERR_DATA, 2,
+              "rating '1e-400' underflows (its magnitude is below 2.225e-308, the smallest "
+              "normal double; write 0 for zero)");
+    read_fail("uflows.txt", "1 2 -4.9e-324\n", ALS_TEXT_SOCIAL, 0, ALS_ERR_DATA, 1,
+              "weight '-4.9e-324' underflows (its magnitude is below 2.225e-308, the smallest "
+              "normal double; write 0 for zero)");
+}
+
+/* Issue 13 item 7: a UTF-8 BOM is stripped; a skipped header is recorded. */
+static void test_text_bom_and_header_note(void **state)
+{
+    (void)state;
+    als_triplets_t t;
+    read_ok("bom.txt", "\xEF\xBB\xBF" "1 2 3\n4 5 4.5\n7 8 0.5\n", ALS_TEXT_RATINGS, 0, &t);
+    expect_123(&t);
+    assert_int_equal(t.bom, 1);
+    assert_int_equal(t.header, 0);
+    als_triplets_free(&t);
+    read_ok("bomh.csv", "\xEF\xBB\xBF" "user,item,rating\n1,2,3\n4,5,4.5\n7,8,0.5\n",
+            ALS_TEXT_RATINGS, 0, &t);
+    expect_123(&t);
+    assert_int_equal(t.header, 1);
+    assert_int_equal(t.header_line, 1);
+    assert_string_equal(t.header_text, "user,item,rating");
+    als_triplets_free(&t);
+    read_ok("x1.txt", "# c\nx1 1 3\n1 2 3\n4 5 4.5\n7 8 0.5\n", ALS_TEXT_RATINGS, 0, &t);
+    assert_int_equal(t.header_line, 2);
+    assert_string_equal(t.header_text, "x1 1 3");
+    als_triplets_free(&t);
+}
+
 static void test_text_id_max_accepted(void **state)
 {
     (void)state;
     als_triplets_t t;
-    read_ok("max.txt", "18446744073709551615 18446744073709551615 1\n0 +0 2\n"
+    read_ok("max.txt", "18446744073709551615 18446744073709551615 1\n0 0 2\n"
             "00000000000000000000000042 7 3\n", ALS_TEXT_RATINGS, 0, &t);
     static const uint64_t r[] = {UINT64_MAX, 0, 42}, c[] = {UINT64_MAX, 0, 7};
     static const double v[] = {1, 2, 3};
@@ -864,6 +909,8 @@ int main(void)
         cmocka_unit_test(test_text_binary_garbage_line),
         cmocka_unit_test(test_text_id_overflow),
         cmocka_unit_test(test_text_id_max_accepted),
+        cmocka_unit_test(test_text_non_decimal_rejected),
+        cmocka_unit_test(test_text_bom_and_header_note),
         cmocka_unit_test(test_text_negative_id),
         cmocka_unit_test(test_text_fractional_id),
         cmocka_unit_test(test_text_social_default_weight),

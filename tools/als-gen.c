@@ -357,8 +357,7 @@ typedef struct {
 static int text_open(textout_t *t, const char *path, als_err_t *err)
 {
     t->path = path;
-    snprintf(t->tmp, sizeof t->tmp, "%s.tmp.%ld", path, (long)getpid());
-    t->f = fopen(t->tmp, "w");
+    t->f = als_tmpfile_fopen(path, t->tmp, sizeof t->tmp); /* exclusive, never a symlink */
     if (!t->f)
         return als_err_set(err, ALS_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
     setvbuf(t->f, NULL, _IOFBF, 1 << 22);

@@ -172,7 +172,7 @@ int main(int argc, char **argv)
         als_err_set(&err, ALS_ERR_ARG, "give exactly one of --ratio R, --folds K and --by-user-items F");
     if (err.code != ALS_OK)
         return als_cli_fail(prog, &err);
-    if (als_output_prepare(out, "--out", &err) != ALS_OK)
+    if (als_output_mkdirs(out, "--out", &err) != ALS_OK)
         return als_cli_fail(prog, &err);
 
     als_triplets_t r;

@@ -92,12 +92,18 @@ static void print_data(FILE *out, const als_data_t *d, const als_testset_t *t, c
     if (s->social_only_users)
         fprintf(out, "note: %" PRId64 " users appear only in the social file (factors from "
                 "their neighbours)\n", s->social_only_users);
+    if (s->header_lines)
+        fprintf(out, "note: %" PRId64 " header line%s skipped (ratings/social)\n",
+                s->header_lines, s->header_lines == 1 ? "" : "s");
     if (test[0] && t->total == 0)
         fprintf(out, "test: no test ratings in %s (test metrics are null)\n", test);
     else if (test[0])
         fprintf(out, "test: %" PRId64 " ratings, %" PRId64 " with user and item in the model, %"
                 PRId64 " with unknown user, %" PRId64 " with unknown item (not evaluated)\n",
                 t->total, t->n_all, t->unknown_user, t->unknown_item);
+    if (test[0] && t->total > 0 && t->n_all == 0)
+        fprintf(out, "note: no test ratings to evaluate (every test pair has an unknown user or "
+                "item): test RMSE/MAE are '-' here and null in metrics.json\n");
     fflush(out);
 }
 
@@ -156,15 +162,18 @@ static void build_metrics(als_buf_t *b, const als_options_t *o, const als_data_t
                    ", \"social_links\": %" PRId64 ", \"social_links_read\": %" PRId64
                    ", \"self_loops_dropped\": %" PRId64 ", \"duplicate_links\": %" PRId64
                    ", \"w_nonzeros\": %" PRId64 ", \"social_only_users\": %" PRId64
+                   ", \"header_lines_skipped\": %" PRId64
                    ", \"rating_min\": %.17g, \"rating_max\": %.17g",
                    d->m, d->n, d->nnz, st->ratings_read, st->duplicate_pairs,
                    st->duplicate_rows, d->nlinks, st->links_read, st->self_loops,
-                   st->duplicate_links, d->wnnz, st->social_only_users, d->rmin, d->rmax);
+                   st->duplicate_links, d->wnnz, st->social_only_users, st->header_lines,
+                   d->rmin, d->rmax);
     if (o->test[0])
         als_buf_printf(b, ", \"test_ratings\": %" PRId64 ", \"test_evaluated\": %" PRId64
                        ", \"test_cold_start\": %" PRId64 ", \"test_unknown_user\": %" PRId64
-                       ", \"test_unknown_item\": %" PRId64, t->total, t->n_all - cs->n, cs->n,
-                       t->unknown_user, t->unknown_item);
+                       ", \"test_unknown_item\": %" PRId64 ", \"test_header_lines_skipped\": %"
+                       PRId64, t->total, t->n_all - cs->n, cs->n, t->unknown_user,
+                       t->unknown_item, t->header_lines);
     als_buf_printf(b, "},\n  \"model\": {\"factor_columns\": %d, \"global_mean\": ", s->k);
     als_buf_json_num(b, o->bias ? d->rmean : 0.0);
     als_buf_printf(b, ", \"layout\": \"%s\"},\n  \"initial_loss\": ",
@@ -238,32 +247,36 @@ static void build_metrics(als_buf_t *b, const als_options_t *o, const als_data_t
     als_buf_printf(b, ",\n  \"validation\": \"%s\"\n}\n", passed ? "PASSED" : "FAILED");
 }
 
-/* Collective: every rank writes its rows of U.npy, V.npy and its slices of
- * the id files with MPI-IO under temporary names reserved by rank 0; rank 0
- * writes metrics.json (metrics significant on rank 0) and commits the set.
- * No rank ever holds a whole factor matrix or id map. */
+/* Collective: rank 0 creates a private directory beside --out
+ * (als_output.h); every rank writes its rows of U.npy, V.npy and its slices
+ * of the id files in it with MPI-IO; rank 0 writes metrics.json (significant
+ * on rank 0) and swaps the directory with --out: a reader sees the whole
+ * previous set or the whole new one. No rank holds a whole factor matrix or
+ * id map. */
 static int write_outputs(MPI_Comm comm, const als_options_t *o, const als_data_t *d,
                          const als_solver_t *s, const als_buf_t *metrics, als_err_t *err)
 {
     int rank;
     MPI_Comm_rank(comm, &rank);
-    als_output_t out;
+    als_output_t *out = NULL;
     static const char *names[4] = {"U.npy", "V.npy", "user_ids.txt", "item_ids.txt"};
     char tmp[4][4200];
     memset(tmp, 0, sizeof tmp);
     if (rank == 0) {
-        als_output_begin(&out, o->out);
-        for (int f = 0; f < 4; f++) {
-            const char *p = als_output_tmp(&out, names[f]);
-            if (!p) {
-                als_err_set(err, ALS_ERR_INTERNAL, "output file table full");
-                break;
-            }
-            snprintf(tmp[f], sizeof tmp[f], "%s", p);
-        }
+        out = malloc(sizeof *out);
+        if (!out)
+            als_err_set(err, ALS_ERR_NOMEM, "out of memory for the output table");
+        else if (als_output_begin(out, o->out, err) == ALS_OK)
+            for (int f = 0; f < 4 && err->code == ALS_OK; f++)
+                if (als_output_add(out, names[f], err) == ALS_OK)
+                    snprintf(tmp[f], sizeof tmp[f], "%s/%s", als_output_tmpdir(out), names[f]);
     }
-    if (als_err_agree(comm, err) != ALS_OK)
+    if (als_err_agree(comm, err) != ALS_OK) {
+        if (out && rank == 0)
+            als_output_abort(out);
+        free(out);
         return err->code;
+    }
     MPI_Bcast(tmp, (int)sizeof tmp, MPI_CHAR, 0, comm);
     if (als_pario_write_npy(comm, tmp[0], als_solver_urow(s, d->u0), d->u0, d->u1 - d->u0, d->m,
                             s->k, err) == ALS_OK &&
@@ -274,17 +287,20 @@ static int write_outputs(MPI_Comm comm, const als_options_t *o, const als_data_t
         rank == 0) {
         if (metrics->failed)
             als_err_set(err, ALS_ERR_NOMEM, "out of memory building metrics.json");
-        else if (als_output_text(&out, "metrics.json", metrics->s, metrics->len, err) == ALS_OK)
-            als_output_commit(&out, err);
+        else if (als_output_text(out, "metrics.json", metrics->s, metrics->len, err) == ALS_OK)
+            als_output_commit(out, err);
     }
     if (rank == 0 && err->code != ALS_OK)
-        als_output_abort(&out);
+        als_output_abort(out);
+    free(out);
     return als_err_agree(comm, err);
 }
 
 int main(int argc, char **argv)
 {
-    MPI_Init(&argc, &argv);
+    int thread_level;
+    if (als_mpi_init(&argc, &argv, "als-train", &thread_level) != 0)
+        return 1;
     MPI_Comm comm = MPI_COMM_WORLD;
     int rank, p;
     MPI_Comm_rank(comm, &rank);
@@ -318,6 +334,8 @@ int main(int argc, char **argv)
         return fail(comm, &err);
     if (rank == 0)
         print_params(stdout, &opt, p, &si);
+    if (rank == 0)
+        printf("mpi_thread_level: %s (requested funneled)\n", als_mpi_thread_name(thread_level));
     /* Threads bound to fewer CPUs than there are threads share a core. */
     cpu_set_t cpus;
     int ncpu = sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? CPU_COUNT(&cpus) : si.omp_threads;
@@ -451,8 +469,10 @@ int main(int argc, char **argv)
                        "item, counted apart)\n", opt.top_n, last->rank_prec, opt.top_n,
                        last->rank_recall, opt.top_n, last->rank_ndcg, opt.top_n, last->rank_map,
                        last->rank_users, last->rank_norel);
-            else if (opt.test[0])
+            else if (opt.test[0] && isfinite(last->test_rmse))
                 printf("test_rmse: %.6f\ntest_mae: %.6f\n", last->test_rmse, last->test_mae);
+            else if (opt.test[0])
+                printf("test_rmse: none (no test ratings evaluated)\n");
             if (opt.test[0] && cs.n && !opt.implicit) {
                 printf("cold_start: %" PRId64 " test ratings of users without training ratings: "
                        "RMSE %.6f (global-mean baseline %.6f", cs.n, cs.rmse, cs.mean_rmse);

@@ -12,7 +12,8 @@
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    MPI_Init(argc, argv);
+    int provided;
+    MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
     return 0;
 }
 
