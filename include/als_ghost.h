@@ -74,6 +74,7 @@ typedef struct {
     int64_t nsend;             /* total rows sent per exchange */
     int64_t *send_idx;
     MPI_Comm graph;            /* MPI_Dist_graph_create_adjacent(src -> me -> dst) */
+    int64_t nrounds;           /* exchange rounds (als_ghost_plan_rounds; the same on all ranks) */
 } als_ghost_plan_t;
 
 /* Collective: build the plan for one factor matrix from this rank's ghost
@@ -108,9 +109,21 @@ static inline int64_t als_view_global(const als_ghost_plan_t *g, int64_t t)
     return g->ghost[t - nown];
 }
 
+/* Bytes a rank packs per exchange round, at most (plus one row per
+ * destination): the send buffer does not grow with the plan. */
+#define ALS_GHOST_ROUND_BYTES ((int64_t)16 << 20)
+
+/* Collective over comm: agree on the number of exchange rounds for rows of
+ * k doubles (the most any rank needs to stay within ALS_GHOST_ROUND_BYTES). */
+int als_ghost_plan_rounds(MPI_Comm comm, als_ghost_plan_t *g, int k);
+
+/* Local: rows the send buffer must hold for one round. */
+int64_t als_ghost_round_rows(const als_ghost_plan_t *g, int k);
+
 /* Collective over g->graph: send each new owned row (blk: (own1-own0)×k) to
- * the ranks that read it and receive the ghosts into view (nview×k); the
- * owned rows are copied into their slots. sendbuf holds nsend×k doubles.
+ * the ranks that read it and receive the ghosts into view (nview×k), in
+ * g->nrounds rounds; the owned rows are copied into their slots unless blk
+ * is those slots (solved in place). sendbuf holds als_ghost_round_rows rows.
  * Returns an MPI error code. */
 int als_ghost_exchange(const als_ghost_plan_t *g, const double *blk, double *view, int k,
                        double *sendbuf);

@@ -25,8 +25,10 @@
  *   allgather   (m + n) k 8 (replicated U, V) + (own users + own items) k 8
  *               (new blocks) + local data + workspace
  *   neighbor    (own users + U ghosts) k 8 + (own items + V ghosts) k 8
- *               (views) + (own users + own items) k 8 (new blocks)
- *               + max(U sent, V sent) k 8 (send buffer)
+ *               (views) + own users k 8 if the rank has W rows (new U
+ *               block; otherwise U, and always V, are solved in place)
+ *               + min(max(U sent, V sent) k 8, ALS_GHOST_ROUND_BYTES)
+ *               (send buffer, packed in rounds)
  *               + (U ghosts + V ghosts + U sent + V sent) 8 (index lists)
  *               + local data + workspace
  * Id maps, MPI's own buffers and the test set are not counted.

@@ -46,7 +46,9 @@ typedef struct {
     double *U, *V;              /* the views: pu.nview×k and pv.nview×k (with allgather
                                  * the whole m×k and n×k, replicated on every rank) */
     int64_t *ucol_s, *irow_s, *wcol_s; /* local CSR, CSC, W indices as view slots */
-    double *ublk, *vblk;        /* this rank's new rows before the exchange */
+    double *ublk, *vblk;        /* this rank's new rows before the exchange (unused when
+                                 * solved in place) */
+    int u_inplace, v_inplace;   /* new rows solved into the view's own slots */
     double *sendbuf;            /* packed rows for the neighbour exchange */
     /* Squared errors of the own rows' ratings after their last solves (exact
      * local sums), and the rounding-error bounds of those terms. */

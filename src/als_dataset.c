@@ -755,9 +755,13 @@ int als_testset_load(MPI_Comm comm, const char *path, const als_text_opts_t *top
     memset(&r, 0, sizeof r);
     uint64_t *su = NULL, *si = NULL;
     double *sr = NULL;
-    int64_t counts[2] = {0, 0}; /* total, unknown users */
-    if (rank == 0 && als_text_read(path, ALS_TEXT_RATINGS, topts, &r, err) == ALS_OK) {
+    int64_t counts[3] = {0, 0, 0}; /* total, unknown users, header lines */
+    if (rank == 0 && als_text_read(path, ALS_TEXT_RATINGS, topts, &r, err) == ALS_OK &&
+        r.n == 0) /* an empty test would print NaN metrics: say so instead */
+        als_err_set(err, ALS_ERR_DATA, "%s: no test ratings (the file has no data lines)", path);
+    if (rank == 0 && err->code == ALS_OK) {
         counts[0] = r.n;
+        counts[2] = r.header;
         int *dest = malloc((size_t)(r.n + 1) * sizeof *dest);
         XMALLOC(su, r.n); XMALLOC(si, r.n); XMALLOC(sr, r.n);
         if (!dest || !su || !si || !sr)
@@ -792,9 +796,10 @@ int als_testset_load(MPI_Comm comm, const char *path, const als_text_opts_t *top
     als_triplets_free(&r);
     if (als_err_agree(comm, err) != ALS_OK)
         goto out;
-    MPI_Bcast(counts, 2, MPI_INT64_T, 0, comm);
+    MPI_Bcast(counts, 3, MPI_INT64_T, 0, comm);
     t->total = counts[0];
     t->unknown_user = counts[1];
+    t->header_lines = counts[2];
     int mine = 0;
     MPI_Scatter(cnt, 1, MPI_INT, &mine, 1, MPI_INT, 0, comm);
     uint64_t *mu = malloc((size_t)(mine + 1) * sizeof *mu), *mi = malloc((size_t)(mine + 1) * sizeof *mi);

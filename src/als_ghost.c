@@ -202,18 +202,67 @@ void als_ghost_map(const als_ghost_plan_t *g, const int64_t *idx, int64_t n, int
         out[x] = als_ghost_slot(g, idx[x]);
 }
 
+int64_t als_ghost_round_rows(const als_ghost_plan_t *g, int k)
+{
+    (void)k; /* the rounds were sized for k at als_ghost_plan_rounds */
+    return g->nrounds > 0 ? (g->nsend + g->nrounds - 1) / g->nrounds + g->ndst : 0;
+}
+
+int als_ghost_plan_rounds(MPI_Comm comm, als_ghost_plan_t *g, int k)
+{
+    /* The same number of rounds on every rank (the receiver splits its
+     * counts exactly as the sender does). */
+    int64_t need = (g->nsend * (int64_t)k * 8 + ALS_GHOST_ROUND_BYTES - 1) / ALS_GHOST_ROUND_BYTES;
+    if (need < 1)
+        need = 1;
+    int rc = MPI_Allreduce(MPI_IN_PLACE, &need, 1, MPI_INT64_T, MPI_MAX, comm);
+    g->nrounds = need;
+    return rc;
+}
+
+/* Rows of a count c moved in round r of n: the pieces ceil(c / n) long. */
+static inline int round_piece(int c, int64_t n, int64_t r, int *off)
+{
+    int64_t per = (c + n - 1) / n, a = r * per, b = a + per < c ? a + per : c;
+    *off = (int)(a < c ? a : c);
+    return a < c ? (int)(b - a) : 0;
+}
+
 int als_ghost_exchange(const als_ghost_plan_t *g, const double *blk, double *view, int k,
                        double *sendbuf)
 {
-    for (int64_t x = 0; x < g->nsend; x++)
-        memcpy(sendbuf + x * k, blk + g->send_idx[x] * k, (size_t)k * sizeof *sendbuf);
     MPI_Datatype row;
     MPI_Type_contiguous(k, MPI_DOUBLE, &row);
     MPI_Type_commit(&row);
-    int rc = MPI_Neighbor_alltoallv(sendbuf, g->send_cnt, g->send_off, row, view, g->recv_cnt,
-                                    g->recv_slot, row, g->graph);
+    int *cnt = malloc(4 * (size_t)(g->nsrc + g->ndst + 1) * sizeof *cnt);
+    if (!cnt)
+        return MPI_ERR_NO_MEM;
+    int *scnt = cnt, *sdsp = cnt + g->ndst, *rcnt = sdsp + g->ndst, *rdsp = rcnt + g->nsrc;
+    int rc = MPI_SUCCESS;
+    const int64_t nr = g->nrounds > 0 ? g->nrounds : 1;
+    /* In rounds of at most ALS_GHOST_ROUND_BYTES per rank (plus one row per
+     * destination): the packing buffer stays small whatever the plan. */
+    for (int64_t r = 0; r < nr && rc == MPI_SUCCESS; r++) {
+        int64_t packed = 0;
+        for (int d = 0; d < g->ndst; d++) {
+            int off;
+            scnt[d] = round_piece(g->send_cnt[d], nr, r, &off);
+            sdsp[d] = (int)packed;
+            const int64_t *idx = g->send_idx + g->send_off[d] + off;
+            for (int x = 0; x < scnt[d]; x++, packed++)
+                memcpy(sendbuf + packed * k, blk + idx[x] * k, (size_t)k * sizeof *sendbuf);
+        }
+        for (int q = 0; q < g->nsrc; q++) {
+            int off;
+            rcnt[q] = round_piece(g->recv_cnt[q], nr, r, &off);
+            rdsp[q] = g->recv_slot[q] + off;
+        }
+        rc = MPI_Neighbor_alltoallv(sendbuf, scnt, sdsp, row, view, rcnt, rdsp, row, g->graph);
+    }
+    free(cnt);
     MPI_Type_free(&row);
-    if (g->own1 > g->own0)
+    /* The own rows, unless they were solved in place. */
+    if (g->own1 > g->own0 && blk != view + g->own_slot * k)
         memcpy(view + g->own_slot * k, blk, (size_t)((g->own1 - g->own0) * k) * sizeof *view);
     return rc;
 }

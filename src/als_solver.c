@@ -437,12 +437,25 @@ int als_solver_init_test(MPI_Comm comm, const als_options_t *opt, const als_data
         s->mem_other = mem_a;
     }
     const int sharded = s->mode == ALS_EXCH_NEIGHBOR;
+    /* Sharded, the new rows are solved in place when nothing on this rank
+     * reads the old ones during the half-step: always for V (the V-step
+     * reads only U), for U when this rank's users have no social rows (the
+     * U-step reads own U rows only through W). Results are unchanged. */
+    s->v_inplace = sharded;
+    s->u_inplace = sharded && d->lwnnz == 0;
+    if (sharded) {
+        if (als_ghost_plan_rounds(comm, &s->pu, (int)k) != MPI_SUCCESS ||
+            als_ghost_plan_rounds(comm, &s->pv, (int)k) != MPI_SUCCESS)
+            als_err_set(err, ALS_ERR_MPI, "agreeing on the exchange rounds failed");
+        int64_t ru = als_ghost_round_rows(&s->pu, (int)k), rv = als_ghost_round_rows(&s->pv, (int)k);
+        nsend = ru > rv ? ru : rv;
+    }
     s->U = malloc((size_t)(s->pu.nview * k + 1) * sizeof(double));
     s->V = malloc((size_t)(s->pv.nview * k + 1) * sizeof(double));
     s->unorm = malloc((size_t)(s->pu.nview + 1) * sizeof(double));
     s->vnorm = malloc((size_t)(s->pv.nview + 1) * sizeof(double));
-    s->ublk = malloc((size_t)(nu * k + 1) * sizeof(double));
-    s->vblk = malloc((size_t)(ni * k + 1) * sizeof(double));
+    s->ublk = malloc((size_t)((s->u_inplace ? 0 : nu) * k + 1) * sizeof(double));
+    s->vblk = malloc((size_t)((s->v_inplace ? 0 : ni) * k + 1) * sizeof(double));
     s->sendbuf = malloc((size_t)(nsend * k + 1) * sizeof(double));
     s->hist_cap = opt->iters < 64 ? opt->iters + 1 : 64;
     s->hist = calloc((size_t)s->hist_cap, sizeof *s->hist);
@@ -646,7 +659,8 @@ static int cg_row(const als_solver_t *s, int64_t n, const int64_t *idx, const do
         diag[c] = shift;
     if (bcoord >= 0 && lbias >= 0) /* the bias: its own plain lambda */
         diag[bcoord] = lbias + socdeg;
-    memcpy(x, cur, (size_t)k * sizeof *x);
+    if (x != cur) /* in place: the row is its own warm start */
+        memcpy(x, cur, (size_t)k * sizeof *x);
     als_cg_row_t row = {.k = k, .n = n, .idx = idx, .X = X, .w = w, .G = G, .diag = diag,
                         .nfix = s->nfixed, .fix = fix};
     /* In exact arithmetic CG ends within kr = k - nfixed steps: more only
@@ -855,6 +869,15 @@ static int check_failure(als_solver_t *s, int64_t bad, int info, const char *wha
     return als_err_agree(s->comm, err);
 }
 
+/* Where a half-step writes its new rows: the own block, or the view's own
+ * slots when solved in place. */
+static double *new_rows(const als_solver_t *s, int which)
+{
+    if (which)
+        return s->v_inplace ? s->V + s->pv.own_slot * s->k : s->vblk;
+    return s->u_inplace ? s->U + s->pu.own_slot * s->k : s->ublk;
+}
+
 /* Copy the own block into the view and move it to the readers. */
 static int exchange(als_solver_t *s, int which, als_err_t *err)
 {
@@ -862,8 +885,8 @@ static int exchange(als_solver_t *s, int which, als_err_t *err)
     double t0 = MPI_Wtime();
     int rc;
     if (s->mode == ALS_EXCH_NEIGHBOR)
-        rc = which == 0 ? als_ghost_exchange(&s->pu, s->ublk, s->U, s->k, s->sendbuf)
-                        : als_ghost_exchange(&s->pv, s->vblk, s->V, s->k, s->sendbuf);
+        rc = which == 0 ? als_ghost_exchange(&s->pu, new_rows(s, 0), s->U, s->k, s->sendbuf)
+                        : als_ghost_exchange(&s->pv, new_rows(s, 1), s->V, s->k, s->sendbuf);
     else
         rc = which == 0 ? als_allgather_rows(s->comm, s->ublk, s->U, s->k, d->ubeg)
                         : als_allgather_rows(s->comm, s->vblk, s->V, s->k, d->ibeg);
@@ -887,8 +910,10 @@ static int exchange(als_solver_t *s, int which, als_err_t *err)
 int als_solver_exchange(als_solver_t *s, int which, als_err_t *err)
 {
     const als_ghost_plan_t *g = which ? &s->pv : &s->pu;
-    double *blk = which ? s->vblk : s->ublk, *view = which ? s->V : s->U;
-    memcpy(blk, view + g->own_slot * s->k, (size_t)((g->own1 - g->own0) * s->k) * sizeof *blk);
+    double *blk = new_rows(s, which), *view = which ? s->V : s->U;
+    if (blk != view + g->own_slot * s->k)
+        memcpy(blk, view + g->own_slot * s->k,
+               (size_t)((g->own1 - g->own0) * s->k) * sizeof *blk);
     if (which)
         s->gv_ok = 0;
     else
@@ -949,7 +974,7 @@ int als_solver_ustep(als_solver_t *s, als_err_t *err)
                              s->opt->lambda_u, d->wptr, s->wcol_s, d->wval, d->wdeg, s->U,
                              s->ufix, s->ufixval, s->opt->bias ? s->latent : -1, NULL, NULL,
                              s->U + s->pu.own_slot * s->k, s->opt->implicit ? s->gv : NULL,
-                             s->ublk, &s->usse, &s->usse_bound, &info);
+                             new_rows(s, 0), &s->usse, &s->usse_bound, &info);
     int64_t nr = bad >= 0 ? d->uptr[bad + 1] - d->uptr[bad] : 0;
     if (check_failure(s, bad, info, "user", d->user_ids, nr, "--lambda-u", err))
         return err->code;
@@ -973,7 +998,7 @@ int als_solver_vstep(als_solver_t *s, als_err_t *err)
                              s->opt->lambda_v, NULL, NULL, NULL, NULL, NULL, s->vfix, s->vfixval,
                              s->opt->bias ? s->latent + 1 : -1, s->hot_slot, s->hotA,
                              s->V + s->pv.own_slot * s->k, s->opt->implicit ? s->gu : NULL,
-                             s->vblk, &s->vsse, &s->vsse_bound, &info);
+                             new_rows(s, 1), &s->vsse, &s->vsse_bound, &info);
     int64_t nr = bad >= 0 ? d->iptr[bad + 1] - d->iptr[bad] : 0;
     if (check_failure(s, bad, info, "item", d->item_ids, nr, "--lambda-v", err))
         return err->code;
