@@ -20,6 +20,7 @@
 #define ALS_PLAN_H
 
 #include <stdint.h>
+#include <mpi.h>
 
 /* Modelled flops of one row with nr ratings and nw W entries at width k
  * (the formula above). Local. */
@@ -67,6 +68,15 @@ static inline int als_plan_is_hot(int64_t nr)
 int als_plan_items(int64_t nrows, const int64_t *rptr, int k, int p, int64_t *beg,
                    als_hotplan_t *hp);
 void als_hotplan_free(als_hotplan_t *hp);
+
+/* Collective over comm (p = its size): the same plan as als_plan_blocks
+ * (hot = 0; wptr may be NULL) or als_plan_items (hot = 1, with hp), from
+ * each rank's slice of the row pointers: rows [a, b) with rptr[0..b-a] =
+ * the global rptr[a..b] (and wptr likewise); the slices, in rank order,
+ * cover [0, nrows). O(slice + p + hot rows) per rank: no O(nrows) array.
+ * Returns 0, or -1 on every rank when any ran out of memory. */
+int als_plan_dist(MPI_Comm comm, int64_t nrows, int64_t a, int64_t b, const int64_t *rptr,
+                  const int64_t *wptr, int k, int hot, int64_t *beg, als_hotplan_t *hp);
 
 /* The stored row width of a run: --rank, plus 3 with --bias (the bias, the
  * constant 1 and the mean slot; as the solver's s->k). */

@@ -544,6 +544,51 @@ static int check_ptr(const char *path, int sec, const int64_t *ptr, int64_t rows
     return ALS_OK;
 }
 
+/* A slice ptr[0..b-a] of a row-pointer section (rows [a, b] of rows+1):
+ * non-decreasing, within [0, total], 0 at row 0 and total at the end. */
+static int check_ptr_slice(const char *path, int sec, const int64_t *ptr, int64_t a, int64_t b,
+                           int64_t rows, int64_t total, als_err_t *err)
+{
+    if ((a == 0 && ptr[0] != 0) || (b == rows && ptr[b - a] != total))
+        return als_err_set(err, ALS_ERR_FORMAT, "%s: section '%s': row pointers run from %" PRId64
+                           " to %" PRId64 ", expected 0 to %" PRId64, path, sec_names[sec],
+                           a == 0 ? ptr[0] : 0, b == rows ? ptr[b - a] : total, total);
+    for (int64_t t = a; t < b; t++)
+        if (ptr[t - a + 1] < ptr[t - a] || ptr[t - a] < 0 || ptr[t - a + 1] > total)
+            return als_err_set(err, ALS_ERR_FORMAT, "%s: section '%s': row pointers decrease "
+                               "or leave [0, %" PRId64 "] at row %" PRId64, path, sec_names[sec],
+                               total, t);
+    return ALS_OK;
+}
+
+/* Collective: the id slices of the ranks, in rank order, ascend strictly
+ * across the block boundaries too. */
+static int check_ids_across(MPI_Comm comm, const char *path, int sec, const uint64_t *ids,
+                            int64_t n, als_err_t *err)
+{
+    int p;
+    MPI_Comm_size(comm, &p);
+    uint64_t mine[3] = {n > 0, n > 0 ? ids[0] : 0, n > 0 ? ids[n - 1] : 0};
+    uint64_t *all = malloc((size_t)p * sizeof mine);
+    if (!all)
+        return als_err_set(err, ALS_ERR_NOMEM, "out of memory checking ids");
+    MPI_Allgather(mine, 3, MPI_UINT64_T, all, 3, MPI_UINT64_T, comm);
+    int have = 0;
+    uint64_t last = 0;
+    for (int q = 0; q < p && err->code == ALS_OK; q++) {
+        if (!all[3 * q])
+            continue;
+        if (have && all[3 * q + 1] <= last)
+            als_err_set(err, ALS_ERR_FORMAT, "%s: section '%s': ids not strictly ascending "
+                        "(id %" PRIu64 " after %" PRIu64 ")", path, sec_names[sec],
+                        all[3 * q + 1], last);
+        have = 1;
+        last = all[3 * q + 2];
+    }
+    free(all);
+    return err->code;
+}
+
 static int check_idx(const char *path, int sec, const int64_t *idx, int64_t n, int64_t limit,
                      als_err_t *err)
 {
@@ -939,7 +984,6 @@ int als_data_load_binary(MPI_Comm comm, const char *path, int k, als_data_t *d, 
     als_bin_header_t h;
     uint64_t *csum = NULL;
     int64_t *uptr = NULL, *iptr = NULL, *wptr = NULL;
-    uint64_t *uids = NULL, *iids = NULL; /* whole id maps (transient): checked, then sliced */
     unsigned char *scratch = NULL;
     reader_t r = {.kind = RD_MPI_ALL, .fd = -1, .fh = fh, .path = path, .h = &h};
 
@@ -958,58 +1002,84 @@ int als_data_load_binary(MPI_Comm comm, const char *path, int k, als_data_t *d, 
     if (als_err_agree(comm, err) != ALS_OK)
         goto fail;
 
-    /* Ids and row pointers: every rank needs them for the plan. */
+    /* The plan from slices: each rank reads an even share of the row
+     * pointers and computes the plan with the others (als_plan_dist, the
+     * same plan as als_data_scatter's); then it reads its own rows'
+     * pointers and raw ids. No rank reads an O(m + n) array. */
     d->m = h.m; d->n = h.n; d->nnz = h.nnz; d->nlinks = h.nlinks; d->wnnz = h.wnnz;
     d->rmin = h.rmin; d->rmax = h.rmax; d->rmean = h.rmean; d->stats = h.stats;
     const int64_t m = h.m, n = h.n;
-    XMALLOC(uids, m); XMALLOC(iids, n);
+    const int64_t sa = (int64_t)((__int128)m * rank / p), sb = (int64_t)((__int128)m * (rank + 1) / p);
+    const int64_t ta = (int64_t)((__int128)n * rank / p), tb = (int64_t)((__int128)n * (rank + 1) / p);
     XMALLOC(d->ubeg, p + 1); XMALLOC(d->ibeg, p + 1);
-    XMALLOC(uptr, m + 1); XMALLOC(wptr, m + 1); XMALLOC(iptr, n + 1);
+    XMALLOC(uptr, sb - sa + 1); XMALLOC(wptr, sb - sa + 1); XMALLOC(iptr, tb - ta + 1);
     scratch = malloc(h.block_size);
     r.scratch = scratch;
-    if (!uids || !iids || !d->ubeg || !d->ibeg || !uptr || !wptr || !iptr || !scratch)
-        als_err_set(err, ALS_ERR_NOMEM, "%s: out of memory for the id maps and row pointers "
-                    "(%" PRId64 " users, %" PRId64 " items)", path, m, n);
+    if (!d->ubeg || !d->ibeg || !uptr || !wptr || !iptr || !scratch)
+        als_err_set(err, ALS_ERR_NOMEM, "%s: out of memory for the row pointers", path);
     if (als_err_agree(comm, err) != ALS_OK)
         goto fail;
-    read_range(&r, ALS_SEC_USER_IDS, 0, (uint64_t)m, uids, -1, err);
-    read_range(&r, ALS_SEC_ITEM_IDS, 0, (uint64_t)n, iids, -1, err);
-    read_range(&r, ALS_SEC_UPTR, 0, (uint64_t)m + 1, uptr, -1, err);
-    read_range(&r, ALS_SEC_WPTR, 0, (uint64_t)m + 1, wptr, -1, err);
-    read_range(&r, ALS_SEC_IPTR, 0, (uint64_t)n + 1, iptr, -1, err);
-    if (err->code == ALS_OK &&
-        (check_ids(path, ALS_SEC_USER_IDS, uids, m, err) ||
-         check_ids(path, ALS_SEC_ITEM_IDS, iids, n, err) ||
-         check_ptr(path, ALS_SEC_UPTR, uptr, m, h.nnz, err) ||
-         check_ptr(path, ALS_SEC_WPTR, wptr, m, h.wnnz, err) ||
-         check_ptr(path, ALS_SEC_IPTR, iptr, n, h.nnz, err)))
-        (void)0;
+    r.kind = RD_MPI_ONE;
+    if (read_range(&r, ALS_SEC_UPTR, (uint64_t)sa, (uint64_t)(sb - sa + 1), uptr, -1, err) ==
+            ALS_OK &&
+        read_range(&r, ALS_SEC_WPTR, (uint64_t)sa, (uint64_t)(sb - sa + 1), wptr, -1, err) ==
+            ALS_OK &&
+        read_range(&r, ALS_SEC_IPTR, (uint64_t)ta, (uint64_t)(tb - ta + 1), iptr, -1, err) ==
+            ALS_OK)
+        (void)(check_ptr_slice(path, ALS_SEC_UPTR, uptr, sa, sb, m, h.nnz, err) ||
+               check_ptr_slice(path, ALS_SEC_WPTR, wptr, sa, sb, m, h.wnnz, err) ||
+               check_ptr_slice(path, ALS_SEC_IPTR, iptr, ta, tb, n, h.nnz, err));
     if (als_err_agree(comm, err) != ALS_OK)
         goto fail;
-
-    /* The plan: the same row pointers, the same function as als_data_scatter. */
-    als_plan_blocks(m, uptr, wptr, k, p, d->ubeg);
-    if (als_plan_items(n, iptr, k, p, d->ibeg, &d->hot) != 0 || als_hot_local(d, err) != ALS_OK)
-        als_err_set(err, ALS_ERR_NOMEM, "%s: out of memory for the hot-row plan", path);
+    if (als_plan_dist(comm, m, sa, sb, uptr, wptr, k, 0, d->ubeg, NULL) != 0 ||
+        als_plan_dist(comm, n, ta, tb, iptr, NULL, k, 1, d->ibeg, &d->hot) != 0)
+        als_err_set(err, ALS_ERR_NOMEM, "%s: out of memory computing the plan", path);
+    else
+        als_hot_local(d, err);
+    free(uptr); free(wptr); free(iptr);
+    uptr = wptr = iptr = NULL;
+    if (als_err_agree(comm, err) != ALS_OK)
+        goto fail;
     d->u0 = d->ubeg[rank]; d->u1 = d->ubeg[rank + 1];
     d->i0 = d->ibeg[rank]; d->i1 = d->ibeg[rank + 1];
     const int64_t nu = d->u1 - d->u0, ni = d->i1 - d->i0;
+    XMALLOC(uptr, nu + 1); XMALLOC(wptr, nu + 1); XMALLOC(iptr, ni + 1);
+    XMALLOC(d->user_ids, nu); XMALLOC(d->item_ids, ni);
     /* Where this rank's hot-row chunks start in the CSC (read below). */
     int64_t *hc_at = malloc((size_t)(d->nhc + 1) * sizeof *hc_at);
-    if (!hc_at)
-        ALS_ABORT("out of memory for %" PRId64 " chunk offsets", d->nhc);
-    for (int64_t x = 0; x < d->nhc; x++)
-        hc_at[x] = iptr[d->hot.row[d->hc[x]]] + d->hot.first[d->hc[x]];
-    const int64_t ua = uptr[d->u0], ia = iptr[d->i0], wa = wptr[d->u0];
-    d->lnnz_u = uptr[d->u1] - ua;
-    d->lnnz_i = iptr[d->i1] - ia;
-    d->lwnnz = wptr[d->u1] - wa;
-    /* Keep the raw ids of the own rows only. */
-    XMALLOC(d->user_ids, nu); XMALLOC(d->item_ids, ni);
-    if (d->user_ids && d->item_ids) {
-        memcpy(d->user_ids, uids + d->u0, (size_t)nu * sizeof *uids);
-        memcpy(d->item_ids, iids + d->i0, (size_t)ni * sizeof *iids);
+    if (!uptr || !wptr || !iptr || !d->user_ids || !d->item_ids || !hc_at)
+        ALS_ABORT("out of memory for %" PRId64 " + %" PRId64 " own rows", nu, ni);
+    if (read_range(&r, ALS_SEC_UPTR, (uint64_t)d->u0, (uint64_t)nu + 1, uptr, -1, err) ||
+        read_range(&r, ALS_SEC_WPTR, (uint64_t)d->u0, (uint64_t)nu + 1, wptr, -1, err) ||
+        read_range(&r, ALS_SEC_IPTR, (uint64_t)d->i0, (uint64_t)ni + 1, iptr, -1, err) ||
+        read_range(&r, ALS_SEC_USER_IDS, (uint64_t)d->u0, (uint64_t)nu, d->user_ids, -1, err) ||
+        read_range(&r, ALS_SEC_ITEM_IDS, (uint64_t)d->i0, (uint64_t)ni, d->item_ids, -1, err))
+        (void)0;
+    for (int64_t x = 0; x < d->nhc && err->code == ALS_OK; x++) {
+        int64_t row0 = 0;
+        if (read_range(&r, ALS_SEC_IPTR, (uint64_t)d->hot.row[d->hc[x]], 1, &row0, -1, err) ==
+            ALS_OK)
+            hc_at[x] = row0 + d->hot.first[d->hc[x]];
     }
+    if (err->code == ALS_OK)
+        (void)(check_ids(path, ALS_SEC_USER_IDS, d->user_ids, nu, err) ||
+               check_ids(path, ALS_SEC_ITEM_IDS, d->item_ids, ni, err));
+    if (als_err_agree(comm, err) != ALS_OK) {
+        free(hc_at);
+        goto fail;
+    }
+    /* Ids ascend across ranks too: each block's first id above the
+     * previous non-empty block's last. */
+    check_ids_across(comm, path, ALS_SEC_USER_IDS, d->user_ids, nu, err);
+    check_ids_across(comm, path, ALS_SEC_ITEM_IDS, d->item_ids, ni, err);
+    if (als_err_agree(comm, err) != ALS_OK) {
+        free(hc_at);
+        goto fail;
+    }
+    const int64_t ua = uptr[0], ia = iptr[0], wa = wptr[0];
+    d->lnnz_u = uptr[nu] - ua;
+    d->lnnz_i = iptr[ni] - ia;
+    d->lwnnz = wptr[nu] - wa;
     XMALLOC(d->uptr, nu + 1); XMALLOC(d->iptr, ni + 1); XMALLOC(d->wptr, nu + 1);
     XMALLOC(d->wdeg, nu);
     /* (Transparent huge pages would halve the first-touch cost of these, but
@@ -1024,22 +1094,23 @@ int als_data_load_binary(MPI_Comm comm, const char *path, int k, als_data_t *d, 
         prefault(d->wcol, d->lwnnz); prefault(d->wval, d->lwnnz);
     }
     if (!d->uptr || !d->ucol || !d->uval || !d->iptr || !d->irow || !d->ival || !d->wptr ||
-        !d->wcol || !d->wval || !d->wdeg || !d->user_ids || !d->item_ids) {
+        !d->wcol || !d->wval || !d->wdeg) {
         als_err_set(err, ALS_ERR_NOMEM, "%s: out of memory for the local blocks (%" PRId64
                     " + %" PRId64 " ratings)", path, d->lnnz_u, d->lnnz_i);
     } else {
         for (int64_t t = 0; t <= nu; t++) {
-            d->uptr[t] = uptr[d->u0 + t] - ua;
-            d->wptr[t] = wptr[d->u0 + t] - wa;
+            d->uptr[t] = uptr[t] - ua;
+            d->wptr[t] = wptr[t] - wa;
         }
         for (int64_t t = 0; t <= ni; t++)
-            d->iptr[t] = iptr[d->i0 + t] - ia;
+            d->iptr[t] = iptr[t] - ia;
     }
-    free(uptr); free(wptr); free(iptr); free(uids); free(iids);
+    free(uptr); free(wptr); free(iptr);
     uptr = wptr = iptr = NULL;
-    uids = iids = NULL;
-    if (als_err_agree(comm, err) != ALS_OK)
+    if (als_err_agree(comm, err) != ALS_OK) {
+        free(hc_at);
         goto fail;
+    }
 
     /* Own rows only: independent, contiguous, block-aligned reads. */
     r.kind = RD_MPI_ONE;
@@ -1094,7 +1165,6 @@ int als_data_load_binary(MPI_Comm comm, const char *path, int k, als_data_t *d, 
 
 fail:
     free(csum); free(scratch); free(uptr); free(wptr); free(iptr);
-    free(uids); free(iids);
     MPI_File_close(&fh);
     als_data_free(d);
     return err->code;

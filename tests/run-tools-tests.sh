@@ -77,7 +77,7 @@ for p in 1 2 3 4; do
     if [ -n "$(plan_of "$T/pp")" ] && [ "$(plan_of "$T/pp")" = "$(plan_of "$T/pt")" ] \
         && [ "$(plan_of "$T/pp")" = "$(plan_of "$T/pb")" ] && [ "$(plan_of "$T/pp")" = "$(plan_of "$T/pd")" ]; then
         ok "P=$p: als-partition --ranks plan = als-train --print-plan (text and --data) = plan of the file"
-    else bad "P=$p: plans differ"; diff <(plan_of "$T/pp") <(plan_of "$T/pb") | head; fi
+    else bad "P=$p: plans differ"; for f in pt pb pd; do echo "  als-partition vs $f:"; diff <(plan_of "$T/pp") <(plan_of "$T/$f") | head; done; fi
 done
 tool als-partition --data "$T/tiny.bin" --ranks 4 --rank 2 > "$T/pp"
 train 4 --data "$T/tiny.bin" --iters 1 --rank 2 --print-plan > "$T/pb" 2>&1
