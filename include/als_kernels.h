@@ -65,6 +65,21 @@ int als_kernel_set_isa(const char *isa);
  * before any parallel region). */
 const char *als_kernel_config(void);
 
+/* The dot product every module uses (loss, residuals, predictions, CG):
+ * 8 independent partial sums in a fixed order, so the same bits on every
+ * rank and thread (and 8 chains hide the FMA latency that one exposes). */
+static inline double als_dot8(const double *a, const double *b, int k)
+{
+    double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int c = 0;
+    for (; c + 8 <= k; c += 8)
+        for (int l = 0; l < 8; l++)
+            s[l] += a[c + l] * b[c + l];
+    for (; c < k; c++)
+        s[c & 7] += a[c] * b[c];
+    return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+}
+
 /* Dispatchers used by the solver. */
 void als_gram_rhs(als_kernel_t kern, int k, int64_t n, const int64_t *idx, const double *r,
                   const double *X, double *A, double *b, double *ws);

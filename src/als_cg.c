@@ -1,19 +1,13 @@
 /* als_cg.c - matrix-free conjugate gradient for one row (see als_cg.h). */
 #include "als_cg.h"
+#include "als_kernels.h"
 
 #include <math.h>
 #include <string.h>
 
 double als_cg_dot(const double *a, const double *b, int k)
 {
-    double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    int c = 0;
-    for (; c + 8 <= k; c += 8)
-        for (int l = 0; l < 8; l++)
-            s[l] += a[c + l] * b[c + l];
-    for (; c < k; c++)
-        s[c & 7] += a[c] * b[c];
-    return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+    return als_dot8(a, b, k);
 }
 
 int64_t als_cg_ws_size(int k)

@@ -705,19 +705,6 @@ static int raw_owner(const uint64_t *first, const int *nonempty, int p, uint64_t
     return best;
 }
 
-/* Index of x in the ascending ids[0..n), or -1. */
-static int64_t find_raw(const uint64_t *ids, int64_t n, uint64_t x)
-{
-    int64_t lo = 0, hi = n;
-    while (lo < hi) {
-        int64_t mid = lo + (hi - lo) / 2;
-        if (ids[mid] < x)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < n && ids[lo] == x ? lo : -1;
-}
 
 /* first[r]: raw id of rank r's first row (empty blocks: the next block's
  * first id, or UINT64_MAX), so first[] is ascending. */
@@ -819,7 +806,7 @@ int als_testset_load(MPI_Comm comm, const char *path, const als_text_opts_t *top
     memset(cnt, 0, (size_t)p * sizeof *cnt);
     int *idest = malloc((size_t)(mine + 1) * sizeof *idest);
     for (int x = 0; x < mine; x++) {
-        int64_t u = find_raw(d->user_ids, d->u1 - d->u0, mu[x]);
+        int64_t u = als_id_find(d->user_ids, d->u1 - d->u0, mu[x]);
         gu[x] = u < 0 ? -1 : d->u0 + u;
         if (u < 0) {
             unknown[0]++;
@@ -859,7 +846,7 @@ int als_testset_load(MPI_Comm comm, const char *path, const als_text_opts_t *top
         ALS_ABORT("out of memory mapping the test items");
     MPI_Alltoallv(q, cnt, dsp, MPI_UINT64_T, qin, cnt2, dsp2, MPI_UINT64_T, comm);
     for (int x = 0; x < nin; x++) {
-        int64_t j = find_raw(d->item_ids, d->i1 - d->i0, qin[x]);
+        int64_t j = als_id_find(d->item_ids, d->i1 - d->i0, qin[x]);
         ansin[x] = j < 0 ? -1 : d->i0 + j;
     }
     MPI_Alltoallv(ansin, cnt2, dsp2, MPI_INT64_T, ans, cnt, dsp, MPI_INT64_T, comm);

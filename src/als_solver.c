@@ -27,18 +27,10 @@ static uint64_t mix64(uint64_t z)
     return z ^ (z >> 31);
 }
 
-/* Dot product with 8 independent partial sums (a fixed order, so the same
- * bits on every rank; 8 chains hide the FMA latency that one chain exposes). */
+/* The shared fixed-order dot product (als_kernels.h). */
 static inline double dot(const double *a, const double *b, int k)
 {
-    double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    int c = 0;
-    for (; c + 8 <= k; c += 8)
-        for (int l = 0; l < 8; l++)
-            s[l] += a[c + l] * b[c + l];
-    for (; c < k; c++)
-        s[c & 7] += a[c] * b[c];
-    return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+    return als_dot8(a, b, k);
 }
 
 /* Squared distance with the same summation structure as dot(). */
