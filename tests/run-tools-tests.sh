@@ -175,6 +175,19 @@ print("OK")
 PYEOF
 then ok "als-scaling-report: a scaled replica's neighbor memory keeps the 16 MiB send rounds and the workspace unscaled"
 else bad "als-scaling-report scale_plan memory" "$T/log"; fi
+# The plan-based model against measured runs: exchange bytes equal for both modes.
+tool als-partition --data "$T/g.bin" --ranks 1,2,3 --rank 8 --summary > "$T/plan123" 2>&1
+okc=1
+for mode in allgather neighbor; do for p in 1 2 3; do
+    train $p --data "$T/g.bin" --rank 8 --iters 2 --exchange $mode --quiet --out "$T/chk/$mode/p$p" \
+        > "$T/log" 2>&1 || okc=0
+done; done
+if [ $okc = 1 ] && $PY tools/als-scaling-report "$T/chk/allgather" --no-plots --quiet --out "$T/chkrep" \
+        --check-plan "$T/plan123:$T/chk" > "$T/log" 2>&1 \
+    && grep -q 'predicted = measured for every run' "$T/chkrep/plan-check.md" \
+    && [ "$(grep -c '| yes |' "$T/chkrep/plan-check.md")" = 6 ]; then
+    ok "als-scaling-report --check-plan: predicted = measured exchange bytes, P = 1..3, both modes"
+else bad "als-scaling-report --check-plan" "$T/chkrep/plan-check.md"; fi
 
 # ---- 3. corrupted binary files: named file and section, every rank non-zero, no hang ----
 expect_fail() { # name P pattern args...

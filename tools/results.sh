@@ -41,6 +41,8 @@ train() {
         { sleep 3; $MPIRUN -np "$NP" bin/als-train "$@" --quiet >> "$log" 2>&1; } ||
         { cat "$log" >&2; die "als-train failed (see $log)"; }
     r=$(awk '/^test_rmse:/{print $2}' "$log"); m=$(awk '/^test_mae:/{print $2}' "$log")
+    # "test_rmse: none": every test pair is a cold-start pair (the cold-start runs)
+    [ "$r" = none ] && m=none
     [ -n "$r" ] && [ -n "$m" ] || die "no test_rmse/test_mae in $log"
     # headline pairs: user and item in the model minus cold-start pairs (users
     # without training ratings, e.g. only in the social file), which are scored apart
