@@ -115,6 +115,79 @@ if grep -q '^| allgather | 16 | .* | fits | [0-9]' "$T/rep/plan-model.md" \
     && grep -q 'smallest P that fits' "$T/rep/plan-model.md"; then
     ok "als-scaling-report --plan: 'does not fit' rows get no time, fitting ones do"
 else bad "plan-model does-not-fit marking" "$T/rep/plan-model.md"; fi
+# A scaled replica: counts grow by SCALE, the workspace (threads 4 k^2 8) and
+# the neighbor send buffer (rounds of at most 16 MiB) do not.
+cat > "$T/planx" <<'PLANEOF'
+block plan for 64 ranks (k = 64, 1 thread per rank; cost = modelled flops, DESIGN.md section 6)
+dataset: users 200000 items 20000 ratings 2000000 w_nonzeros 3999070
+ranks: 64
+threads: 1
+k: 64
+flops_total: users 2.8e+10 items 1.0e+10
+flops_max: users 4.4e+08 items 1.6e+08
+ghost_rows: min 80000 avg 80000.0 max 80000
+ghost_rows_u: min 70000 avg 70000.0 max 70000
+ghost_rows_v: min 10000 avg 10000.0 max 10000
+neighbor_ranks: min 126 avg 126.0 max 126
+bytes_per_iteration_neighbor: min 40960000 avg 40960000.0 max 40960000
+bytes_per_iteration_allgather: min 110880000 avg 110880000.0 max 110880000
+memory_per_rank_bytes_neighbor: min 70000000 avg 70000000.0 max 70000000
+memory_per_rank_bytes_allgather: min 116000000 avg 116000000.0 max 116000000
+imbalance_flops: users 1.0003 items 1.0026
+block plan for 1024 ranks (k = 64, 1 thread per rank; cost = modelled flops, DESIGN.md section 6)
+dataset: users 200000 items 20000 ratings 2000000 w_nonzeros 3999070
+ranks: 1024
+threads: 1
+k: 64
+flops_total: users 2.8e+10 items 1.0e+10
+flops_max: users 2.8e+07 items 1.0e+07
+ghost_rows: min 7000 avg 7000.0 max 7000
+ghost_rows_u: min 6000 avg 6000.0 max 6000
+ghost_rows_v: min 1000 avg 1000.0 max 1000
+neighbor_ranks: min 2046 avg 2046.0 max 2046
+bytes_per_iteration_neighbor: min 3584000 avg 3584000.0 max 3584000
+bytes_per_iteration_allgather: min 112000000 avg 112000000.0 max 112000000
+memory_per_rank_bytes_neighbor: min 8000000 avg 8000000.0 max 8000000
+memory_per_rank_bytes_allgather: min 110000000 avg 110000000.0 max 110000000
+imbalance_flops: users 1.0041 items 1.0538
+PLANEOF
+if $PY - "$T/planx" > "$T/log" 2>&1 <<'PYEOF'
+import sys, importlib.machinery, importlib.util
+ld = importlib.machinery.SourceFileLoader("rep", "tools/als-scaling-report")
+spec = importlib.util.spec_from_loader("rep", ld); rep = importlib.util.module_from_spec(spec)
+ld.exec_module(rep)
+plans = rep.parse_plan_text(open(sys.argv[1]).read())
+work, rnd = 4 * 64 * 64 * 8, 16 << 20
+# P = 64: 70000 sent rows x 512 B > 16 MiB, so the replica's buffer is already capped
+e = rep.scale_plan(plans[64], 500)
+want = (70000000 - work - rnd) * 500 + rnd + work
+got = e["memory_per_rank_bytes_neighbor"]["max"]
+assert abs(got - want) < 1, (got, want)
+assert e["memory_per_rank_bytes_allgather"]["max"] == (116000000 - work) * 500 + work
+# P = 1024: 6000 rows x 512 B = 3072000 B at replica scale, capped once scaled
+e = rep.scale_plan(plans[1024], 500)
+want = (8000000 - work - 3072000) * 500 + rnd + work
+got = e["memory_per_rank_bytes_neighbor"]["max"]
+assert abs(got - want) < 1, (got, want)
+assert e["bytes_per_iteration_neighbor"]["max"] == 3584000 * 500
+assert rep.scale_plan(plans[64], 1) is plans[64]
+print("OK")
+PYEOF
+then ok "als-scaling-report: a scaled replica's neighbor memory keeps the 16 MiB send rounds and the workspace unscaled"
+else bad "als-scaling-report scale_plan memory" "$T/log"; fi
+# The plan-based model against measured runs: exchange bytes equal for both modes.
+tool als-partition --data "$T/g.bin" --ranks 1,2,3 --rank 8 --summary > "$T/plan123" 2>&1
+okc=1
+for mode in allgather neighbor; do for p in 1 2 3; do
+    train $p --data "$T/g.bin" --rank 8 --iters 2 --exchange $mode --quiet --out "$T/chk/$mode/p$p" \
+        > "$T/log" 2>&1 || okc=0
+done; done
+if [ $okc = 1 ] && $PY tools/als-scaling-report "$T/chk/allgather" --no-plots --quiet --out "$T/chkrep" \
+        --check-plan "$T/plan123:$T/chk" > "$T/log" 2>&1 \
+    && grep -q 'predicted = measured for every run' "$T/chkrep/plan-check.md" \
+    && [ "$(grep -c '| yes |' "$T/chkrep/plan-check.md")" = 6 ]; then
+    ok "als-scaling-report --check-plan: predicted = measured exchange bytes, P = 1..3, both modes"
+else bad "als-scaling-report --check-plan" "$T/chkrep/plan-check.md"; fi
 
 # ---- 3. corrupted binary files: named file and section, every rank non-zero, no hang ----
 expect_fail() { # name P pattern args...

@@ -41,8 +41,14 @@ train() {
         { sleep 3; $MPIRUN -np "$NP" bin/als-train "$@" --quiet >> "$log" 2>&1; } ||
         { cat "$log" >&2; die "als-train failed (see $log)"; }
     r=$(awk '/^test_rmse:/{print $2}' "$log"); m=$(awk '/^test_mae:/{print $2}' "$log")
+    # "test_rmse: none": every test pair is a cold-start pair (the cold-start runs)
+    [ "$r" = none ] && m=none
     [ -n "$r" ] && [ -n "$m" ] || die "no test_rmse/test_mae in $log"
-    echo "$r $m"
+    # headline pairs: user and item in the model minus cold-start pairs (users
+    # without training ratings, e.g. only in the social file), which are scored apart
+    e=$(awk '/^test: [0-9]+ ratings,/{print $4}' "$log"); c=$(awk '/^cold_start:/{print $2}' "$log")
+    [ -n "$e" ] || die "no test coverage line in $log"
+    echo "$r $m $(( e - ${c:-0} ))"
 }
 # tune NAME als-tune-args...: runs als-tune, echoes the args file path
 tune() {
@@ -70,7 +76,11 @@ md "training part of fold 1 only (it holds out 20% of each user's training ratin
 md "\`als-split --ratio 0.2 --seed 1\`, and has no way to read a test file). The α = 0 baseline and"
 md "the social model are tuned separately (the baseline grid has α = 0 only; the social grid has"
 md "α > 0 only), so each side gets its own best λ_U, λ_V, k. The same parameters are then used"
-md "on every fold. RMSE/MAE are over the test ratings whose user and item occur in training."
+md "on every fold. The headline RMSE/MAE are over the test ratings whose user has training ratings"
+md "and whose item occurs in training; test pairs of cold-start users (users without training"
+md "ratings, e.g. users who appear only in the trust file, who are in the model with \`--social\`)"
+md "are scored apart (\`cold_start:\` line), so α = 0 and social runs are compared on exactly the"
+md "same pairs (the pair counts are printed beside each table and checked equal)."
 md "The grids themselves (which values to offer) were chosen after a few exploratory runs; the"
 md "selection within each grid is made on validation data only. Std is the sample standard deviation over folds. Scratch files (trial CSVs, args, logs)"
 md "are in \`$W/\`."
@@ -152,13 +162,13 @@ HDR="| fold | α = 0 RMSE | α = 0 MAE | ablation RMSE | ablation MAE | trust RM
 for v in $VARIANTS; do [ "$v" = trust ] && continue; HDR="$HDR $v RMSE | $v MAE |"; SEP="$SEP---|---|"; done
 md "$HDR"; md "$SEP"
 : > "$W/ft-a0.res"; : > "$W/ft-abl.res"; for v in $VARIANTS; do : > "$W/ft-$v.res"; done
-SIMNOTE=""
+SIMNOTE=""; FTP=""; PAIRDIFF=""
 for f in 1 2 3 4 5; do
     say "  fold $f"
     set -- $(train "$W/ft-a0-$f.log" --ratings "$W/ft/train-$f.txt" --test "$W/ft/test-$f.txt" $(cat "$A0"))
-    echo "$1 $2" >> "$W/ft-a0.res"; ROW="| $f | $(f4 $1) | $(f4 $2) |"
+    echo "$1 $2" >> "$W/ft-a0.res"; ROW="| $f | $(f4 $1) | $(f4 $2) |"; FTP="$FTP $f:$3"; P0=$3
     set -- $(train "$W/ft-abl-$f.log" --ratings "$W/ft/train-$f.txt" --test "$W/ft/test-$f.txt" $(cat "$AS") --alpha 0)
-    echo "$1 $2" >> "$W/ft-abl.res"; ROW="$ROW $(f4 $1) | $(f4 $2) |"
+    echo "$1 $2" >> "$W/ft-abl.res"; ROW="$ROW $(f4 $1) | $(f4 $2) |"; [ "$3" = "$P0" ] || PAIRDIFF="$PAIRDIFF fold $f ablation $3 vs $P0;"
     for v in $VARIANTS; do
         S="$FT/trust.txt"
         if [ "$v" != trust ]; then
@@ -170,7 +180,7 @@ for f in 1 2 3 4 5; do
             fi
         fi
         set -- $(train "$W/ft-$v-$f.log" --ratings "$W/ft/train-$f.txt" --test "$W/ft/test-$f.txt" --social "$S" $(cat "$AS"))
-        echo "$1 $2" >> "$W/ft-$v.res"; ROW="$ROW $(f4 $1) | $(f4 $2) |"
+        echo "$1 $2" >> "$W/ft-$v.res"; ROW="$ROW $(f4 $1) | $(f4 $2) |"; [ "$3" = "$P0" ] || PAIRDIFF="$PAIRDIFF fold $f $v $3 vs $P0;"
     done
     md "$ROW"
 done
@@ -180,6 +190,8 @@ for v in $VARIANTS; do
     if [ -s "$W/ft-$v.res" ]; then set -- $(stats "$W/ft-$v.res"); ROW="$ROW **$1 ± $2** | **$3 ± $4** |"; else ROW="$ROW – | – |"; fi
 done
 md "$ROW"
+md ""
+md "Headline test pairs per fold (the same in every column): $FTP.$( [ -n "$PAIRDIFF" ] && echo " **Differ:**$PAIRDIFF")"
 md ""
 WINS=$(paste "$W/ft-a0.res" "$W/ft-trust.res" | awk '$3<$1{w++} END{print w+0}')
 WINA=$(paste "$W/ft-abl.res" "$W/ft-trust.res" | awk '$3<$1{w++} END{print w+0}')
@@ -206,10 +218,11 @@ if [ -f "$CI/rating.tsv" ] && [ -f "$CI/trustnetwork.tsv" ]; then
     CG="--bias --rank 10 --lambda-u 4,8 --lambda-v 8,16 --iters 20"
     C0=$(tune ciao-a0 --ratings "$W/ciao/train.txt" $CG --alpha 0)
     CS=$(tune ciao-soc --ratings "$W/ciao/train.txt" --social "$CI/trustnetwork.tsv" $CG --alpha 0.5,1,2)
-    set -- $(train "$W/ciao-a0.log" --ratings "$W/ciao/train.txt" --test "$W/ciao/test.txt" $(cat "$C0")); R0=$1; M0=$2
-    set -- $(train "$W/ciao-soc.log" --ratings "$W/ciao/train.txt" --test "$W/ciao/test.txt" --social "$CI/trustnetwork.tsv" $(cat "$CS")); RS=$1; MS=$2
-    set -- $(train "$W/ciao-abl.log" --ratings "$W/ciao/train.txt" --test "$W/ciao/test.txt" $(cat "$CS") --alpha 0); RA=$1; MA=$2
-    EV=$(grep -m1 'evaluated' "$W/ciao-soc.log")
+    set -- $(train "$W/ciao-a0.log" --ratings "$W/ciao/train.txt" --test "$W/ciao/test.txt" $(cat "$C0")); R0=$1; M0=$2; N0P=$3
+    set -- $(train "$W/ciao-soc.log" --ratings "$W/ciao/train.txt" --test "$W/ciao/test.txt" --social "$CI/trustnetwork.tsv" $(cat "$CS")); RS=$1; MS=$2; NSP=$3
+    set -- $(train "$W/ciao-abl.log" --ratings "$W/ciao/train.txt" --test "$W/ciao/test.txt" $(cat "$CS") --alpha 0); RA=$1; MA=$2; NAP=$3
+    EV=$(grep -m1 '^test: [0-9]* ratings,' "$W/ciao-soc.log")
+    CSL=$(grep -m1 '^cold_start:' "$W/ciao-soc.log")
     md "Split: \`bin/als-split --ratings $CI/rating.tsv --value-column 3 --ratio 0.2 --seed 1 --out ciao\` (rating in column 3; the split writes \`user item rating\`)."
     md ""
     md "    tools/als-tune --ratings ciao/train.txt $CG --alpha 0 --np $NP --csv ciao-a0.csv --best ciao-a0.args"
@@ -220,13 +233,16 @@ if [ -f "$CI/rating.tsv" ] && [ -f "$CI/trustnetwork.tsv" ]; then
     md "Chosen α = 0: \`$(cat "$C0")\`  "
     md "Chosen social: \`$(cat "$CS")\`"
     md ""
-    md "| model | test RMSE | test MAE |"
-    md "|---|---|---|"
-    md "| α = 0 | $(f4 $R0) | $(f4 $M0) |"
-    md "| ablation: \`\$(cat ciao-soc.args) --alpha 0\` | $(f4 $RA) | $(f4 $MA) |"
-    md "| social (trust weights 1) | $(f4 $RS) | $(f4 $MS) |"
+    md "| model | headline test pairs | test RMSE | test MAE |"
+    md "|---|---|---|---|"
+    md "| α = 0 | $N0P | $(f4 $R0) | $(f4 $M0) |"
+    md "| ablation: \`\$(cat ciao-soc.args) --alpha 0\` | $NAP | $(f4 $RA) | $(f4 $MA) |"
+    md "| social (trust weights 1) | $NSP | $(f4 $RS) | $(f4 $MS) |"
     md ""
-    md "Test coverage (als-train): \`$EV\`"
+    md "Test coverage of the social run (als-train): \`$EV\`"
+    if [ -n "$CSL" ]; then md "and, scored apart: \`$CSL\`"; fi
+    md ""
+    md "Same headline pairs in all three runs: $( [ "$N0P" = "$NSP" ] && [ "$N0P" = "$NAP" ] && echo "**yes** ($N0P)" || echo "**no** ($N0P / $NAP / $NSP)")."
     md ""
     md "Target: social better than α = 0 — $(awk -v a=$R0 -v b=$RS 'BEGIN{print (b<a)?"**reached**":"**not reached**"}') (RMSE $(f4 $R0) → $(f4 $RS))."
     md ""
@@ -264,5 +280,11 @@ fi
 md ""
 md "Total wall time of \`tools/results.sh\`: $(( $(date +%s) - START )) s."
 
+# The implicit-feedback section is written by tools/implicit-results.sh, not
+# here: carry it over from the existing file unchanged.
+if [ -f "$OUT" ] && grep -q '^## Implicit feedback' "$OUT"; then
+    md ""
+    sed -n '/^## Implicit feedback/,$p' "$OUT" >> "$MD"
+fi
 mv "$MD" "$OUT.tmp" && mv "$OUT.tmp" "$OUT" || die "cannot write $OUT"
 say "wrote $OUT"
