@@ -20,6 +20,9 @@
 #include "als_implicit.h"
 #include "als_rankeval.h"
 
+/* Rows per chunk of solve_rows: formed, then solved in one batch. */
+#define ALS_SOLVE_CHUNK 16
+
 static uint64_t mix64(uint64_t z)
 {
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -725,111 +728,151 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
     als_rsum_init(sse);
     als_rsum_init(sse_bound);
     double tg = 0.0, ts = 0.0, t0 = omp_get_wtime();
+    /* Rows are taken in chunks of ALS_SOLVE_CHUNK: each Cholesky row's
+     * system is formed, then the chunk's systems are solved together by
+     * als_solve_spd_batch (one per SIMD lane; a system's solution does not
+     * depend on its chunk or lane, so the results stay the same for every
+     * P and thread count), then each row's residual pass runs. --kernel ref
+     * solves each system with als_solve_spd; CG rows are solved as formed. */
+    const int64_t nchunk = (nrows + ALS_SOLVE_CHUNK - 1) / ALS_SOLVE_CHUNK;
+    const int64_t sys_sz = (int64_t)kr * kr + kr; /* one batched system: A, then x */
 #pragma omp parallel reduction(+ : tg, ts)
     {
-        double *A = malloc((size_t)k * k * sizeof *A);
+        double *A = malloc((size_t)k * k * sizeof *A); /* forming with --bias */
         double *ws = malloc((size_t)(als_gram_ws_size(k) + 1) * sizeof *ws);
-        double *Ar = malloc((size_t)(kr * kr + kr) * sizeof *Ar), *xr = Ar + kr * kr;
+        double *As = malloc((size_t)(ALS_SOLVE_CHUNK * sys_sz) * sizeof *As);
+        double *bws = malloc((size_t)(als_solve_batch_ws_size(kr) + 1) * sizeof *bws);
         /* --implicit: each row's c - 1 and c p; CG: b, diag and its ws. */
         double *wt = malloc((size_t)(2 * s->maxrow + 5 * k + 2) * sizeof *wt);
         double *coef = wt + s->maxrow, *cgb = coef + s->maxrow, *cgd = cgb + k, *cgws = cgd + k;
+        const double *Ap[ALS_SOLVE_CHUNK];
+        double *bp[ALS_SOLVE_CHUNK];
+        int binfo[ALS_SOLVE_CHUNK], rinfo[ALS_SOLVE_CHUNK], rsys[ALS_SOLVE_CHUNK];
         als_rsum_t my_sse, my_bound;
         als_rsum_init(&my_sse);
         als_rsum_init(&my_bound);
-        if (!A || !ws || !Ar || !wt)
+        if (!A || !ws || !As || !bws || !wt)
             ALS_ABORT("out of memory for the per-thread workspace (k = %d)", k);
-#pragma omp for schedule(dynamic, 16)
-        for (int64_t t = 0; t < nrows; t++) {
-            double *b = out + t * k;
-            const int64_t nt = ptr[t + 1] - ptr[t];
-            double c0 = omp_get_wtime();
-            const int hot = hot_slot && hot_slot[t] >= 0;
-            double shift = count_scale && nt > 0 ? reg * (double)nt : reg;
-            if (implicit) /* data checked >= 0 and finite at start-up */
-                als_implicit_weights(&s->opt->conf, nt, val + ptr[t], wt, coef);
-            int info;
-            double c1 = c0; /* CG: the whole row counts as solve time */
-            if (use_cg && !hot) { /* hot rows: the chunks' Gram and Cholesky */
-                double socdeg = wptr ? alpha * deg[t] : 0.0;
-                info = cg_row(s, nt, idx + ptr[t], implicit ? coef : val + ptr[t],
-                              implicit ? wt : NULL, X, G, shift + socdeg, socdeg,
-                              wptr ? wptr[t] : 0, wptr ? wptr[t + 1] : 0, wcol, wval, Y, fix,
-                              bcoord, cur + t * k, b, cgb, cgd, cgws);
-                goto solved;
-            }
-            if (hot) { /* the chunks' sum, added in chunk order by hot_gram */
-                const double *h = hotA + hot_slot[t] * ((int64_t)k * k + k);
-                memcpy(A, h, (size_t)k * k * sizeof *A);
-                memcpy(b, h + k * k, (size_t)k * sizeof *b);
-            } else if (implicit) { /* G + sum (c-1) y y', b = sum c p y (social added below) */
-                als_implicit_normal_eq(k, nt, idx + ptr[t], X, wt, coef, G, zero_diag, 0, NULL,
-                                       NULL, 0.0, NULL, A, b);
-            } else {
-                als_gram_rhs(kern, k, nt, idx + ptr[t], val + ptr[t], X, A, b, ws);
-            }
-            if (wptr) {
-                shift += alpha * deg[t];
-                for (int64_t x = wptr[t]; x < wptr[t + 1]; x++) {
-                    const double w = alpha * wval[x], *y = Y + wcol[x] * k;
-                    for (int c = 0; c < k; c++)
-                        b[c] += w * y[c];
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t ch = 0; ch < nchunk; ch++) {
+            const int64_t r0 = ch * ALS_SOLVE_CHUNK;
+            const int nr = (int)(nrows - r0 < ALS_SOLVE_CHUNK ? nrows - r0 : ALS_SOLVE_CHUNK);
+            int ns = 0; /* systems in this chunk's batch */
+            for (int j = 0; j < nr; j++) {
+                const int64_t t = r0 + j;
+                double *b = out + t * k;
+                const int64_t nt = ptr[t + 1] - ptr[t];
+                double c0 = omp_get_wtime();
+                const int hot = hot_slot && hot_slot[t] >= 0;
+                double shift = count_scale && nt > 0 ? reg * (double)nt : reg;
+                if (implicit) /* data checked >= 0 and finite at start-up */
+                    als_implicit_weights(&s->opt->conf, nt, val + ptr[t], wt, coef);
+                rsys[j] = -1;
+                if (use_cg && !hot) { /* hot rows: the chunks' Gram and Cholesky */
+                    double socdeg = wptr ? alpha * deg[t] : 0.0;
+                    rinfo[j] = cg_row(s, nt, idx + ptr[t], implicit ? coef : val + ptr[t],
+                                      implicit ? wt : NULL, X, G, shift + socdeg, socdeg,
+                                      wptr ? wptr[t] : 0, wptr ? wptr[t + 1] : 0, wcol, wval, Y,
+                                      fix, bcoord, cur + t * k, b, cgb, cgd, cgws);
+                    ts += omp_get_wtime() - c0; /* CG: the whole row counts as solve time */
+                    continue;
                 }
-            }
-            for (int c = 0; c < k; c++)
-                A[c * k + c] += shift;
-            if (bcoord >= 0 && lbias >= 0) /* the bias: its own plain lambda */
-                A[bcoord * k + bcoord] += lbias - (shift - (wptr ? alpha * deg[t] : 0.0));
-            c1 = omp_get_wtime();
-            if (nf == 0) {
-                info = als_solve_spd(kern, k, A, b);
-            } else {
-                /* Drop the constant coordinates: unknowns q, right-hand side
-                 * minus the constant columns times their values. */
-                for (int a = 0; a < kr; a++) {
-                    for (int c = a; c < kr; c++)
-                        Ar[a * kr + c] = A[q[a] * k + q[c]];
-                    double r = b[q[a]];
-                    for (int f = 0; f < nf; f++) {
-                        int lo = q[a] < fix[f] ? q[a] : fix[f], hi = q[a] ^ fix[f] ^ lo;
-                        r -= A[lo * k + hi] * fixval[f];
+                /* Without fixed coordinates the system is formed in place in
+                 * the batch; with them in A, then reduced into the batch. */
+                double *Sa = As + ns * sys_sz, *Am = nf == 0 ? Sa : A;
+                if (hot) { /* the chunks' sum, added in chunk order by hot_gram */
+                    const double *h = hotA + hot_slot[t] * ((int64_t)k * k + k);
+                    memcpy(Am, h, (size_t)k * k * sizeof *Am);
+                    memcpy(b, h + k * k, (size_t)k * sizeof *b);
+                } else if (implicit) { /* G + sum (c-1) y y', b = sum c p y (social below) */
+                    als_implicit_normal_eq(k, nt, idx + ptr[t], X, wt, coef, G, zero_diag, 0,
+                                           NULL, NULL, 0.0, NULL, Am, b);
+                } else {
+                    als_gram_rhs(kern, k, nt, idx + ptr[t], val + ptr[t], X, Am, b, ws);
+                }
+                if (wptr) {
+                    shift += alpha * deg[t];
+                    for (int64_t x = wptr[t]; x < wptr[t + 1]; x++) {
+                        const double w = alpha * wval[x], *y = Y + wcol[x] * k;
+                        for (int c = 0; c < k; c++)
+                            b[c] += w * y[c];
                     }
-                    xr[a] = r;
                 }
-                info = als_solve_spd(kern, kr, Ar, xr);
-                for (int a = 0; a < kr; a++)
-                    b[q[a]] = xr[a];
-                for (int f = 0; f < nf; f++)
-                    b[fix[f]] = fixval[f];
-            }
-        solved: /* both solvers: x in b, info 0 or the failure */
-            if (info == 0)
                 for (int c = 0; c < k; c++)
-                    if (!isfinite(b[c]))
-                        info = -1;
-            /* The row's residuals against the rows just read (still in
-             * cache): exact, no Sum r^2 - 2 x.b + x'Ax cancellation. */
-            if (info == 0 && !hot) { /* hot rows: hot_residuals, where the chunks are */
-                double nx = sqrt(dot(b, b, k)), bound = 0.0;
-                if (implicit)
-                    for (int64_t x = ptr[t]; x < ptr[t + 1]; x++)
-                        add_implicit_term(&s->opt->conf, val[x], b, X + idx[x] * k, k, nx,
-                                          xnorm[idx[x]], &my_sse, &bound);
-                else
-                    for (int64_t x = ptr[t]; x < ptr[t + 1]; x++)
-                        add_residual(val[x], b, X + idx[x] * k, k, nx, xnorm[idx[x]], &my_sse,
-                                     &bound);
-                als_rsum_add(&my_bound, bound);
+                    Am[c * k + c] += shift;
+                if (bcoord >= 0 && lbias >= 0) /* the bias: its own plain lambda */
+                    Am[bcoord * k + bcoord] += lbias - (shift - (wptr ? alpha * deg[t] : 0.0));
+                if (nf == 0) {
+                    bp[ns] = b;
+                } else {
+                    /* Drop the constant coordinates: unknowns q, right-hand
+                     * side minus the constant columns times their values. */
+                    double *Ar = Sa, *xr = Sa + (int64_t)kr * kr;
+                    for (int a = 0; a < kr; a++) {
+                        for (int c = a; c < kr; c++)
+                            Ar[a * kr + c] = A[q[a] * k + q[c]];
+                        double r = b[q[a]];
+                        for (int f = 0; f < nf; f++) {
+                            int lo = q[a] < fix[f] ? q[a] : fix[f], hi = q[a] ^ fix[f] ^ lo;
+                            r -= A[lo * k + hi] * fixval[f];
+                        }
+                        xr[a] = r;
+                    }
+                    bp[ns] = xr;
+                }
+                Ap[ns] = Sa;
+                rsys[j] = ns++;
+                tg += omp_get_wtime() - c0;
             }
-            double c2 = omp_get_wtime();
-            tg += c1 - c0;
-            ts += c2 - c1;
-            if (info != 0) {
+            double c1 = omp_get_wtime();
+            if (ns > 0) {
+                if (kern == ALS_KERNEL_REF) /* the oracle: one LAPACK solve per row */
+                    for (int j = 0; j < ns; j++)
+                        binfo[j] = als_solve_spd(kern, kr, (double *)Ap[j], bp[j]);
+                else
+                    als_solve_spd_batch(kern, kr, ns, Ap, bp, binfo, bws);
+            }
+            for (int j = 0; j < nr; j++) {
+                const int64_t t = r0 + j;
+                double *b = out + t * k;
+                const int hot = hot_slot && hot_slot[t] >= 0;
+                int info = rsys[j] < 0 ? rinfo[j] : binfo[rsys[j]];
+                if (rsys[j] >= 0 && nf > 0) {
+                    const double *xr = bp[rsys[j]];
+                    for (int a = 0; a < kr; a++)
+                        b[q[a]] = xr[a];
+                    for (int f = 0; f < nf; f++)
+                        b[fix[f]] = fixval[f];
+                }
+                /* both solvers: x in b, info 0 or the failure */
+                if (info == 0)
+                    for (int c = 0; c < k; c++)
+                        if (!isfinite(b[c]))
+                            info = -1;
+                /* The row's residuals against the rows it read (the chunk's
+                 * rows are still in cache): exact, no Sum r^2 - 2 x.b + x'Ax
+                 * cancellation. */
+                if (info == 0 && !hot) { /* hot rows: hot_residuals, where the chunks are */
+                    double nx = sqrt(dot(b, b, k)), bound = 0.0;
+                    if (implicit)
+                        for (int64_t x = ptr[t]; x < ptr[t + 1]; x++)
+                            add_implicit_term(&s->opt->conf, val[x], b, X + idx[x] * k, k, nx,
+                                              xnorm[idx[x]], &my_sse, &bound);
+                    else
+                        for (int64_t x = ptr[t]; x < ptr[t + 1]; x++)
+                            add_residual(val[x], b, X + idx[x] * k, k, nx, xnorm[idx[x]],
+                                         &my_sse, &bound);
+                    als_rsum_add(&my_bound, bound);
+                }
+                if (info != 0) {
 #pragma omp critical
-                if (t < bad) {
-                    bad = t;
-                    bad_info = info;
+                    if (t < bad) {
+                        bad = t;
+                        bad_info = info;
+                    }
                 }
             }
+            ts += omp_get_wtime() - c1;
         }
 #pragma omp critical
         {
@@ -838,7 +881,8 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
         }
         free(A);
         free(ws);
-        free(Ar);
+        free(As);
+        free(bws);
         free(wt);
     }
     /* Split the loop's wall time between gram and solve by their CPU shares. */
