@@ -22,6 +22,9 @@
 
 /* Rows per chunk of solve_rows: formed, then solved in one batch. */
 #define ALS_SOLVE_CHUNK 16
+/* --solver cg: rows of at most this many ratings are gathered into a
+ * contiguous panel before their CG steps (k = 64: 2 MiB per thread). */
+#define ALS_CG_PANEL 4096
 
 static uint64_t mix64(uint64_t z)
 {
@@ -115,6 +118,36 @@ static inline void add_implicit_term(const als_conf_t *cf, double r, const doubl
     als_rsum_add(sse, term);
     *bound += 2.0 * fabs(cm1 * sx - c * p) * delta + cm1 * delta * delta +
               4.0 * 0x1p-53 * (fabs(cm1 * sx * sx) + fabs(c * p) * (1.0 + 2.0 * fabs(sx)));
+}
+
+/* Compiled for AVX-512 and AVX2 too on x86-64 (chosen at load time); with
+ * contraction off (-std=c11) and dot()'s 8 lanes the same bits in every
+ * clone. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(ALS_NO_CLONES)
+#define ALS_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define ALS_CLONES
+#endif
+
+/* One solved row x's residuals against the n rows it read, exactly added to
+ * *sse, their rounding bound summed in rating order and added to *bsum.
+ * Y: the rows gathered in rating order (a CG panel), or NULL to read X
+ * through idx. Local. */
+ALS_CLONES static void row_residuals(const als_solver_t *s, int64_t n, const double *val,
+                                     const int64_t *idx, const double *X, const double *Y,
+                                     const double *xnorm, const double *x, als_rsum_t *sse,
+                                     als_rsum_t *bsum)
+{
+    const int k = s->k;
+    double nx = sqrt(dot(x, x, k)), bound = 0.0;
+    for (int64_t t = 0; t < n; t++) {
+        const double *y = Y ? Y + t * k : X + idx[t] * k;
+        if (s->opt->implicit)
+            add_implicit_term(&s->opt->conf, val[t], x, y, k, nx, xnorm[idx[t]], sse, &bound);
+        else
+            add_residual(val[t], x, y, k, nx, xnorm[idx[t]], sse, &bound);
+    }
+    als_rsum_add(bsum, bound);
 }
 
 /* ---- hot item rows (als_plan.h) ------------------------------------------
@@ -642,16 +675,28 @@ void als_solver_free(als_solver_t *s)
  * lambda n_i, + alpha deg_i) on every coordinate, lambda_bias + alpha deg_i
  * on the bias coordinate with --lambda-bias; G = Y'Y and w = c - 1 with
  * --implicit. Fixed coordinates keep cur's values. b, diag: k doubles each,
- * ws: als_cg_ws_size(k). Returns 0, -1 (non-finite) or 1 (not positive
- * definite on the free coordinates), like the Cholesky path's info. Local. */
+ * ws: als_cg_ws_size(k); panel: npanel*k doubles, iota: 0..npanel-1 (rows
+ * with n <= npanel are gathered into the panel first). Returns 0, -1
+ * (non-finite) or 1 (not positive definite on the free coordinates), like
+ * the Cholesky path's info. Local. */
 static int cg_row(const als_solver_t *s, int64_t n, const int64_t *idx, const double *coef,
                   const double *w, const double *X, const double *G, double shift,
                   double socdeg, int64_t w0, int64_t w1, const int64_t *wcol,
                   const double *wval, const double *Y, const int *fix, int bcoord,
-                  const double *cur, double *x, double *b, double *diag, double *ws)
+                  const double *cur, double *x, double *b, double *diag, double *ws,
+                  double *panel, const int64_t *iota, int64_t npanel)
 {
     const int k = s->k;
     const double alpha = s->opt->alpha, lbias = s->opt->lambda_bias;
+    if (n <= npanel) {
+        /* Gather the row's n factor rows once into a contiguous panel (in
+         * cache for every CG step): the same values in the same order, so
+         * the same bits as reading X through idx. */
+        for (int64_t t = 0; t < n; t++)
+            memcpy(panel + t * k, X + idx[t] * k, (size_t)k * sizeof *panel);
+        X = panel;
+        idx = iota;
+    }
     als_cg_rhs(k, n, idx, coef, X, b);
     for (int64_t e = w0; e < w1; e++) {
         const double a = alpha * wval[e], *y = Y + wcol[e] * k;
@@ -736,12 +781,20 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
      * solves each system with als_solve_spd; CG rows are solved as formed. */
     const int64_t nchunk = (nrows + ALS_SOLVE_CHUNK - 1) / ALS_SOLVE_CHUNK;
     const int64_t sys_sz = (int64_t)kr * kr + kr; /* one batched system: A, then x */
+    /* CG: rows of at most npanel ratings are gathered into a per-thread panel. */
+    const int64_t npanel = use_cg ? (s->maxrow < ALS_CG_PANEL ? s->maxrow : ALS_CG_PANEL) : 0;
+    int64_t *iota = malloc((size_t)(npanel + 1) * sizeof *iota);
+    if (!iota)
+        ALS_ABORT("out of memory for the CG panel index (%" PRId64 " rows)", npanel);
+    for (int64_t t = 0; t < npanel; t++)
+        iota[t] = t;
 #pragma omp parallel reduction(+ : tg, ts)
     {
         double *A = malloc((size_t)k * k * sizeof *A); /* forming with --bias */
         double *ws = malloc((size_t)(als_gram_ws_size(k) + 1) * sizeof *ws);
         double *As = malloc((size_t)(ALS_SOLVE_CHUNK * sys_sz) * sizeof *As);
         double *bws = malloc((size_t)(als_solve_batch_ws_size(kr) + 1) * sizeof *bws);
+        double *panel = malloc((size_t)(npanel * k + 1) * sizeof *panel);
         /* --implicit: each row's c - 1 and c p; CG: b, diag and its ws. */
         double *wt = malloc((size_t)(2 * s->maxrow + 5 * k + 2) * sizeof *wt);
         double *coef = wt + s->maxrow, *cgb = coef + s->maxrow, *cgd = cgb + k, *cgws = cgd + k;
@@ -751,7 +804,7 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
         als_rsum_t my_sse, my_bound;
         als_rsum_init(&my_sse);
         als_rsum_init(&my_bound);
-        if (!A || !ws || !As || !bws || !wt)
+        if (!A || !ws || !As || !bws || !wt || !panel)
             ALS_ABORT("out of memory for the per-thread workspace (k = %d)", k);
 #pragma omp for schedule(dynamic, 1)
         for (int64_t ch = 0; ch < nchunk; ch++) {
@@ -773,7 +826,15 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
                     rinfo[j] = cg_row(s, nt, idx + ptr[t], implicit ? coef : val + ptr[t],
                                       implicit ? wt : NULL, X, G, shift + socdeg, socdeg,
                                       wptr ? wptr[t] : 0, wptr ? wptr[t + 1] : 0, wcol, wval, Y,
-                                      fix, bcoord, cur + t * k, b, cgb, cgd, cgws);
+                                      fix, bcoord, cur + t * k, b, cgb, cgd, cgws, panel,
+                                      iota, npanel);
+                    for (int c = 0; c < k && rinfo[j] == 0; c++)
+                        if (!isfinite(b[c]))
+                            rinfo[j] = -1;
+                    /* The residuals now, from the panel the steps just read. */
+                    if (rinfo[j] == 0)
+                        row_residuals(s, nt, val + ptr[t], idx + ptr[t], X,
+                                      nt <= npanel ? panel : NULL, xnorm, b, &my_sse, &my_bound);
                     ts += omp_get_wtime() - c0; /* CG: the whole row counts as solve time */
                     continue;
                 }
@@ -844,26 +905,18 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
                     for (int f = 0; f < nf; f++)
                         b[fix[f]] = fixval[f];
                 }
-                /* both solvers: x in b, info 0 or the failure */
-                if (info == 0)
+                /* x in b, info 0 or the failure (CG rows: checked and their
+                 * residuals added as they were solved) */
+                if (info == 0 && rsys[j] >= 0)
                     for (int c = 0; c < k; c++)
                         if (!isfinite(b[c]))
                             info = -1;
                 /* The row's residuals against the rows it read (the chunk's
                  * rows are still in cache): exact, no Sum r^2 - 2 x.b + x'Ax
-                 * cancellation. */
-                if (info == 0 && !hot) { /* hot rows: hot_residuals, where the chunks are */
-                    double nx = sqrt(dot(b, b, k)), bound = 0.0;
-                    if (implicit)
-                        for (int64_t x = ptr[t]; x < ptr[t + 1]; x++)
-                            add_implicit_term(&s->opt->conf, val[x], b, X + idx[x] * k, k, nx,
-                                              xnorm[idx[x]], &my_sse, &bound);
-                    else
-                        for (int64_t x = ptr[t]; x < ptr[t + 1]; x++)
-                            add_residual(val[x], b, X + idx[x] * k, k, nx, xnorm[idx[x]],
-                                         &my_sse, &bound);
-                    als_rsum_add(&my_bound, bound);
-                }
+                 * cancellation. Hot rows: hot_residuals, where the chunks are. */
+                if (info == 0 && !hot && rsys[j] >= 0)
+                    row_residuals(s, ptr[t + 1] - ptr[t], val + ptr[t], idx + ptr[t], X, NULL,
+                                  xnorm, b, &my_sse, &my_bound);
                 if (info != 0) {
 #pragma omp critical
                     if (t < bad) {
@@ -883,8 +936,10 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
         free(ws);
         free(As);
         free(bws);
+        free(panel);
         free(wt);
     }
+    free(iota);
     /* Split the loop's wall time between gram and solve by their CPU shares. */
     double wall = omp_get_wtime() - t0;
     double share = (tg + ts) > 0 ? tg / (tg + ts) : 0.5;
@@ -1228,24 +1283,41 @@ void als_solver_test_dist(als_solver_t *s, als_testmetrics_t *m)
     for (int c = 0; c < 6; c++)
         als_rsum_init(&a[c]);
     int64_t cnt[2] = {0, 0};
-    for (int64_t x = 0; x < s->ntest; x++) {
-        int64_t t = s->test_u[x];
-        const double *u = s->U + (s->pu.own_slot + t) * k, *v = s->V + s->test_v[x] * k;
-        double e = s->test_r[x] - clip(dot(u, v, k), d->rmin, d->rmax);
-        if (d->uptr[t + 1] > d->uptr[t]) {
-            als_rsum_add(&a[0], e * e);
-            als_rsum_add(&a[1], fabs(e));
-            cnt[0]++;
-        } else {
-            double em = s->test_r[x] - d->rmean;
-            als_rsum_add(&a[2], e * e);
-            als_rsum_add(&a[3], fabs(e));
-            als_rsum_add(&a[4], em * em);
-            if (s->opt->bias) {
-                double eb = s->test_r[x] - clip(d->rmean + v[kb + 1], d->rmin, d->rmax);
-                als_rsum_add(&a[5], eb * eb);
+    /* Threads over the test pairs: the sums are exact, so the same bits
+     * for every thread count. */
+#pragma omp parallel
+    {
+        als_rsum_t my[6];
+        int64_t mc[2] = {0, 0};
+        for (int c = 0; c < 6; c++)
+            als_rsum_init(&my[c]);
+#pragma omp for schedule(static)
+        for (int64_t x = 0; x < s->ntest; x++) {
+            int64_t t = s->test_u[x];
+            const double *u = s->U + (s->pu.own_slot + t) * k, *v = s->V + s->test_v[x] * k;
+            double e = s->test_r[x] - clip(dot(u, v, k), d->rmin, d->rmax);
+            if (d->uptr[t + 1] > d->uptr[t]) {
+                als_rsum_add(&my[0], e * e);
+                als_rsum_add(&my[1], fabs(e));
+                mc[0]++;
+            } else {
+                double em = s->test_r[x] - d->rmean;
+                als_rsum_add(&my[2], e * e);
+                als_rsum_add(&my[3], fabs(e));
+                als_rsum_add(&my[4], em * em);
+                if (s->opt->bias) {
+                    double eb = s->test_r[x] - clip(d->rmean + v[kb + 1], d->rmin, d->rmax);
+                    als_rsum_add(&my[5], eb * eb);
+                }
+                mc[1]++;
             }
-            cnt[1]++;
+        }
+#pragma omp critical
+        {
+            for (int c = 0; c < 6; c++)
+                als_rsum_merge(&a[c], &my[c]);
+            cnt[0] += mc[0];
+            cnt[1] += mc[1];
         }
     }
     als_rsum_allreduce(s->comm, a, 6);
