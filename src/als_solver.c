@@ -20,8 +20,14 @@
 #include "als_implicit.h"
 #include "als_rankeval.h"
 
-/* Rows per chunk of solve_rows: formed, then solved in one batch. */
+/* Rows per chunk of solve_rows (the unit of the dynamic schedule), solved
+ * in batches of at most this many. */
 #define ALS_SOLVE_CHUNK 16
+/* A batch ends at a whole group of SIMD lanes once the factor rows its
+ * residual passes read would exceed this, so that they are still in cache
+ * (2M set, k = 64, one core: 256 KiB and one lane group per batch both
+ * 0.74-0.76 s/iter, 1 MiB 0.77-0.84, always 16 rows 0.82-0.85). */
+#define ALS_BATCH_BYTES (256 << 10)
 /* --solver cg: rows of at most this many ratings are gathered into a
  * contiguous panel before their CG steps (k = 64: 2 MiB per thread). */
 #define ALS_CG_PANEL 4096
@@ -734,6 +740,16 @@ static int cg_row(const als_solver_t *s, int64_t n, const int64_t *idx, const do
     return rc == -1 ? -1 : rc == -2 ? 1 : 0;
 }
 
+/* Record a failed row: the lowest local row wins. */
+static void note_failure(int64_t t, int info, int64_t *bad, int *bad_info)
+{
+#pragma omp critical(als_solve_failure)
+    if (t < *bad) {
+        *bad = t;
+        *bad_info = info;
+    }
+}
+
 /* Solve the rows [0, nrows) of one half-step. For row t: ratings
  * idx/val[ptr[t]..ptr[t+1]) against X (view rows; norms xnorm), diagonal
  * shift reg + alpha*deg[t], social right-hand side alpha * sum W[t,f] Y[f]
@@ -781,6 +797,8 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
      * solves each system with als_solve_spd; CG rows are solved as formed. */
     const int64_t nchunk = (nrows + ALS_SOLVE_CHUNK - 1) / ALS_SOLVE_CHUNK;
     const int64_t sys_sz = (int64_t)kr * kr + kr; /* one batched system: A, then x */
+    const int lanes = als_solve_batch_lanes(kern);
+    const int64_t batch_bytes = ALS_BATCH_BYTES;
     /* CG: rows of at most npanel ratings are gathered into a per-thread panel. */
     const int64_t npanel = use_cg ? (s->maxrow < ALS_CG_PANEL ? s->maxrow : ALS_CG_PANEL) : 0;
     int64_t *iota = malloc((size_t)(npanel + 1) * sizeof *iota);
@@ -800,7 +818,7 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
         double *coef = wt + s->maxrow, *cgb = coef + s->maxrow, *cgd = cgb + k, *cgws = cgd + k;
         const double *Ap[ALS_SOLVE_CHUNK];
         double *bp[ALS_SOLVE_CHUNK];
-        int binfo[ALS_SOLVE_CHUNK], rinfo[ALS_SOLVE_CHUNK], rsys[ALS_SOLVE_CHUNK];
+        int binfo[ALS_SOLVE_CHUNK];
         als_rsum_t my_sse, my_bound;
         als_rsum_init(&my_sse);
         als_rsum_init(&my_bound);
@@ -810,8 +828,52 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
         for (int64_t ch = 0; ch < nchunk; ch++) {
             const int64_t r0 = ch * ALS_SOLVE_CHUNK;
             const int nr = (int)(nrows - r0 < ALS_SOLVE_CHUNK ? nrows - r0 : ALS_SOLVE_CHUNK);
-            int ns = 0; /* systems in this chunk's batch */
-            for (int j = 0; j < nr; j++) {
+            int ns = 0;          /* systems pending in the batch */
+            int64_t pend_n = 0;  /* their ratings: the factor rows their residuals read */
+            int64_t prow[ALS_SOLVE_CHUNK];
+            for (int j = 0; j <= nr; j++) {
+                /* Solve the pending systems in one batch and run their
+                 * residual passes while the rows they read are still in
+                 * cache: at the end of the chunk, or at a whole group of
+                 * lanes when the next row would take the rows read past
+                 * batch_bytes. */
+                const int64_t nt_next = j < nr ? ptr[r0 + j + 1] - ptr[r0 + j] : 0;
+                if (ns > 0 && (j == nr || (ns % lanes == 0 &&
+                                           (pend_n + nt_next) * k * 8 > batch_bytes))) {
+                    double c1 = omp_get_wtime();
+                    if (kern == ALS_KERNEL_REF) /* the oracle: one LAPACK solve per row */
+                        for (int i = 0; i < ns; i++)
+                            binfo[i] = als_solve_spd(kern, kr, (double *)Ap[i], bp[i]);
+                    else
+                        als_solve_spd_batch(kern, kr, ns, Ap, bp, binfo, bws);
+                    for (int i = 0; i < ns; i++) {
+                        const int64_t t = prow[i];
+                        double *b = out + t * k;
+                        int info = binfo[i];
+                        if (nf > 0) {
+                            for (int a = 0; a < kr; a++)
+                                b[q[a]] = bp[i][a];
+                            for (int f = 0; f < nf; f++)
+                                b[fix[f]] = fixval[f];
+                        }
+                        for (int c = 0; c < k && info == 0; c++)
+                            if (!isfinite(b[c]))
+                                info = -1;
+                        /* The row's residuals against the rows it read:
+                         * exact, no Sum r^2 - 2 x.b + x'Ax cancellation.
+                         * Hot rows: hot_residuals, where the chunks are. */
+                        if (info == 0 && !(hot_slot && hot_slot[t] >= 0))
+                            row_residuals(s, ptr[t + 1] - ptr[t], val + ptr[t], idx + ptr[t], X,
+                                          NULL, xnorm, b, &my_sse, &my_bound);
+                        if (info != 0)
+                            note_failure(t, info, &bad, &bad_info);
+                    }
+                    ts += omp_get_wtime() - c1;
+                    ns = 0;
+                    pend_n = 0;
+                }
+                if (j == nr)
+                    break;
                 const int64_t t = r0 + j;
                 double *b = out + t * k;
                 const int64_t nt = ptr[t + 1] - ptr[t];
@@ -820,21 +882,22 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
                 double shift = count_scale && nt > 0 ? reg * (double)nt : reg;
                 if (implicit) /* data checked >= 0 and finite at start-up */
                     als_implicit_weights(&s->opt->conf, nt, val + ptr[t], wt, coef);
-                rsys[j] = -1;
                 if (use_cg && !hot) { /* hot rows: the chunks' Gram and Cholesky */
                     double socdeg = wptr ? alpha * deg[t] : 0.0;
-                    rinfo[j] = cg_row(s, nt, idx + ptr[t], implicit ? coef : val + ptr[t],
+                    int info = cg_row(s, nt, idx + ptr[t], implicit ? coef : val + ptr[t],
                                       implicit ? wt : NULL, X, G, shift + socdeg, socdeg,
                                       wptr ? wptr[t] : 0, wptr ? wptr[t + 1] : 0, wcol, wval, Y,
-                                      fix, bcoord, cur + t * k, b, cgb, cgd, cgws, panel,
-                                      iota, npanel);
-                    for (int c = 0; c < k && rinfo[j] == 0; c++)
+                                      fix, bcoord, cur + t * k, b, cgb, cgd, cgws, panel, iota,
+                                      npanel);
+                    for (int c = 0; c < k && info == 0; c++)
                         if (!isfinite(b[c]))
-                            rinfo[j] = -1;
+                            info = -1;
                     /* The residuals now, from the panel the steps just read. */
-                    if (rinfo[j] == 0)
+                    if (info == 0)
                         row_residuals(s, nt, val + ptr[t], idx + ptr[t], X,
                                       nt <= npanel ? panel : NULL, xnorm, b, &my_sse, &my_bound);
+                    else
+                        note_failure(t, info, &bad, &bad_info);
                     ts += omp_get_wtime() - c0; /* CG: the whole row counts as solve time */
                     continue;
                 }
@@ -882,50 +945,11 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
                     bp[ns] = xr;
                 }
                 Ap[ns] = Sa;
-                rsys[j] = ns++;
+                prow[ns++] = t;
+                if (!hot)
+                    pend_n += nt;
                 tg += omp_get_wtime() - c0;
             }
-            double c1 = omp_get_wtime();
-            if (ns > 0) {
-                if (kern == ALS_KERNEL_REF) /* the oracle: one LAPACK solve per row */
-                    for (int j = 0; j < ns; j++)
-                        binfo[j] = als_solve_spd(kern, kr, (double *)Ap[j], bp[j]);
-                else
-                    als_solve_spd_batch(kern, kr, ns, Ap, bp, binfo, bws);
-            }
-            for (int j = 0; j < nr; j++) {
-                const int64_t t = r0 + j;
-                double *b = out + t * k;
-                const int hot = hot_slot && hot_slot[t] >= 0;
-                int info = rsys[j] < 0 ? rinfo[j] : binfo[rsys[j]];
-                if (rsys[j] >= 0 && nf > 0) {
-                    const double *xr = bp[rsys[j]];
-                    for (int a = 0; a < kr; a++)
-                        b[q[a]] = xr[a];
-                    for (int f = 0; f < nf; f++)
-                        b[fix[f]] = fixval[f];
-                }
-                /* x in b, info 0 or the failure (CG rows: checked and their
-                 * residuals added as they were solved) */
-                if (info == 0 && rsys[j] >= 0)
-                    for (int c = 0; c < k; c++)
-                        if (!isfinite(b[c]))
-                            info = -1;
-                /* The row's residuals against the rows it read (the chunk's
-                 * rows are still in cache): exact, no Sum r^2 - 2 x.b + x'Ax
-                 * cancellation. Hot rows: hot_residuals, where the chunks are. */
-                if (info == 0 && !hot && rsys[j] >= 0)
-                    row_residuals(s, ptr[t + 1] - ptr[t], val + ptr[t], idx + ptr[t], X, NULL,
-                                  xnorm, b, &my_sse, &my_bound);
-                if (info != 0) {
-#pragma omp critical
-                    if (t < bad) {
-                        bad = t;
-                        bad_info = info;
-                    }
-                }
-            }
-            ts += omp_get_wtime() - c1;
         }
 #pragma omp critical
         {
