@@ -30,12 +30,14 @@
 #   libpmf        the cumulative "time" it prints per rank-one update (its own
 #                 timer, evaluation excluded).
 # Parameters (count-scaled regularization in all three: LIBMF's SGD and
-# libpmf's CCD++ regularize per rating), each tool's best of the grid
-# {0.05, 0.1, 0.15, 0.2} on MovieLens u1 at k = 10 (the same for every row):
-# this project --lambda-scale count --lambda 0.15 (Cholesky, and --solver cg
-# --cg-steps 3), LIBMF -l2 0.1 (learning rate 0.1, its default), libpmf
-# -l 0.1 -T 5 (its default inner iterations). Override: TTA_LAMBDA_OURS,
-# TTA_LAMBDA_LIBMF, TTA_LAMBDA_PMF.
+# libpmf's CCD++ regularize per rating): per data set, each tool's best
+# lambda at k = 10 by test RMSE over a small grid (MovieLens {0.05, 0.1,
+# 0.15, 0.2}, the 2M set {0.02, 0.05, 0.1}; the same lambda at k = 64):
+#   this project --lambda-scale count --lambda 0.15 (MovieLens) / 0.05 (2M),
+#                Cholesky, and --solver cg --cg-steps 3 (its default);
+#   LIBMF        -l2 0.1 / 0.05 (learning rate 0.1, its default);
+#   libpmf       -l 0.1 / 0.05, -T 5 (its default inner iterations).
+# Override with TTA_LAMBDA_<TOOL>_<SET>, e.g. TTA_LAMBDA_LIBMF_gen2m=0.1.
 set -eu
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${ALS_BIN:-$REPO/bin}
@@ -47,9 +49,15 @@ CORES=${TTA_CORES:-1 2}
 REPS=${TTA_REPS:-1}
 OUT=${TTA_OUT:-$TTA_DIR/results}
 PY=/usr/bin/python3
-L_OURS=${TTA_LAMBDA_OURS:-0.15}
-L_LIBMF=${TTA_LAMBDA_LIBMF:-0.1}
-L_PMF=${TTA_LAMBDA_PMF:-0.1}
+lam() { # tool set -> lambda
+    local v="TTA_LAMBDA_$1_$2"
+    if [ -n "${!v:-}" ]; then echo "${!v}"; return; fi
+    case "$1:$2" in
+        OURS:ml) echo 0.15 ;; LIBMF:ml|PMF:ml) echo 0.1 ;;
+        *:gen2m) echo 0.05 ;;
+        *) echo 0.1 ;;
+    esac
+}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 case "$TTA_DIR" in "$REPO"|"$REPO"/*) echo "tta: TTA_DIR must be outside the repository" >&2; exit 2 ;; esac
 mkdir -p "$TTA_DIR" "$OUT"
@@ -113,13 +121,13 @@ run_ours() { # set k cores solver tag
     local dir=$D/$1 extra=""; [ "$4" = cg ] && extra="--solver cg --cg-steps 3"
     # shellcheck disable=SC2086
     mpirun -np 1 --bind-to none "$BIN/als-train" --ratings "$dir/train.txt" --test "$dir/test.txt" \
-        --rank "$2" --lambda-scale count --lambda "$L_OURS" --iters "$(iters_for "$1" "$2" "$4")" \
+        --rank "$2" --lambda-scale count --lambda "$(lam OURS "$1")" --iters "$(iters_for "$1" "$2" "$4")" \
         --threads "$3" $extra > "$OUT/$5.log" 2>&1
     awk '/^ iter /{on=1; next} on && /^ *[0-9]+ /{t += $6; print t, $4} /^----/{on=0}' "$OUT/$5.log" > "$OUT/$5.curve"
 }
 run_libmf() { # set k cores tag
     local dir=$D/$1
-    "$LIBMF/mf-train" -k "$2" -l2 "$L_LIBMF" -t "$(iters_for "$1" "$2" libmf)" -s "$3" -p "$dir/test.txt" \
+    "$LIBMF/mf-train" -k "$2" -l2 "$(lam LIBMF "$1")" -t "$(iters_for "$1" "$2" libmf)" -s "$3" -p "$dir/test.txt" \
         "$dir/train.txt" "$OUT/$4.model" 2>&1 | $PY -u -c '
 import sys, time
 t0 = None
@@ -134,7 +142,7 @@ for line in sys.stdin:
     rm -f "$OUT/$4.model"
 }
 run_pmf() { # set k cores tag
-    OMP_NUM_THREADS=$3 "$PMF/omp-pmf-train" -k "$2" -l "$L_PMF" -t "$(iters_for "$1" "$2" pmf)" -n "$3" \
+    OMP_NUM_THREADS=$3 "$PMF/omp-pmf-train" -k "$2" -l "$(lam PMF "$1")" -t "$(iters_for "$1" "$2" pmf)" -n "$3" \
         -p 1 -q 1 "$D/$1" "$OUT/$4.model" > "$OUT/$4.log" 2>&1
     awk '/^iter/ {for (i = 1; i < NF; i++) {if ($i == "time") t = $(i + 1); if ($i == "rmse") r = $(i + 1)}; print t, r}' \
         "$OUT/$4.log" > "$OUT/$4.curve"
