@@ -141,12 +141,15 @@ for line in sys.stdin:
 ' > "$OUT/$4.curve"
     rm -f "$OUT/$4.model"
 }
-run_pmf() { # set k cores tag
+run_pmf() { # set k cores tag (libpmf also writes p.txt and q.txt into the
+    # working directory: run it in $OUT, never in the repository)
+    cd "$OUT"
     OMP_NUM_THREADS=$3 "$PMF/omp-pmf-train" -k "$2" -l "$(lam PMF "$1")" -t "$(iters_for "$1" "$2" pmf)" -n "$3" \
         -p 1 -q 1 "$D/$1" "$OUT/$4.model" > "$OUT/$4.log" 2>&1
     awk '/^iter/ {for (i = 1; i < NF; i++) {if ($i == "time") t = $(i + 1); if ($i == "rmse") r = $(i + 1)}; print t, r}' \
         "$OUT/$4.log" > "$OUT/$4.curve"
-    rm -f "$OUT/$4.model"
+    rm -f "$OUT/$4.model" "$OUT/p.txt" "$OUT/q.txt" "$OUT/W.txt" "$OUT/H.txt"
+    cd "$REPO"
 }
 # time to within 0.5% of the curve's best, and the best
 tta() {
