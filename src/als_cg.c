@@ -5,6 +5,30 @@
 #include <math.h>
 #include <string.h>
 
+/* The loops below are plain C; on x86-64 the hot ones are compiled for
+ * AVX-512 and AVX2 too (target_clones, chosen at load time). Floating-point
+ * contraction is off (-std=c11) and the vectorizer only widens the
+ * independent lanes (the 8 partial sums of cg_dot are 8 lanes, combined in
+ * the same fixed tree), so every clone gives the same bits. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(ALS_NO_CLONES)
+#define CG_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define CG_CLONES
+#endif
+
+static inline __attribute__((always_inline)) double cg_dot(const double *a, const double *b,
+                                                          int k)
+{
+    double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int c = 0;
+    for (; c + 8 <= k; c += 8)
+        for (int l = 0; l < 8; l++)
+            s[l] += a[c + l] * b[c + l];
+    for (; c < k; c++)
+        s[c & 7] += a[c] * b[c];
+    return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+}
+
 double als_cg_dot(const double *a, const double *b, int k)
 {
     return als_dot8(a, b, k);
@@ -15,7 +39,7 @@ int64_t als_cg_ws_size(int k)
     return 3 * (int64_t)k;
 }
 
-void als_cg_rhs(int k, int64_t n, const int64_t *idx, const double *coef, const double *X,
+CG_CLONES void als_cg_rhs(int k, int64_t n, const int64_t *idx, const double *coef, const double *X,
                 double *b)
 {
     memset(b, 0, (size_t)k * sizeof *b);
@@ -26,7 +50,7 @@ void als_cg_rhs(int k, int64_t n, const int64_t *idx, const double *coef, const 
     }
 }
 
-void als_cg_apply(const als_cg_row_t *row, const double *p, double *q)
+CG_CLONES void als_cg_apply(const als_cg_row_t *row, const double *p, double *q)
 {
     const int k = row->k;
     for (int c = 0; c < k; c++)
@@ -45,7 +69,7 @@ void als_cg_apply(const als_cg_row_t *row, const double *p, double *q)
     }
     for (int64_t t = 0; t < row->n; t++) {
         const double *x = row->X + row->idx[t] * (int64_t)k;
-        double s = als_cg_dot(x, p, k);
+        double s = cg_dot(x, p, k);
         if (row->w)
             s *= row->w[t];
         for (int c = 0; c < k; c++)

@@ -20,6 +20,18 @@
 #include "als_implicit.h"
 #include "als_rankeval.h"
 
+/* Rows per chunk of solve_rows (the unit of the dynamic schedule), solved
+ * in batches of at most this many. */
+#define ALS_SOLVE_CHUNK 16
+/* A batch ends at a whole group of SIMD lanes once the factor rows its
+ * residual passes read would exceed this, so that they are still in cache
+ * (2M set, k = 64, one core: 256 KiB and one lane group per batch both
+ * 0.74-0.76 s/iter, 1 MiB 0.77-0.84, always 16 rows 0.82-0.85). */
+#define ALS_BATCH_BYTES (256 << 10)
+/* --solver cg: rows of at most this many ratings are gathered into a
+ * contiguous panel before their CG steps (k = 64: 2 MiB per thread). */
+#define ALS_CG_PANEL 4096
+
 static uint64_t mix64(uint64_t z)
 {
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -104,6 +116,36 @@ static inline void add_implicit_term(const als_conf_t *cf, double r, const doubl
     als_rsum_add(sse, term);
     *bound += 2.0 * fabs(cm1 * sx - c * p) * delta + cm1 * delta * delta +
               4.0 * 0x1p-53 * (fabs(cm1 * sx * sx) + fabs(c * p) * (1.0 + 2.0 * fabs(sx)));
+}
+
+/* Compiled for AVX-512 and AVX2 too on x86-64 (chosen at load time); with
+ * contraction off (-std=c11) and dot()'s 8 lanes the same bits in every
+ * clone. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(ALS_NO_CLONES)
+#define ALS_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define ALS_CLONES
+#endif
+
+/* One solved row x's residuals against the n rows it read, exactly added to
+ * *sse, their rounding bound summed in rating order and added to *bsum.
+ * Y: the rows gathered in rating order (a CG panel), or NULL to read X
+ * through idx. Local. */
+ALS_CLONES static void row_residuals(const als_solver_t *s, int64_t n, const double *val,
+                                     const int64_t *idx, const double *X, const double *Y,
+                                     const double *xnorm, const double *x, als_rsum_t *sse,
+                                     als_rsum_t *bsum)
+{
+    const int k = s->k;
+    double nx = sqrt(dot(x, x, k)), bound = 0.0;
+    for (int64_t t = 0; t < n; t++) {
+        const double *y = Y ? Y + t * k : X + idx[t] * k;
+        if (s->opt->implicit)
+            add_implicit_term(&s->opt->conf, val[t], x, y, k, nx, xnorm[idx[t]], sse, &bound);
+        else
+            add_residual(val[t], x, y, k, nx, xnorm[idx[t]], sse, &bound);
+    }
+    als_rsum_add(bsum, bound);
 }
 
 /* ---- hot item rows (als_plan.h) ------------------------------------------
@@ -631,16 +673,28 @@ void als_solver_free(als_solver_t *s)
  * lambda n_i, + alpha deg_i) on every coordinate, lambda_bias + alpha deg_i
  * on the bias coordinate with --lambda-bias; G = Y'Y and w = c - 1 with
  * --implicit. Fixed coordinates keep cur's values. b, diag: k doubles each,
- * ws: als_cg_ws_size(k). Returns 0, -1 (non-finite) or 1 (not positive
- * definite on the free coordinates), like the Cholesky path's info. Local. */
+ * ws: als_cg_ws_size(k); panel: npanel*k doubles, iota: 0..npanel-1 (rows
+ * with n <= npanel are gathered into the panel first). Returns 0, -1
+ * (non-finite) or 1 (not positive definite on the free coordinates), like
+ * the Cholesky path's info. Local. */
 static int cg_row(const als_solver_t *s, int64_t n, const int64_t *idx, const double *coef,
                   const double *w, const double *X, const double *G, double shift,
                   double socdeg, int64_t w0, int64_t w1, const int64_t *wcol,
                   const double *wval, const double *Y, const int *fix, int bcoord,
-                  const double *cur, double *x, double *b, double *diag, double *ws)
+                  const double *cur, double *x, double *b, double *diag, double *ws,
+                  double *panel, const int64_t *iota, int64_t npanel)
 {
     const int k = s->k;
     const double alpha = s->opt->alpha, lbias = s->opt->lambda_bias;
+    if (n <= npanel) {
+        /* Gather the row's n factor rows once into a contiguous panel (in
+         * cache for every CG step): the same values in the same order, so
+         * the same bits as reading X through idx. */
+        for (int64_t t = 0; t < n; t++)
+            memcpy(panel + t * k, X + idx[t] * k, (size_t)k * sizeof *panel);
+        X = panel;
+        idx = iota;
+    }
     als_cg_rhs(k, n, idx, coef, X, b);
     for (int64_t e = w0; e < w1; e++) {
         const double a = alpha * wval[e], *y = Y + wcol[e] * k;
@@ -676,6 +730,16 @@ static int cg_row(const als_solver_t *s, int64_t n, const int64_t *idx, const do
         rc = rr <= 1e-24 * bb && isfinite(rr) ? 0 : -2;
     }
     return rc == -1 ? -1 : rc == -2 ? 1 : 0;
+}
+
+/* Record a failed row: the lowest local row wins. */
+static void note_failure(int64_t t, int info, int64_t *bad, int *bad_info)
+{
+#pragma omp critical(als_solve_failure)
+    if (t < *bad) {
+        *bad = t;
+        *bad_info = info;
+    }
 }
 
 /* Solve the rows [0, nrows) of one half-step. For row t: ratings
@@ -717,110 +781,166 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
     als_rsum_init(sse);
     als_rsum_init(sse_bound);
     double tg = 0.0, ts = 0.0, t0 = omp_get_wtime();
+    /* Rows are taken in chunks of ALS_SOLVE_CHUNK: each Cholesky row's
+     * system is formed, then the chunk's systems are solved together by
+     * als_solve_spd_batch (one per SIMD lane; a system's solution does not
+     * depend on its chunk or lane, so the results stay the same for every
+     * P and thread count), then each row's residual pass runs. --kernel ref
+     * solves each system with als_solve_spd; CG rows are solved as formed. */
+    const int64_t nchunk = (nrows + ALS_SOLVE_CHUNK - 1) / ALS_SOLVE_CHUNK;
+    const int64_t sys_sz = (int64_t)kr * kr + kr; /* one batched system: A, then x */
+    const int lanes = als_solve_batch_lanes(kern);
+    const int64_t batch_bytes = ALS_BATCH_BYTES;
+    /* CG: rows of at most npanel ratings are gathered into a per-thread panel. */
+    const int64_t npanel = use_cg ? (s->maxrow < ALS_CG_PANEL ? s->maxrow : ALS_CG_PANEL) : 0;
+    int64_t *iota = malloc((size_t)(npanel + 1) * sizeof *iota);
+    if (!iota)
+        ALS_ABORT("out of memory for the CG panel index (%" PRId64 " rows)", npanel);
+    for (int64_t t = 0; t < npanel; t++)
+        iota[t] = t;
 #pragma omp parallel reduction(+ : tg, ts)
     {
-        double *A = malloc((size_t)k * k * sizeof *A);
+        double *A = malloc((size_t)k * k * sizeof *A); /* forming with --bias */
         double *ws = malloc((size_t)(als_gram_ws_size(k) + 1) * sizeof *ws);
-        double *Ar = malloc((size_t)(kr * kr + kr) * sizeof *Ar), *xr = Ar + kr * kr;
+        double *As = malloc((size_t)(ALS_SOLVE_CHUNK * sys_sz) * sizeof *As);
+        double *bws = malloc((size_t)(als_solve_batch_ws_size(kr) + 1) * sizeof *bws);
+        double *panel = malloc((size_t)(npanel * k + 1) * sizeof *panel);
         /* --implicit: each row's c - 1 and c p; CG: b, diag and its ws. */
         double *wt = malloc((size_t)(2 * s->maxrow + 5 * k + 2) * sizeof *wt);
         double *coef = wt + s->maxrow, *cgb = coef + s->maxrow, *cgd = cgb + k, *cgws = cgd + k;
+        const double *Ap[ALS_SOLVE_CHUNK];
+        double *bp[ALS_SOLVE_CHUNK];
+        int binfo[ALS_SOLVE_CHUNK];
         als_rsum_t my_sse, my_bound;
         als_rsum_init(&my_sse);
         als_rsum_init(&my_bound);
-        if (!A || !ws || !Ar || !wt)
+        if (!A || !ws || !As || !bws || !wt || !panel)
             ALS_ABORT("out of memory for the per-thread workspace (k = %d)", k);
-#pragma omp for schedule(dynamic, 16)
-        for (int64_t t = 0; t < nrows; t++) {
-            double *b = out + t * k;
-            const int64_t nt = ptr[t + 1] - ptr[t];
-            double c0 = omp_get_wtime();
-            const int hot = hot_slot && hot_slot[t] >= 0;
-            double shift = count_scale && nt > 0 ? reg * (double)nt : reg;
-            if (implicit) /* data checked >= 0 and finite at start-up */
-                als_implicit_weights(&s->opt->conf, nt, val + ptr[t], wt, coef);
-            int info;
-            double c1 = c0; /* CG: the whole row counts as solve time */
-            if (use_cg && !hot) { /* hot rows: the chunks' Gram and Cholesky */
-                double socdeg = wptr ? alpha * deg[t] : 0.0;
-                info = cg_row(s, nt, idx + ptr[t], implicit ? coef : val + ptr[t],
-                              implicit ? wt : NULL, X, G, shift + socdeg, socdeg,
-                              wptr ? wptr[t] : 0, wptr ? wptr[t + 1] : 0, wcol, wval, Y, fix,
-                              bcoord, cur + t * k, b, cgb, cgd, cgws);
-                goto solved;
-            }
-            if (hot) { /* the chunks' sum, added in chunk order by hot_gram */
-                const double *h = hotA + hot_slot[t] * ((int64_t)k * k + k);
-                memcpy(A, h, (size_t)k * k * sizeof *A);
-                memcpy(b, h + k * k, (size_t)k * sizeof *b);
-            } else if (implicit) { /* G + sum (c-1) y y', b = sum c p y (social added below) */
-                als_implicit_normal_eq(k, nt, idx + ptr[t], X, wt, coef, G, zero_diag, 0, NULL,
-                                       NULL, 0.0, NULL, A, b);
-            } else {
-                als_gram_rhs(kern, k, nt, idx + ptr[t], val + ptr[t], X, A, b, ws);
-            }
-            if (wptr) {
-                shift += alpha * deg[t];
-                for (int64_t x = wptr[t]; x < wptr[t + 1]; x++) {
-                    const double w = alpha * wval[x], *y = Y + wcol[x] * k;
-                    for (int c = 0; c < k; c++)
-                        b[c] += w * y[c];
-                }
-            }
-            for (int c = 0; c < k; c++)
-                A[c * k + c] += shift;
-            if (bcoord >= 0 && lbias >= 0) /* the bias: its own plain lambda */
-                A[bcoord * k + bcoord] += lbias - (shift - (wptr ? alpha * deg[t] : 0.0));
-            c1 = omp_get_wtime();
-            if (nf == 0) {
-                info = als_solve_spd(kern, k, A, b);
-            } else {
-                /* Drop the constant coordinates: unknowns q, right-hand side
-                 * minus the constant columns times their values. */
-                for (int a = 0; a < kr; a++) {
-                    for (int c = a; c < kr; c++)
-                        Ar[a * kr + c] = A[q[a] * k + q[c]];
-                    double r = b[q[a]];
-                    for (int f = 0; f < nf; f++) {
-                        int lo = q[a] < fix[f] ? q[a] : fix[f], hi = q[a] ^ fix[f] ^ lo;
-                        r -= A[lo * k + hi] * fixval[f];
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t ch = 0; ch < nchunk; ch++) {
+            const int64_t r0 = ch * ALS_SOLVE_CHUNK;
+            const int nr = (int)(nrows - r0 < ALS_SOLVE_CHUNK ? nrows - r0 : ALS_SOLVE_CHUNK);
+            int ns = 0;          /* systems pending in the batch */
+            int64_t pend_n = 0;  /* their ratings: the factor rows their residuals read */
+            int64_t prow[ALS_SOLVE_CHUNK];
+            for (int j = 0; j <= nr; j++) {
+                /* Solve the pending systems in one batch and run their
+                 * residual passes while the rows they read are still in
+                 * cache: at the end of the chunk, or at a whole group of
+                 * lanes when the next row would take the rows read past
+                 * batch_bytes. */
+                const int64_t nt_next = j < nr ? ptr[r0 + j + 1] - ptr[r0 + j] : 0;
+                if (ns > 0 && (j == nr || (ns % lanes == 0 &&
+                                           (pend_n + nt_next) * k * 8 > batch_bytes))) {
+                    double c1 = omp_get_wtime();
+                    if (kern == ALS_KERNEL_REF) /* the oracle: one LAPACK solve per row */
+                        for (int i = 0; i < ns; i++)
+                            binfo[i] = als_solve_spd(kern, kr, (double *)Ap[i], bp[i]);
+                    else
+                        als_solve_spd_batch(kern, kr, ns, Ap, bp, binfo, bws);
+                    for (int i = 0; i < ns; i++) {
+                        const int64_t t = prow[i];
+                        double *b = out + t * k;
+                        int info = binfo[i];
+                        if (nf > 0) {
+                            for (int a = 0; a < kr; a++)
+                                b[q[a]] = bp[i][a];
+                            for (int f = 0; f < nf; f++)
+                                b[fix[f]] = fixval[f];
+                        }
+                        for (int c = 0; c < k && info == 0; c++)
+                            if (!isfinite(b[c]))
+                                info = -1;
+                        /* The row's residuals against the rows it read:
+                         * exact, no Sum r^2 - 2 x.b + x'Ax cancellation.
+                         * Hot rows: hot_residuals, where the chunks are. */
+                        if (info == 0 && !(hot_slot && hot_slot[t] >= 0))
+                            row_residuals(s, ptr[t + 1] - ptr[t], val + ptr[t], idx + ptr[t], X,
+                                          NULL, xnorm, b, &my_sse, &my_bound);
+                        if (info != 0)
+                            note_failure(t, info, &bad, &bad_info);
                     }
-                    xr[a] = r;
+                    ts += omp_get_wtime() - c1;
+                    ns = 0;
+                    pend_n = 0;
                 }
-                info = als_solve_spd(kern, kr, Ar, xr);
-                for (int a = 0; a < kr; a++)
-                    b[q[a]] = xr[a];
-                for (int f = 0; f < nf; f++)
-                    b[fix[f]] = fixval[f];
-            }
-        solved: /* both solvers: x in b, info 0 or the failure */
-            if (info == 0)
+                if (j == nr)
+                    break;
+                const int64_t t = r0 + j;
+                double *b = out + t * k;
+                const int64_t nt = ptr[t + 1] - ptr[t];
+                double c0 = omp_get_wtime();
+                const int hot = hot_slot && hot_slot[t] >= 0;
+                double shift = count_scale && nt > 0 ? reg * (double)nt : reg;
+                if (implicit) /* data checked >= 0 and finite at start-up */
+                    als_implicit_weights(&s->opt->conf, nt, val + ptr[t], wt, coef);
+                if (use_cg && !hot) { /* hot rows: the chunks' Gram and Cholesky */
+                    double socdeg = wptr ? alpha * deg[t] : 0.0;
+                    int info = cg_row(s, nt, idx + ptr[t], implicit ? coef : val + ptr[t],
+                                      implicit ? wt : NULL, X, G, shift + socdeg, socdeg,
+                                      wptr ? wptr[t] : 0, wptr ? wptr[t + 1] : 0, wcol, wval, Y,
+                                      fix, bcoord, cur + t * k, b, cgb, cgd, cgws, panel, iota,
+                                      npanel);
+                    for (int c = 0; c < k && info == 0; c++)
+                        if (!isfinite(b[c]))
+                            info = -1;
+                    /* The residuals now, from the panel the steps just read. */
+                    if (info == 0)
+                        row_residuals(s, nt, val + ptr[t], idx + ptr[t], X,
+                                      nt <= npanel ? panel : NULL, xnorm, b, &my_sse, &my_bound);
+                    else
+                        note_failure(t, info, &bad, &bad_info);
+                    ts += omp_get_wtime() - c0; /* CG: the whole row counts as solve time */
+                    continue;
+                }
+                /* Without fixed coordinates the system is formed in place in
+                 * the batch; with them in A, then reduced into the batch. */
+                double *Sa = As + ns * sys_sz, *Am = nf == 0 ? Sa : A;
+                if (hot) { /* the chunks' sum, added in chunk order by hot_gram */
+                    const double *h = hotA + hot_slot[t] * ((int64_t)k * k + k);
+                    memcpy(Am, h, (size_t)k * k * sizeof *Am);
+                    memcpy(b, h + k * k, (size_t)k * sizeof *b);
+                } else if (implicit) { /* G + sum (c-1) y y', b = sum c p y (social below) */
+                    als_implicit_normal_eq(k, nt, idx + ptr[t], X, wt, coef, G, zero_diag, 0,
+                                           NULL, NULL, 0.0, NULL, Am, b);
+                } else {
+                    als_gram_rhs(kern, k, nt, idx + ptr[t], val + ptr[t], X, Am, b, ws);
+                }
+                if (wptr) {
+                    shift += alpha * deg[t];
+                    for (int64_t x = wptr[t]; x < wptr[t + 1]; x++) {
+                        const double w = alpha * wval[x], *y = Y + wcol[x] * k;
+                        for (int c = 0; c < k; c++)
+                            b[c] += w * y[c];
+                    }
+                }
                 for (int c = 0; c < k; c++)
-                    if (!isfinite(b[c]))
-                        info = -1;
-            /* The row's residuals against the rows just read (still in
-             * cache): exact, no Sum r^2 - 2 x.b + x'Ax cancellation. */
-            if (info == 0 && !hot) { /* hot rows: hot_residuals, where the chunks are */
-                double nx = sqrt(dot(b, b, k)), bound = 0.0;
-                if (implicit)
-                    for (int64_t x = ptr[t]; x < ptr[t + 1]; x++)
-                        add_implicit_term(&s->opt->conf, val[x], b, X + idx[x] * k, k, nx,
-                                          xnorm[idx[x]], &my_sse, &bound);
-                else
-                    for (int64_t x = ptr[t]; x < ptr[t + 1]; x++)
-                        add_residual(val[x], b, X + idx[x] * k, k, nx, xnorm[idx[x]], &my_sse,
-                                     &bound);
-                als_rsum_add(&my_bound, bound);
-            }
-            double c2 = omp_get_wtime();
-            tg += c1 - c0;
-            ts += c2 - c1;
-            if (info != 0) {
-#pragma omp critical
-                if (t < bad) {
-                    bad = t;
-                    bad_info = info;
+                    Am[c * k + c] += shift;
+                if (bcoord >= 0 && lbias >= 0) /* the bias: its own plain lambda */
+                    Am[bcoord * k + bcoord] += lbias - (shift - (wptr ? alpha * deg[t] : 0.0));
+                if (nf == 0) {
+                    bp[ns] = b;
+                } else {
+                    /* Drop the constant coordinates: unknowns q, right-hand
+                     * side minus the constant columns times their values. */
+                    double *Ar = Sa, *xr = Sa + (int64_t)kr * kr;
+                    for (int a = 0; a < kr; a++) {
+                        for (int c = a; c < kr; c++)
+                            Ar[a * kr + c] = A[q[a] * k + q[c]];
+                        double r = b[q[a]];
+                        for (int f = 0; f < nf; f++) {
+                            int lo = q[a] < fix[f] ? q[a] : fix[f], hi = q[a] ^ fix[f] ^ lo;
+                            r -= A[lo * k + hi] * fixval[f];
+                        }
+                        xr[a] = r;
+                    }
+                    bp[ns] = xr;
                 }
+                Ap[ns] = Sa;
+                prow[ns++] = t;
+                if (!hot)
+                    pend_n += nt;
+                tg += omp_get_wtime() - c0;
             }
         }
 #pragma omp critical
@@ -830,9 +950,12 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
         }
         free(A);
         free(ws);
-        free(Ar);
+        free(As);
+        free(bws);
+        free(panel);
         free(wt);
     }
+    free(iota);
     /* Split the loop's wall time between gram and solve by their CPU shares. */
     double wall = omp_get_wtime() - t0;
     double share = (tg + ts) > 0 ? tg / (tg + ts) : 0.5;
@@ -1176,24 +1299,41 @@ void als_solver_test_dist(als_solver_t *s, als_testmetrics_t *m)
     for (int c = 0; c < 6; c++)
         als_rsum_init(&a[c]);
     int64_t cnt[2] = {0, 0};
-    for (int64_t x = 0; x < s->ntest; x++) {
-        int64_t t = s->test_u[x];
-        const double *u = s->U + (s->pu.own_slot + t) * k, *v = s->V + s->test_v[x] * k;
-        double e = s->test_r[x] - clip(dot(u, v, k), d->rmin, d->rmax);
-        if (d->uptr[t + 1] > d->uptr[t]) {
-            als_rsum_add(&a[0], e * e);
-            als_rsum_add(&a[1], fabs(e));
-            cnt[0]++;
-        } else {
-            double em = s->test_r[x] - d->rmean;
-            als_rsum_add(&a[2], e * e);
-            als_rsum_add(&a[3], fabs(e));
-            als_rsum_add(&a[4], em * em);
-            if (s->opt->bias) {
-                double eb = s->test_r[x] - clip(d->rmean + v[kb + 1], d->rmin, d->rmax);
-                als_rsum_add(&a[5], eb * eb);
+    /* Threads over the test pairs: the sums are exact, so the same bits
+     * for every thread count. */
+#pragma omp parallel
+    {
+        als_rsum_t my[6];
+        int64_t mc[2] = {0, 0};
+        for (int c = 0; c < 6; c++)
+            als_rsum_init(&my[c]);
+#pragma omp for schedule(static)
+        for (int64_t x = 0; x < s->ntest; x++) {
+            int64_t t = s->test_u[x];
+            const double *u = s->U + (s->pu.own_slot + t) * k, *v = s->V + s->test_v[x] * k;
+            double e = s->test_r[x] - clip(dot(u, v, k), d->rmin, d->rmax);
+            if (d->uptr[t + 1] > d->uptr[t]) {
+                als_rsum_add(&my[0], e * e);
+                als_rsum_add(&my[1], fabs(e));
+                mc[0]++;
+            } else {
+                double em = s->test_r[x] - d->rmean;
+                als_rsum_add(&my[2], e * e);
+                als_rsum_add(&my[3], fabs(e));
+                als_rsum_add(&my[4], em * em);
+                if (s->opt->bias) {
+                    double eb = s->test_r[x] - clip(d->rmean + v[kb + 1], d->rmin, d->rmax);
+                    als_rsum_add(&my[5], eb * eb);
+                }
+                mc[1]++;
             }
-            cnt[1]++;
+        }
+#pragma omp critical
+        {
+            for (int c = 0; c < 6; c++)
+                als_rsum_merge(&a[c], &my[c]);
+            cnt[0] += mc[0];
+            cnt[1] += mc[1];
         }
     }
     als_rsum_allreduce(s->comm, a, 6);
