@@ -125,8 +125,9 @@ int als_ckpt_after_iter_state(MPI_Comm comm, const als_ckpt_state_t *st, als_ckp
 int als_ckpt_restore_state(MPI_Comm comm, als_ckpt_state_t *st, int max_iters, als_ckpt_t *c,
                            const char *dir, als_err_t *err);
 
-/* Local: the state of the replicated solver s (BRIDGE until the solver is
- * sharded: Uown = s->U + u0*k, Vown = s->V + i0*k, hist = s->hist). */
+/* Local: the state of solver s: its own rows inside the views (Uown = the
+ * U view's own slots, Vown likewise; the whole matrices with allgather),
+ * hist = s->hist. */
 void als_ckpt_state_from_solver(const als_solver_t *s, als_ckpt_state_t *st);
 
 /* Local: the 64-bit hash used for the parameters and the file checksum
@@ -139,9 +140,10 @@ uint64_t als_ckpt_hash(const void *p, size_t bytes);
  * factors) for o, into buf (size cap). */
 void als_ckpt_params_text(const als_options_t *o, char *buf, size_t cap);
 
-/* Collective (BRIDGE): als_ckpt_restore_state into the replicated solver s,
- * then the restored rows are exchanged so that every rank holds all of U
- * and V; s->niters is the restored iteration count. */
+/* Collective: als_ckpt_restore_state into solver s (each rank its own
+ * rows), then one exchange of each matrix refreshes the ghost rows (or,
+ * replicated, every other block); s->niters is the restored iteration
+ * count. */
 int als_ckpt_restore(als_solver_t *s, als_ckpt_t *c, const char *dir, als_err_t *err);
 
 /* Local: read and verify one checkpoint file for factors of m×k and n×k in
@@ -163,10 +165,10 @@ int als_ckpt_seal(void *img, size_t bytes);
  * the loss the next iteration is compared with. */
 int als_ckpt_resume_point(const als_solver_t *s, double *prev);
 
-/* Collective (BRIDGE): als_ckpt_after_iter_state with the state of s. */
+/* Collective: als_ckpt_after_iter_state with the state of s. */
 int als_ckpt_after_iter(als_solver_t *s, int it, als_err_t *err);
 
-/* Collective (BRIDGE): als_ckpt_write_state with the state of s. */
+/* Collective: als_ckpt_write_state with the state of s. */
 int als_ckpt_write(const als_solver_t *s, als_ckpt_t *c, const char *dir, als_err_t *err);
 
 /* Local: the test hooks for a point inside iteration it (see above). */

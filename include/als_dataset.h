@@ -5,9 +5,10 @@
  *
  * als_global_t is the whole dataset on one rank (built by rank 0 from text, or
  * by als-partition). als_data_t is what one rank holds while training: global
- * scalars, the raw id maps (m + n ids, the same size order as the replicated
- * factors), the block plan, and only its own rows: CSR of its users' ratings,
- * CSC of its items' ratings, and its users' rows of W = S + S^T.
+ * scalars, the block plan, and only its own rows: the raw ids of its own
+ * users and items, CSR of its users' ratings, CSC of its items' ratings, its
+ * users' rows of W = S + S^T, and the ratings of the hot-row chunks it
+ * computes. No array of m or n entries.
  *
  * Within a row, ratings are ordered by the other index, then by file order
  * (duplicates kept adjacent), so every rank count sees the same sums.
