@@ -44,6 +44,9 @@ $(BUILD)/libals.a: $(LIB_OBJ)
 $(BIN)/%: tools/%.c $(BUILD)/libals.a | $(BIN)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ $(BUILD)/libals.a $(LDLIBS)
 
+# Only als-partition needs METIS (--reorder metis; src/als_reorder.c).
+$(BIN)/als-partition: LDLIBS += -lmetis
+
 $(BUILD)/tests/%: tests/%.c tests/als_test.h $(BUILD)/libals.a | $(BUILD)/tests
 	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) $< -o $@ $(BUILD)/libals.a $(LDLIBS) $(TEST_LDLIBS)
 

@@ -25,6 +25,21 @@ int als_partition_print_global(FILE *out, const als_global_t *g, int np, const i
 int als_partition_print_binary(FILE *out, const char *path, int np, const int *plist, int k,
                                int threads, int with_table, als_err_t *err);
 
+/* The same from the index arrays (W: wptr/wcol, may be NULL); out may be
+ * NULL (no printing); ghost_total (np entries, may be NULL) receives each
+ * plan's ghost rows summed over ranks (U + V). Local. */
+int als_partition_print_arrays(FILE *out, int np, const int *plist, int k, int threads,
+                               int with_table, int64_t m, int64_t n, const int64_t *uptr,
+                               const int64_t *ucol, const int64_t *iptr, const int64_t *irow,
+                               const int64_t *wptr, const int64_t *wcol, int64_t *ghost_total,
+                               als_err_t *err);
+
+/* Read a binary dataset's row pointers and index sections (verified; the
+ * values are not read) into new arrays (the caller frees them). Local. */
+int als_partition_load_index(const char *path, int64_t *m, int64_t *n, int64_t **uptr,
+                             int64_t **ucol, int64_t **iptr, int64_t **irow, int64_t **wptr,
+                             int64_t **wcol, als_err_t *err);
+
 /* Collective: the plan d was distributed by (d->ubeg, d->ibeg) with every
  * rank's actual local counts and ghost rows (from its own CSR, CSC and W
  * indices; rows sent summed over ranks with one MPI_Reduce of 2p counts),

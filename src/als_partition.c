@@ -12,10 +12,11 @@
 #include "als_planstats.h"
 
 /* Plans for each p from the global arrays, then print. */
-static int print_from_arrays(FILE *out, int np, const int *plist, int k, int threads,
-                             int with_table, int64_t m, int64_t n, const int64_t *uptr,
-                             const int64_t *ucol, const int64_t *iptr, const int64_t *irow,
-                             const int64_t *wptr, const int64_t *wcol, als_err_t *err)
+int als_partition_print_arrays(FILE *out, int np, const int *plist, int k, int threads,
+                               int with_table, int64_t m, int64_t n, const int64_t *uptr,
+                               const int64_t *ucol, const int64_t *iptr, const int64_t *irow,
+                               const int64_t *wptr, const int64_t *wcol, int64_t *ghost_total,
+                               als_err_t *err)
 {
     for (int q = 0; q < np; q++) {
         const int p = plist[q];
@@ -34,7 +35,12 @@ static int print_from_arrays(FILE *out, int np, const int *plist, int k, int thr
             rc = als_planstats_global(p, m, n, ubeg, ibeg, &hot, uptr, ucol, iptr, irow, wptr,
                                       wcol, cnt, err);
         als_hotplan_free(&hot);
-        if (rc == ALS_OK)
+        if (rc == ALS_OK && ghost_total) {
+            ghost_total[q] = 0;
+            for (int r = 0; r < p; r++)
+                ghost_total[q] += cnt[r].ughost + cnt[r].vghost;
+        }
+        if (rc == ALS_OK && out)
             als_planstats_print(out, p, m, n, k, threads, cnt, with_table);
         free(cnt); free(ubeg); free(ibeg);
         if (rc != ALS_OK)
@@ -46,12 +52,13 @@ static int print_from_arrays(FILE *out, int np, const int *plist, int k, int thr
 int als_partition_print_global(FILE *out, const als_global_t *g, int np, const int *plist,
                                int k, int threads, int with_table, als_err_t *err)
 {
-    return print_from_arrays(out, np, plist, k, threads, with_table, g->m, g->n, g->uptr, g->ucol,
-                             g->iptr, g->irow, g->wptr, g->wcol, err);
+    return als_partition_print_arrays(out, np, plist, k, threads, with_table, g->m, g->n, g->uptr,
+                                      g->ucol, g->iptr, g->irow, g->wptr, g->wcol, NULL, err);
 }
 
-int als_partition_print_binary(FILE *out, const char *path, int np, const int *plist, int k,
-                               int threads, int with_table, als_err_t *err)
+int als_partition_load_index(const char *path, int64_t *m_, int64_t *n_, int64_t **uptr_,
+                             int64_t **ucol_, int64_t **iptr_, int64_t **irow_, int64_t **wptr_,
+                             int64_t **wcol_, als_err_t *err)
 {
     als_bin_file_t f;
     if (als_bin_open(path, &f, err) != ALS_OK)
@@ -74,11 +81,25 @@ int als_partition_print_binary(FILE *out, const char *path, int np, const int *p
                          als_bin_read(&f, ALS_SEC_IROW, 0, nnz, irow, err) ||
                          als_bin_read(&f, ALS_SEC_WCOL, 0, wnnz, wcol, err)))
         rc = err->code;
-    if (rc == ALS_OK)
-        rc = print_from_arrays(out, np, plist, k, threads, with_table, m, n, uptr, ucol, iptr,
-                               irow, wptr, wcol, err);
-    free(uptr); free(wptr); free(iptr); free(ucol); free(irow); free(wcol);
     als_bin_close(&f);
+    if (rc != ALS_OK) {
+        free(uptr); free(wptr); free(iptr); free(ucol); free(irow); free(wcol);
+        return rc;
+    }
+    *m_ = m; *n_ = n;
+    *uptr_ = uptr; *ucol_ = ucol; *iptr_ = iptr; *irow_ = irow; *wptr_ = wptr; *wcol_ = wcol;
+    return ALS_OK;
+}
+
+int als_partition_print_binary(FILE *out, const char *path, int np, const int *plist, int k,
+                               int threads, int with_table, als_err_t *err)
+{
+    int64_t m, n, *uptr, *ucol, *iptr, *irow, *wptr, *wcol;
+    if (als_partition_load_index(path, &m, &n, &uptr, &ucol, &iptr, &irow, &wptr, &wcol, err))
+        return err->code;
+    int rc = als_partition_print_arrays(out, np, plist, k, threads, with_table, m, n, uptr, ucol,
+                                        iptr, irow, wptr, wcol, NULL, err);
+    free(uptr); free(wptr); free(iptr); free(ucol); free(irow); free(wcol);
     return rc;
 }
 

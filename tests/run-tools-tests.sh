@@ -565,5 +565,22 @@ if awk '/^imbalance_flops:/ { exit !($3 <= 1.25 && $5 <= 1.25) }' "$T/plan"; the
     ok "Zipf replica (200K x 20K x 10/user): $(grep imbalance_flops "$T/plan") at P=256, k=64"
 else bad "Zipf replica imbalance at P=256" "$T/plan"; fi
 
+# ---- locality (issue 11, optional): als-partition --reorder metis --dry-run ---------
+# Only the report exists (no reordered dataset is written, README): the METIS
+# partition is deterministic (same permutation checksums twice), and the plan
+# with users and items renumbered by part has no more ghost rows than the
+# stored order; --reorder without --dry-run is refused.
+for p in 2 3 4; do
+    tool als-partition --data "$T/g.bin" --ranks $p --reorder metis --dry-run --summary > "$T/ro1" 2> "$T/log"
+    tool als-partition --ratings "$T/g.txt" --social "$T/gs.txt" --ranks $p --reorder metis --dry-run --summary > "$T/ro2" 2>> "$T/log"
+    if grep -q '^reorder_perm_checksum' "$T/ro1" &&
+       diff <(grep -E '^(reorder|ghost_reorder)' "$T/ro1") <(grep -E '^(reorder|ghost_reorder)' "$T/ro2") > /dev/null &&
+       awk '/^ghost_reorder:/ { exit !($11 <= $7) }' "$T/ro1"; then
+        ok "reorder metis P=$p: deterministic (--data and text), $(grep -o 'before.*' "$T/ro1" | cut -d'(' -f1)"
+    else bad "reorder metis P=$p" "$T/ro1"; cat "$T/log"; fi
+done
+tool als-partition --data "$T/g.bin" --ranks 2 --reorder metis > "$T/log" 2>&1
+[ $? = 2 ] && grep -q "dry-run" "$T/log" && ok "--reorder metis without --dry-run is refused" || bad "--reorder without --dry-run" "$T/log"
+
 echo "tools tests: $pass passed, $fail failed"
 [ $fail = 0 ]

@@ -12,6 +12,14 @@
  * each rank's ghost rows, and summary lines (ghost rows, bytes received per
  * iteration and memory per rank in both exchange modes, flop imbalance):
  * computed from the global arrays, for any P, without P ranks.
+ *
+ *   als-partition (--ratings FILE [--social FILE] | --data DATASET) --ranks P
+ *                 --reorder metis --dry-run [--parts N] [--seed S]
+ *
+ * Locality (issue 11): partitions the user-item-social graph with METIS
+ * (als_reorder.h) and prints the plan's ghost rows with users, and users and
+ * items, renumbered by part, next to the stored order. Only the report
+ * (--dry-run) exists: no reordered dataset is written (README).
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -24,6 +32,7 @@
 #include "als_binfmt.h"
 #include "als_cli.h"
 #include "als_partition.h"
+#include "als_reorder.h"
 
 static const char *prog = "als-partition";
 
@@ -57,13 +66,21 @@ static void usage(FILE *out)
 "  --threads T          threads per rank of the planned run (memory model; default 1)\n"
 "  --summary            summary lines only, no per-rank table\n"
 "  --data DATASET       with --ranks: print the plan of an existing binary file\n"
+"  --reorder metis      with --ranks P and --dry-run: partition the user-item-\n"
+"                       social graph into P parts (METIS k-way, seeded) and print\n"
+"                       the plan with users (and users and items) renumbered by\n"
+"                       part next to the stored order, and a line\n"
+"                       'ghost_reorder: P p parts N before A users B users_items C'\n"
+"  --parts N            METIS parts (default: each P of --ranks)\n"
+"  --seed S             METIS seed (default 1)\n"
+"  --dry-run            report only (writing a reordered dataset is not implemented)\n"
 "  --help\n", prog, prog);
 }
 
 int main(int argc, char **argv)
 {
     enum { O_RATINGS = 256, O_SOCIAL, O_VALCOL, O_DUP, O_OUT, O_BLOCK, O_RANKS, O_DATA, O_HELP,
-           O_RANK, O_BIAS, O_THREADS, O_SUMMARY };
+           O_RANK, O_BIAS, O_THREADS, O_SUMMARY, O_REORDER, O_PARTS, O_SEED, O_DRY };
     static const struct option longopts[] = {
         {"ratings", required_argument, NULL, O_RATINGS},
         {"social", required_argument, NULL, O_SOCIAL},
@@ -77,12 +94,17 @@ int main(int argc, char **argv)
         {"bias", no_argument, NULL, O_BIAS},
         {"threads", required_argument, NULL, O_THREADS},
         {"summary", no_argument, NULL, O_SUMMARY},
+        {"reorder", required_argument, NULL, O_REORDER},
+        {"parts", required_argument, NULL, O_PARTS},
+        {"seed", required_argument, NULL, O_SEED},
+        {"dry-run", no_argument, NULL, O_DRY},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0}};
     const char *ratings = NULL, *social = NULL, *out = NULL, *data = NULL;
     int64_t valcol = 2, block = (int64_t)ALS_BIN_BLOCK_DEFAULT, ranks = 0, rank_k = 10,
             threads = 1;
-    int bias = 0, summary = 0, np = 0;
+    int bias = 0, summary = 0, np = 0, reorder = 0, dry = 0;
+    int64_t parts = 0, seed = 1;
     int plist[64];
     als_dup_policy_t dup = ALS_DUP_KEEP;
     als_err_t err;
@@ -121,6 +143,15 @@ int main(int argc, char **argv)
         case O_THREADS: als_cli_int64("--threads", optarg, 1, 4096, &threads, &err); break;
         case O_BIAS: bias = 1; break;
         case O_SUMMARY: summary = 1; break;
+        case O_REORDER:
+            if (strcmp(optarg, "metis") == 0)
+                reorder = 1;
+            else
+                als_err_set(&err, ALS_ERR_ARG, "--reorder: '%s' is not 'metis'", optarg);
+            break;
+        case O_PARTS: als_cli_int64("--parts", optarg, 1, 1 << 20, &parts, &err); break;
+        case O_SEED: als_cli_int64("--seed", optarg, 0, INT32_MAX, &seed, &err); break;
+        case O_DRY: dry = 1; break;
         case O_DUP: {
             static const char *names[] = {"keep", "error", "first", "last", "mean"};
             int found = -1;
@@ -142,7 +173,13 @@ int main(int argc, char **argv)
     if (err.code == ALS_OK && optind < argc)
         als_err_set(&err, ALS_ERR_ARG, "unexpected argument '%s' (see --help)", argv[optind]);
     if (err.code == ALS_OK) {
-        if (data && (ratings || social || out))
+        if ((parts || dry) && !reorder)
+            als_err_set(&err, ALS_ERR_ARG, "--parts and --dry-run go with --reorder metis");
+        else if (reorder && (!ranks || !dry || out))
+            als_err_set(&err, ALS_ERR_ARG, "--reorder metis needs --ranks P and --dry-run (it "
+                        "reports the ghost rows of the reordered plan; writing a reordered "
+                        "dataset (--out) is not implemented)");
+        else if (data && (ratings || social || out))
             als_err_set(&err, ALS_ERR_ARG, "--data prints the plan of an existing file: give it "
                         "with --ranks only");
         else if (data && !ranks)
@@ -156,6 +193,17 @@ int main(int argc, char **argv)
         return als_cli_fail(prog, &err);
     const int kw = als_plan_width((int)rank_k, bias);
 
+    if (data && reorder) {
+        als_graph_t gr;
+        memset(&gr, 0, sizeof gr);
+        if (als_partition_load_index(data, &gr.m, &gr.n, &gr.uptr, &gr.ucol, &gr.iptr, &gr.irow,
+                                     &gr.wptr, &gr.wcol, &err) != ALS_OK)
+            return als_cli_fail(prog, &err);
+        int rr = als_reorder_report(stdout, &gr, np, plist, (int)parts, (int)seed, kw,
+                                    (int)threads, !summary, &err);
+        als_graph_free(&gr);
+        return rr == ALS_OK ? 0 : als_cli_fail(prog, &err);
+    }
     if (data) {
         if (als_partition_print_binary(stdout, data, np, plist, kw, (int)threads, !summary,
                                        &err) != ALS_OK)
@@ -200,7 +248,11 @@ int main(int argc, char **argv)
         }
         printf("wrote %s (%.3f s)\n", out, als_cli_now() - t1);
     }
-    if (ranks)
+    if (ranks && reorder) {
+        als_graph_t gr = {g.m, g.n, g.uptr, g.ucol, g.iptr, g.irow, g.wptr, g.wcol};
+        rc = als_reorder_report(stdout, &gr, np, plist, (int)parts, (int)seed, kw, (int)threads,
+                                !summary, &err);
+    } else if (ranks)
         rc = als_partition_print_global(stdout, &g, np, plist, kw, (int)threads, !summary, &err);
     als_global_free(&g);
     if (rc != ALS_OK)

@@ -4,7 +4,7 @@
 set -eu
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-for p in openmpi-bin libopenmpi-dev libopenblas-dev liblapacke-dev libcmocka-dev pkg-config \
+for p in openmpi-bin libopenmpi-dev libopenblas-dev liblapacke-dev libcmocka-dev libmetis-dev pkg-config \
          make gcc python3-numpy python3-matplotlib ${ALS_EXTRA_PACKAGES:-}; do
     have_pkg "$p" || need+=("$p")
 done
