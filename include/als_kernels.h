@@ -68,7 +68,8 @@ const char *als_kernel_config(void);
 /* The dot product every module uses (loss, residuals, predictions, CG):
  * 8 independent partial sums in a fixed order, so the same bits on every
  * rank and thread (and 8 chains hide the FMA latency that one exposes). */
-static inline double als_dot8(const double *a, const double *b, int k)
+static inline __attribute__((always_inline)) double als_dot8(const double *a, const double *b,
+                                                            int k)
 {
     double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     int c = 0;

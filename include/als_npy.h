@@ -44,4 +44,7 @@ int als_npy_read_header(int fd, const char *path, int64_t *rows, int64_t *cols,
 int als_npy_read(const char *path, double **a, int64_t *rows, int64_t *cols,
                  als_err_t *err);
 
+/* Local: true on a little-endian host (.npy data here are '<f8'). */
+int als_npy_host_little_endian(void);
+
 #endif

@@ -89,4 +89,7 @@ void als_rank_acc_unpack(const int64_t *words, als_rank_acc_t *acc);
 /* The means over acc->users (deterministic function of the integer sums). */
 void als_rank_acc_result(const als_rank_acc_t *acc, int N, als_rank_result_t *res);
 
+/* Local: the index of x in the ascending a[0..n), or -1 (binary search). */
+int64_t als_rank_find(const int64_t *a, int64_t n, int64_t x);
+
 #endif

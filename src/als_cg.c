@@ -16,17 +16,11 @@
 #define CG_CLONES
 #endif
 
+/* The shared fixed-order dot product, inlined into each clone. */
 static inline __attribute__((always_inline)) double cg_dot(const double *a, const double *b,
                                                           int k)
 {
-    double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    int c = 0;
-    for (; c + 8 <= k; c += 8)
-        for (int l = 0; l < 8; l++)
-            s[l] += a[c + l] * b[c + l];
-    for (; c < k; c++)
-        s[c & 7] += a[c] * b[c];
-    return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+    return als_dot8(a, b, k);
 }
 
 double als_cg_dot(const double *a, const double *b, int k)

@@ -29,8 +29,7 @@
 #define NPY_MAX_HEADER (1u << 20)   /* refuse absurd header lengths */
 #define NPY_IO_CHUNK ((size_t)1 << 30)
 
-/* True on a little-endian host (the data are stored little-endian). */
-static int host_little_endian(void)
+int als_npy_host_little_endian(void)
 {
     const uint16_t one = 1;
     unsigned char b;
@@ -126,7 +125,7 @@ int als_npy_write(const char *path, const double *a, int64_t rows, int64_t cols,
 
     if (write_all(fd, h, hl) != 0)
         goto fail;
-    if (host_little_endian()) {
+    if (als_npy_host_little_endian()) {
         if (write_all(fd, a, (size_t)bytes) != 0)
             goto fail;
     } else {
@@ -307,7 +306,7 @@ static int descr_is_f8(const char *v, size_t n)
     for (int i = 0; ok[i]; i++)
         if (strlen(ok[i]) == n && memcmp(v, ok[i], n) == 0)
             return 1;
-    if (host_little_endian())
+    if (als_npy_host_little_endian())
         for (int i = 0; ok_native[i]; i++)
             if (strlen(ok_native[i]) == n && memcmp(v, ok_native[i], n) == 0)
                 return 1;
@@ -542,7 +541,7 @@ int als_npy_read(const char *path, double **a, int64_t *rows, int64_t *cols,
                          (long long)bytes, tok);
         goto out;
     }
-    if (!host_little_endian())
+    if (!als_npy_host_little_endian())
         swap8(data, (size_t)count);
     *a = data;
     *rows = r;

@@ -22,13 +22,6 @@
 /* Largest staging buffer of a read into wider rows, in bytes. */
 #define ALS_PARIO_STAGE ((int64_t)64 << 20)
 
-static int host_little_endian(void)
-{
-    const uint16_t one = 1;
-    unsigned char b;
-    memcpy(&b, &one, 1);
-    return b == 1;
-}
 
 int64_t als_pario_chunk(void)
 {
@@ -105,7 +98,7 @@ int als_pario_create(MPI_Comm comm, const char *path, int mode, int64_t size,
                      als_pario_file_t *f, als_err_t *err)
 {
     file_init(comm, path, f);
-    if (!host_little_endian())
+    if (!als_npy_host_little_endian())
         als_err_set(err, ALS_ERR_INTERNAL, "%s: collective I/O needs a little-endian host", path);
     if (f->rank == 0 && err->code == ALS_OK) {
         f->fd0 = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
@@ -132,7 +125,7 @@ int als_pario_create(MPI_Comm comm, const char *path, int mode, int64_t size,
 int als_pario_open_read(MPI_Comm comm, const char *path, als_pario_file_t *f, als_err_t *err)
 {
     file_init(comm, path, f);
-    if (!host_little_endian())
+    if (!als_npy_host_little_endian())
         als_err_set(err, ALS_ERR_INTERNAL, "%s: collective I/O needs a little-endian host", path);
     return open_all(f, MPI_MODE_RDONLY, err);
 }

@@ -37,19 +37,6 @@ static int cmp_i64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Index of x in the ascending a[0..n), or -1. */
-static int64_t find(const int64_t *a, int64_t n, int64_t x)
-{
-    int64_t lo = 0, hi = n;
-    while (lo < hi) {
-        int64_t mid = lo + (hi - lo) / 2;
-        if (a[mid] < x)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < n && a[lo] == x ? lo : -1;
-}
 
 int als_rankeval_init(als_solver_t *s, als_err_t *err)
 {
@@ -84,14 +71,14 @@ int als_rankeval_init(als_solver_t *s, als_err_t *err)
     free(tmp);
     /* Held-out pairs grouped by own test user (file order within a user). */
     for (int64_t x = 0; x < nt; x++)
-        r->hptr[find(r->own_t, r->nown, s->test_u[x]) + 1]++;
+        r->hptr[als_rank_find(r->own_t, r->nown, s->test_u[x]) + 1]++;
     for (int64_t q = 0; q < r->nown; q++)
         r->hptr[q + 1] += r->hptr[q];
     int64_t *fill = calloc((size_t)(r->nown + 1), sizeof *fill);
     if (!fill)
         ALS_ABORT("out of memory (ranking metrics)");
     for (int64_t x = 0; x < nt; x++) {
-        int64_t q = find(r->own_t, r->nown, s->test_u[x]), at = r->hptr[q] + fill[q]++;
+        int64_t q = als_rank_find(r->own_t, r->nown, s->test_u[x]), at = r->hptr[q] + fill[q]++;
         r->hitem[at] = als_view_global(&s->pv, s->test_v[x]);
         r->hval[at] = s->test_r[x];
     }
@@ -118,7 +105,7 @@ int als_rankeval_init(als_solver_t *s, als_err_t *err)
     const int64_t ni = d->i1 - d->i0;
     for (int64_t t = 0; t < ni; t++)
         for (int64_t x = d->iptr[t]; x < d->iptr[t + 1]; x++) {
-            int64_t q = find(r->tu, r->T, d->irow[x]);
+            int64_t q = als_rank_find(r->tu, r->T, d->irow[x]);
             if (q >= 0)
                 r->eptr[q + 1]++;
         }
@@ -130,7 +117,7 @@ int als_rankeval_init(als_solver_t *s, als_err_t *err)
         ALS_ABORT("out of memory (ranking metrics)");
     for (int64_t t = 0; t < ni; t++)
         for (int64_t x = d->iptr[t]; x < d->iptr[t + 1]; x++) {
-            int64_t q = find(r->tu, r->T, d->irow[x]);
+            int64_t q = als_rank_find(r->tu, r->T, d->irow[x]);
             if (q >= 0)
                 r->eitem[r->eptr[q] + fill[q]++] = t;
         }

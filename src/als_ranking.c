@@ -88,7 +88,7 @@ int64_t als_rank_topn(int N, int64_t n_items, const double *scores, const int64_
     return size;
 }
 
-static int find_sorted(const int64_t *a, int64_t n, int64_t x)
+int64_t als_rank_find(const int64_t *a, int64_t n, int64_t x)
 {
     int64_t lo = 0, hi = n;
     while (lo < hi) {
@@ -98,7 +98,7 @@ static int find_sorted(const int64_t *a, int64_t n, int64_t x)
         else
             hi = mid;
     }
-    return lo < n && a[lo] == x;
+    return lo < n && a[lo] == x ? lo : -1;
 }
 
 int als_rank_user_metrics(int N, const int64_t *top, int64_t ntop, const int64_t *rel,
@@ -114,7 +114,7 @@ int als_rank_user_metrics(int N, const int64_t *top, int64_t ntop, const int64_t
     double dcg = 0.0, idcg = 0.0, ap = 0.0;
     int64_t h = 0;
     for (int64_t p = 0; p < ntop && p < N; p++) {
-        if (find_sorted(rel, nrel, top[p])) {
+        if (als_rank_find(rel, nrel, top[p]) >= 0) {
             h++;
             dcg += 1.0 / log2((double)(p + 2));
             ap += (double)h / (double)(p + 1);
