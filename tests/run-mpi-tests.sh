@@ -121,6 +121,10 @@ expect_fail "non-finite rating" "nan.txt:2" --ratings "$T/nan.txt"
 expect_fail "negative weight" "negw.txt:1" --ratings "$D/ratings.txt" --social "$T/negw.txt"
 expect_fail "empty ratings" "no ratings" --ratings "$T/empty.txt"
 expect_fail "--rank 0" "\-\-rank" --ratings "$D/ratings.txt" --rank 0
+expect_fail "--exchange of an unknown mode" "\-\-exchange: 'ring' is not one of allgather, neighbor, auto" \
+    --ratings "$D/ratings.txt" --exchange ring
+expect_fail "--mem-per-rank not a byte count" "\-\-mem-per-rank: '4X' is not a positive byte count" \
+    --ratings "$D/ratings.txt" --mem-per-rank 4X
 expect_fail "negative lambda" "\-\-lambda-u" --ratings "$D/ratings.txt" --lambda-u -1
 expect_fail "unknown option" "unknown option" --ratings "$D/ratings.txt" --frobnicate
 expect_fail "init of wrong shape" "shape" --ratings "$D/ratings.txt" --social "$D/social.txt" --rank 5 \
