@@ -773,9 +773,11 @@ int als_ckpt_seal(void *img, size_t bytes)
         return -1;
     uint64_t tr[CKPT_TRAILER / 8];
     tr[0] = als_ckpt_hash(b, L.head);
+    /* A row buffer only when there are rows: then L.size == bytes bounds k
+     * (an empty image may claim any k). */
     const size_t rowb = (size_t)h.k * 8;
-    double *row = malloc(rowb);
-    if (!row)
+    double *row = h.m + h.n > 0 ? malloc(rowb) : NULL;
+    if (h.m + h.n > 0 && !row)
         return -1;
     uint64_t su = 0, sv = 0;
     for (int64_t i = 0; i < h.m; i++) {
