@@ -97,6 +97,20 @@ train 4 "${COMMON[@]}" --iters 8 --bias --lambda-scale count --resume "$T/ck2" -
 same_run "$T/refb" "$T/o2" && ok "--bias --lambda-scale count: resumed at P=4 bitwise equal" \
     || bad "--bias resume differs" "$T/log"
 
+# The same in the sharded mode (each rank writes and reads only its rows):
+# killed in iteration 5 at P=2, resumed at P=3, both --exchange neighbor;
+# equal to the (replicated) reference run.
+ALS_TEST_KILL_RANK=1 ALS_TEST_KILL_ITER=5 FWD="ALS_TEST_KILL_RANK ALS_TEST_KILL_ITER" \
+    train 2 "${COMMON[@]}" --iters 8 --exchange neighbor "${CK[@]}" --checkpoint-dir "$T/ck2n" \
+    --out "$T/o2n" > "$T/log" 2>&1
+rc=$?
+[ $rc != 0 ] && [ $rc != 124 ] && ok "--exchange neighbor: rank 1 SIGKILLed in iteration 5: exit $rc" \
+    || bad "neighbor kill: exit $rc" "$T/log"
+train 3 "${COMMON[@]}" --iters 8 --exchange neighbor --resume "$T/ck2n" --out "$T/o2n" > "$T/log" 2>&1 \
+    || bad "resume (--exchange neighbor) at P=3" "$T/log"
+same_run "$T/ref" "$T/o2n" && ok "--exchange neighbor: killed at P=2, resumed at P=3, bitwise equal to the reference" \
+    || bad "neighbor resume differs" "$T/log"
+
 # --- 2. a kill during a checkpoint write leaves the previous one usable ---
 ALS_TEST_CRASH_IN_CHECKPOINT=2 FWD=ALS_TEST_CRASH_IN_CHECKPOINT \
     train 2 "${COMMON[@]}" --iters 8 "${CK[@]}" --checkpoint-dir "$T/ck3" --out "$T/o3" > "$T/log" 2>&1
