@@ -37,13 +37,17 @@ void als_rsum_add(als_rsum_t *a, double x)
     }
     if (x == 0.0)
         return;
-    int e;
-    double f = frexp(fabs(x), &e);            /* |x| = f 2^e, f in [0.5, 1) */
-    uint64_t m = (uint64_t)ldexp(f, 53);      /* exact: 53-bit integer */
-    int pos = e - 53 + RSUM_BIAS;             /* weight of m's bit 0 */
-    if (pos < 0) {                            /* subnormal: m has trailing zeros */
-        m >>= -pos;
-        pos = 0;
+    /* |x| = m 2^(pos - 1074) read off the bits: a normal number's 52-bit
+     * fraction with its hidden bit (pos = biased exponent - 1), a subnormal's
+     * fraction alone (pos = 0). Exact, and no libm calls on the hot path. */
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    int be = (int)((bits >> 52) & 0x7ff);
+    uint64_t m = bits & (((uint64_t)1 << 52) - 1);
+    int pos = 0;
+    if (be) {
+        m |= (uint64_t)1 << 52;
+        pos = be - 1;
     }
     unsigned __int128 v = (unsigned __int128)m << (pos & 31);
     int l = pos >> 5;
