@@ -69,7 +69,8 @@
 typedef struct {
     int k;                 /* coordinates per row, fixed ones included */
     int64_t n;             /* observed entries (0 allowed) */
-    const int64_t *idx;    /* n row indices into X */
+    const int64_t *idx;    /* n row indices into X, or NULL: row t is X + t k
+                              (a gathered panel) */
     const double *X;       /* the fixed factor matrix, row-major, leading dim k */
     const double *w;       /* n weights (implicit: c_t - 1), or NULL for all 1 */
     const double *G;       /* k×k row-major, upper triangle read (p <= q),
@@ -94,8 +95,28 @@ int64_t als_cg_ws_size(int k);
  * Local. */
 int als_cg_solve(const als_cg_row_t *row, const double *b, int steps, double *x, double *ws);
 
+/* The same with b = b0 + sum_t coef_t X[idx[t]] never formed: the initial
+ * residual is r = b0 - d.*x - G x + sum_t (coef_t - w_t x_t'x) x_t, one pass
+ * over the entries (als_cg_residual) instead of two (the right-hand side,
+ * then A x); the steps are those of als_cg_solve. Same returns. Local. */
+int als_cg_solve_coef(const als_cg_row_t *row, const double *coef, const double *b0, int steps,
+                      double *x, double *ws);
+
+/* r = b0 + sum_t coef_t x_t - A x as als_cg_solve_coef forms it (all k
+ * coordinates, fixed ones included). Local. */
+void als_cg_residual(const als_cg_row_t *row, const double *coef, const double *b0,
+                     const double *x, double *r);
+
 /* q = A p for the full k coordinates (no masking of fixed ones). Local. */
 void als_cg_apply(const als_cg_row_t *row, const double *p, double *q);
+
+/* For the tests: q += sum_t c_t x_t with c_t = w_t (x_t'p) (coef NULL: the
+ * entries' part of A p) or coef_t - w_t (x_t'p) (the residual's), by
+ * the plain C path (isa NULL) or the vector path "avx512" / "avx2" (k a
+ * multiple of 8; avx512 also k <= 64). Every path gives the same bits.
+ * Returns 0, or -1 when that path cannot run here (CPU or k). Local. */
+int als_cg_panel_isa(const als_cg_row_t *row, const char *isa, const double *coef,
+                     const double *p, double *q);
 
 /* f(x) = 1/2 x'Ax - b'x, evaluated matrix-free in fixed order (for tests and
  * for the solver's per-row checks). For the explicit model
@@ -103,7 +124,8 @@ void als_cg_apply(const als_cg_row_t *row, const double *p, double *q);
  *         = f(x) + 1/2 sum_t r_t^2          with b = sum_t r_t x_t + e. Local. */
 double als_cg_objective(const als_cg_row_t *row, const double *b, const double *x);
 
-/* b = sum_t coef[t] X[idx[t]] (overwrites b; n == 0 gives 0). Fixed order.
+/* b = sum_t coef[t] X[idx[t]] (overwrites b; n == 0 gives 0; idx NULL: row t
+ * is X + t k). Fixed order.
  * Explicit: coef = r; implicit: coef = c_t p_t. Local. */
 void als_cg_rhs(int k, int64_t n, const int64_t *idx, const double *coef, const double *X,
                 double *b);

@@ -38,13 +38,194 @@ CG_CLONES void als_cg_rhs(int k, int64_t n, const int64_t *idx, const double *co
 {
     memset(b, 0, (size_t)k * sizeof *b);
     for (int64_t t = 0; t < n; t++) {
-        const double *x = X + idx[t] * (int64_t)k, a = coef[t];
+        const double *x = X + (idx ? idx[t] : t) * (int64_t)k, a = coef[t];
         for (int c = 0; c < k; c++)
             b[c] += a * x[c];
     }
 }
 
-CG_CLONES void als_cg_apply(const als_cg_row_t *row, const double *p, double *q)
+/* Row t of the problem: X[idx[t]], or X + t k for a panel (idx NULL). */
+static inline const double *cg_x(const als_cg_row_t *row, int64_t t)
+{
+    return row->X + (row->idx ? row->idx[t] : t) * (int64_t)row->k;
+}
+
+/* The coefficient of x_t given s = x_t'p: w_t s (the product A p), or with
+ * coef (the initial residual b - A p) coef_t - w_t s. */
+static inline double cg_coef(const als_cg_row_t *row, const double *coef, int64_t t, double s)
+{
+    if (row->w)
+        s *= row->w[t];
+    return coef ? coef[t] - s : s;
+}
+
+/* q += sum_t cg_coef(t, x_t'p) x_t over the row's entries, plain C, in
+ * rating order: the reference for the vector kernels below. */
+CG_CLONES static void cg_panel_generic(const als_cg_row_t *row, const double *coef,
+                                       const double *p, double *q)
+{
+    const int k = row->k;
+    for (int64_t t = 0; t < row->n; t++) {
+        const double *x = cg_x(row, t);
+        double s = cg_coef(row, coef, t, cg_dot(x, p, k));
+        for (int c = 0; c < k; c++)
+            q[c] += s * x[c];
+    }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define CG_HAVE_VEC 1
+/* The same sum on 8-lane vectors, four entries at a time, bit for bit:
+ * each dot keeps cg_dot's 8 lanes (mul, then add to lanes that start at
+ * +0, no FMA: contraction is off in the C code too) and its fixed tree
+ * ((s0+s4)+(s1+s5))+((s2+s6)+(s3+s7)), done for four entries at once by
+ * shuffles that pair the same lanes; the axpys q += s_t x_t then run in
+ * rating order with q and p held in registers. Only for k a multiple of 8
+ * (zmm: k <= 64; ymm: k <= 32 in registers, larger through memory). */
+#define CG512 __attribute__((target("avx512f"), always_inline)) static inline
+CG512 void cg512_tree4(__m512d a, __m512d b, __m512d c, __m512d d, double s[4])
+{
+    /* t = lanes 0..3 + lanes 4..7: [a t0..t3, b t0..t3], [c .., d ..]. */
+    __m512d ab = _mm512_add_pd(_mm512_shuffle_f64x2(a, b, 0x44), _mm512_shuffle_f64x2(a, b, 0xee));
+    __m512d cd = _mm512_add_pd(_mm512_shuffle_f64x2(c, d, 0x44), _mm512_shuffle_f64x2(c, d, 0xee));
+    /* u0 = t0 + t1, u1 = t2 + t3: [a u0, c u0 | a u1, c u1 | b u0, d u0 | b u1, d u1]. */
+    __m512d u = _mm512_add_pd(_mm512_unpacklo_pd(ab, cd), _mm512_unpackhi_pd(ab, cd));
+    /* u0 + u1: [a, c, b, d]. */
+    __m512d v = _mm512_add_pd(_mm512_shuffle_f64x2(u, u, 0x88), _mm512_shuffle_f64x2(u, u, 0xdd));
+    double o[8];
+    _mm512_storeu_pd(o, v);
+    s[0] = o[0];
+    s[1] = o[2];
+    s[2] = o[1];
+    s[3] = o[3];
+}
+
+#define CG512_BODY(KV)                                                                      \
+    __attribute__((target("avx512f"))) static void cg_panel_avx512_##KV(                    \
+        const als_cg_row_t *row, const double *coef, const double *p, double *q)            \
+    {                                                                                       \
+        const int k = 8 * KV;                                                               \
+        const __m512d z = _mm512_setzero_pd();                                              \
+        __m512d P[KV], Q[KV];                                                               \
+        for (int v = 0; v < KV; v++) {                                                      \
+            P[v] = _mm512_loadu_pd(p + 8 * v);                                              \
+            Q[v] = _mm512_loadu_pd(q + 8 * v);                                              \
+        }                                                                                   \
+        const int64_t n = row->n;                                                           \
+        for (int64_t t = 0; t < n; t += 4) {                                                \
+            const int m = n - t < 4 ? (int)(n - t) : 4;                                     \
+            const double *x[4];                                                             \
+            __m512d acc[4];                                                                 \
+            for (int j = 0; j < 4; j++) {                                                   \
+                x[j] = j < m ? cg_x(row, t + j) : NULL;                                     \
+                acc[j] = z;                                                                 \
+            }                                                                               \
+            for (int j = 0; j < m; j++)                                                     \
+                for (int v = 0; v < KV; v++)                                                \
+                    acc[j] = _mm512_add_pd(acc[j],                                          \
+                                           _mm512_mul_pd(_mm512_loadu_pd(x[j] + 8 * v), P[v])); \
+            double s[4];                                                                    \
+            cg512_tree4(acc[0], acc[1], acc[2], acc[3], s);                                 \
+            for (int j = 0; j < m; j++) {                                                   \
+                __m512d sv = _mm512_set1_pd(cg_coef(row, coef, t + j, s[j]));               \
+                for (int v = 0; v < KV; v++)                                                \
+                    Q[v] = _mm512_add_pd(Q[v], _mm512_mul_pd(sv, _mm512_loadu_pd(x[j] + 8 * v))); \
+            }                                                                               \
+        }                                                                                   \
+        for (int v = 0; v < KV; v++)                                                        \
+            _mm512_storeu_pd(q + 8 * v, Q[v]);                                              \
+        (void)k;                                                                            \
+    }
+CG512_BODY(1)
+CG512_BODY(2)
+CG512_BODY(3)
+CG512_BODY(4)
+CG512_BODY(5)
+CG512_BODY(6)
+CG512_BODY(7)
+CG512_BODY(8)
+
+#define CG256 __attribute__((target("avx2"), always_inline)) static inline
+/* cg_dot's tree for four entries whose 8 lanes are (lo, hi) ymm pairs. */
+CG256 void cg256_tree4(const __m256d lo[4], const __m256d hi[4], double s[4])
+{
+    __m256d ta = _mm256_add_pd(lo[0], hi[0]), tb = _mm256_add_pd(lo[1], hi[1]);
+    __m256d tc = _mm256_add_pd(lo[2], hi[2]), td = _mm256_add_pd(lo[3], hi[3]);
+    __m256d ab = _mm256_hadd_pd(ta, tb); /* [a u0, b u0, a u1, b u1] */
+    __m256d cd = _mm256_hadd_pd(tc, td); /* [c u0, d u0, c u1, d u1] */
+    __m256d v = _mm256_add_pd(_mm256_permute2f128_pd(ab, cd, 0x20),
+                              _mm256_permute2f128_pd(ab, cd, 0x31)); /* [a, b, c, d] */
+    _mm256_storeu_pd(s, v);
+}
+
+__attribute__((target("avx2"))) static void cg_panel_avx2(const als_cg_row_t *row,
+                                                          const double *coef, const double *p,
+                                                          double *q)
+{
+    const int k = row->k, kv = k / 8;
+    const __m256d z = _mm256_setzero_pd();
+    const int64_t n = row->n;
+    for (int64_t t = 0; t < n; t += 4) {
+        const int m = n - t < 4 ? (int)(n - t) : 4;
+        const double *x[4];
+        __m256d lo[4], hi[4];
+        for (int j = 0; j < 4; j++) {
+            x[j] = j < m ? cg_x(row, t + j) : NULL;
+            lo[j] = hi[j] = z;
+        }
+        for (int j = 0; j < m; j++)
+            for (int v = 0; v < kv; v++) {
+                lo[j] = _mm256_add_pd(lo[j], _mm256_mul_pd(_mm256_loadu_pd(x[j] + 8 * v),
+                                                           _mm256_loadu_pd(p + 8 * v)));
+                hi[j] = _mm256_add_pd(hi[j], _mm256_mul_pd(_mm256_loadu_pd(x[j] + 8 * v + 4),
+                                                           _mm256_loadu_pd(p + 8 * v + 4)));
+            }
+        double s[4];
+        cg256_tree4(lo, hi, s);
+        for (int j = 0; j < m; j++) {
+            __m256d sv = _mm256_set1_pd(cg_coef(row, coef, t + j, s[j]));
+            for (int c = 0; c < k; c += 4)
+                _mm256_storeu_pd(q + c, _mm256_add_pd(_mm256_loadu_pd(q + c),
+                                                      _mm256_mul_pd(sv, _mm256_loadu_pd(x[j] + c))));
+        }
+    }
+}
+#else
+#define CG_HAVE_VEC 0
+#endif
+
+/* The entries' part of q = A p, by the fast kernels' ISA (als_kernel_isa:
+ * every path gives the same bits, tested against cg_panel_generic). */
+static void cg_panel(const als_cg_row_t *row, const double *coef, const double *p, double *q)
+{
+#if CG_HAVE_VEC
+    const int k = row->k;
+    const char *isa = als_kernel_isa();
+    if (k % 8 == 0 && row->n > 0) {
+        if (isa[3] == '5' && k <= 64) { /* "avx512" */
+            switch (k / 8) {
+            case 1: cg_panel_avx512_1(row, coef, p, q); return;
+            case 2: cg_panel_avx512_2(row, coef, p, q); return;
+            case 3: cg_panel_avx512_3(row, coef, p, q); return;
+            case 4: cg_panel_avx512_4(row, coef, p, q); return;
+            case 5: cg_panel_avx512_5(row, coef, p, q); return;
+            case 6: cg_panel_avx512_6(row, coef, p, q); return;
+            case 7: cg_panel_avx512_7(row, coef, p, q); return;
+            default: cg_panel_avx512_8(row, coef, p, q); return;
+            }
+        }
+        if (isa[3] == '2' || isa[3] == '5') { /* "avx2", or avx512 with k > 64 */
+            cg_panel_avx2(row, coef, p, q);
+            return;
+        }
+    }
+#endif
+    cg_panel_generic(row, coef, p, q);
+}
+
+/* q = d.*p + G p (the part of A p without the entries). */
+static void cg_dense(const als_cg_row_t *row, const double *p, double *q)
 {
     const int k = row->k;
     for (int c = 0; c < k; c++)
@@ -61,14 +242,54 @@ CG_CLONES void als_cg_apply(const als_cg_row_t *row, const double *p, double *q)
             q[a] += s;
         }
     }
-    for (int64_t t = 0; t < row->n; t++) {
-        const double *x = row->X + row->idx[t] * (int64_t)k;
-        double s = cg_dot(x, p, k);
-        if (row->w)
-            s *= row->w[t];
-        for (int c = 0; c < k; c++)
-            q[c] += s * x[c];
+}
+
+void als_cg_apply(const als_cg_row_t *row, const double *p, double *q)
+{
+    cg_dense(row, p, q);
+    cg_panel(row, NULL, p, q);
+}
+
+void als_cg_residual(const als_cg_row_t *row, const double *coef, const double *b0,
+                     const double *x, double *r)
+{
+    const int k = row->k;
+    cg_dense(row, x, r);
+    for (int c = 0; c < k; c++)
+        r[c] = b0[c] - r[c];
+    cg_panel(row, coef, x, r);
+}
+
+/* For the tests: the entries' part by the plain C path (isa NULL) or the
+ * named vector path, whatever als_kernel_isa says. */
+int als_cg_panel_isa(const als_cg_row_t *row, const char *isa, const double *coef,
+                     const double *p, double *q)
+{
+    if (!isa) {
+        cg_panel_generic(row, coef, p, q);
+        return 0;
     }
+#if CG_HAVE_VEC
+    if (row->k % 8)
+        return -1;
+    if (strcmp(isa, "avx512") == 0 && row->k <= 64 && __builtin_cpu_supports("avx512f")) {
+        switch (row->k / 8) {
+        case 1: cg_panel_avx512_1(row, coef, p, q); return 0;
+        case 2: cg_panel_avx512_2(row, coef, p, q); return 0;
+        case 3: cg_panel_avx512_3(row, coef, p, q); return 0;
+        case 4: cg_panel_avx512_4(row, coef, p, q); return 0;
+        case 5: cg_panel_avx512_5(row, coef, p, q); return 0;
+        case 6: cg_panel_avx512_6(row, coef, p, q); return 0;
+        case 7: cg_panel_avx512_7(row, coef, p, q); return 0;
+        default: cg_panel_avx512_8(row, coef, p, q); return 0;
+        }
+    }
+    if (strcmp(isa, "avx2") == 0 && __builtin_cpu_supports("avx2")) {
+        cg_panel_avx2(row, coef, p, q);
+        return 0;
+    }
+#endif
+    return -1;
 }
 
 double als_cg_objective(const als_cg_row_t *row, const double *b, const double *x)
@@ -89,7 +310,7 @@ double als_cg_objective(const als_cg_row_t *row, const double *b, const double *
         }
     }
     for (int64_t t = 0; t < row->n; t++) {
-        double s = als_cg_dot(row->X + row->idx[t] * (int64_t)k, x, k);
+        double s = als_cg_dot(cg_x(row, t), x, k);
         quad += (row->w ? row->w[t] : 1.0) * s * s;
     }
     return 0.5 * quad - als_cg_dot(b, x, k);
@@ -101,14 +322,11 @@ static void zero_fixed(const als_cg_row_t *row, double *v)
         v[row->fix[f]] = 0.0;
 }
 
-int als_cg_solve(const als_cg_row_t *row, const double *b, int steps, double *x, double *ws)
+/* The CG steps from r = b - A x (ws: r, p, q). */
+static int cg_steps(const als_cg_row_t *row, int steps, double *x, double *ws)
 {
     const int k = row->k;
     double *r = ws, *p = ws + k, *q = ws + 2 * (int64_t)k;
-    /* r = b - A x on the free coordinates, 0 on the fixed ones. */
-    als_cg_apply(row, x, q);
-    for (int c = 0; c < k; c++)
-        r[c] = b[c] - q[c];
     zero_fixed(row, r);
     memcpy(p, r, (size_t)k * sizeof *p);
     double rr = als_cg_dot(r, r, k);
@@ -139,4 +357,22 @@ int als_cg_solve(const als_cg_row_t *row, const double *b, int steps, double *x,
         rr = rn;
     }
     return s;
+}
+
+int als_cg_solve(const als_cg_row_t *row, const double *b, int steps, double *x, double *ws)
+{
+    const int k = row->k;
+    double *r = ws, *q = ws + 2 * (int64_t)k;
+    /* r = b - A x on the free coordinates, 0 on the fixed ones. */
+    als_cg_apply(row, x, q);
+    for (int c = 0; c < k; c++)
+        r[c] = b[c] - q[c];
+    return cg_steps(row, steps, x, ws);
+}
+
+int als_cg_solve_coef(const als_cg_row_t *row, const double *coef, const double *b0, int steps,
+                      double *x, double *ws)
+{
+    als_cg_residual(row, coef, b0, x, ws);
+    return cg_steps(row, steps, x, ws);
 }

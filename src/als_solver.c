@@ -666,23 +666,30 @@ void als_solver_free(als_solver_t *s)
     memset(s, 0, sizeof *s);
 }
 
-/* --solver cg: one row by als_cg_solve (als_cg.h), warm-started from the
- * row's current factor cur, into x. The right-hand side and the diagonal
- * are exactly those the Cholesky path forms: b = sum_t coef_t X[idx_t] (coef
+/* The CG gather prefetches the factor row this many ratings ahead. */
+#ifndef CG_PF_ROWS
+#define CG_PF_ROWS 4
+#endif
+
+/* --solver cg: one row by als_cg_solve_coef (als_cg.h), warm-started from
+ * the row's current factor cur, into x. The right-hand side and the diagonal
+ * are exactly those the Cholesky path forms (b is never formed whole: its
+ * ratings' part enters the initial residual, the buffer b gets the social
+ * part): b = sum_t coef_t X[idx_t] (coef
  * = r explicit, c p implicit) + alpha sum_f W_if Y[f]; d = shift (lambda or
  * lambda n_i, + alpha deg_i) on every coordinate, lambda_bias + alpha deg_i
  * on the bias coordinate with --lambda-bias; G = Y'Y and w = c - 1 with
  * --implicit. Fixed coordinates keep cur's values. b, diag: k doubles each,
- * ws: als_cg_ws_size(k); panel: npanel*k doubles, iota: 0..npanel-1 (rows
- * with n <= npanel are gathered into the panel first). Returns 0, -1
- * (non-finite) or 1 (not positive definite on the free coordinates), like
+ * ws: als_cg_ws_size(k); panel: npanel*k doubles (rows with n <= npanel
+ * are gathered into the panel first, prefetching CG_PF_ROWS rows ahead).
+ * Returns 0, -1 (non-finite) or 1 (not positive definite on the free coordinates), like
  * the Cholesky path's info. Local. */
 static int cg_row(const als_solver_t *s, int64_t n, const int64_t *idx, const double *coef,
                   const double *w, const double *X, const double *G, double shift,
                   double socdeg, int64_t w0, int64_t w1, const int64_t *wcol,
                   const double *wval, const double *Y, const int *fix, int bcoord,
                   const double *cur, double *x, double *b, double *diag, double *ws,
-                  double *panel, const int64_t *iota, int64_t npanel)
+                  double *panel, int64_t npanel)
 {
     const int k = s->k;
     const double alpha = s->opt->alpha, lbias = s->opt->lambda_bias;
@@ -690,12 +697,21 @@ static int cg_row(const als_solver_t *s, int64_t n, const int64_t *idx, const do
         /* Gather the row's n factor rows once into a contiguous panel (in
          * cache for every CG step): the same values in the same order, so
          * the same bits as reading X through idx. */
-        for (int64_t t = 0; t < n; t++)
+        for (int64_t t = 0; t < n; t++) {
+            if (t + CG_PF_ROWS < n) {
+                const char *a = (const char *)(X + idx[t + CG_PF_ROWS] * k);
+                for (int64_t o = 0; o < (int64_t)k * 8; o += 64)
+                    __builtin_prefetch(a + o, 0, 3);
+                __builtin_prefetch(a + (int64_t)k * 8 - 1, 0, 3);
+            }
             memcpy(panel + t * k, X + idx[t] * k, (size_t)k * sizeof *panel);
+        }
         X = panel;
-        idx = iota;
+        idx = NULL; /* row t of the panel is panel + t k */
     }
-    als_cg_rhs(k, n, idx, coef, X, b);
+    /* b holds only the social part b0; the ratings' part sum_t coef_t x_t
+     * enters the initial residual in the same pass as A x. */
+    memset(b, 0, (size_t)k * sizeof *b);
     for (int64_t e = w0; e < w1; e++) {
         const double a = alpha * wval[e], *y = Y + wcol[e] * k;
         for (int c = 0; c < k; c++)
@@ -712,19 +728,24 @@ static int cg_row(const als_solver_t *s, int64_t n, const int64_t *idx, const do
     /* In exact arithmetic CG ends within kr = k - nfixed steps: more only
      * re-polish rounding noise (and can meet p'Ap = 0 by underflow). */
     const int kr = k - s->nfixed;
-    int rc = als_cg_solve(&row, b, s->opt->cg_steps < kr ? s->opt->cg_steps : kr, x, ws);
+    int rc = als_cg_solve_coef(&row, coef, b, s->opt->cg_steps < kr ? s->opt->cg_steps : kr, x,
+                               ws);
     if (rc == -2) {
         /* p'Ap <= 0: a failure unless the iterate already solves the row
          * (the direction was rounding noise): |b - Ax| <= 1e-12 |b|. */
-        als_cg_apply(&row, x, ws);
+        double *bf = ws + k; /* the full right-hand side b0 + sum coef_t x_t */
+        als_cg_rhs(k, n, idx, coef, X, bf);
+        for (int c = 0; c < k; c++)
+            bf[c] += b[c];
+        als_cg_residual(&row, coef, b, x, ws);
         double rr = 0.0, bb = 0.0;
         for (int c = 0; c < k; c++) {
             int fixed = 0;
             for (int f = 0; f < s->nfixed; f++)
                 fixed |= fix[f] == c;
             if (!fixed) {
-                rr += (b[c] - ws[c]) * (b[c] - ws[c]);
-                bb += b[c] * b[c];
+                rr += ws[c] * ws[c];
+                bb += bf[c] * bf[c];
             }
         }
         rc = rr <= 1e-24 * bb && isfinite(rr) ? 0 : -2;
@@ -793,11 +814,6 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
     const int64_t batch_bytes = ALS_BATCH_BYTES;
     /* CG: rows of at most npanel ratings are gathered into a per-thread panel. */
     const int64_t npanel = use_cg ? (s->maxrow < ALS_CG_PANEL ? s->maxrow : ALS_CG_PANEL) : 0;
-    int64_t *iota = malloc((size_t)(npanel + 1) * sizeof *iota);
-    if (!iota)
-        ALS_ABORT("out of memory for the CG panel index (%" PRId64 " rows)", npanel);
-    for (int64_t t = 0; t < npanel; t++)
-        iota[t] = t;
 #pragma omp parallel reduction(+ : tg, ts)
     {
         double *A = malloc((size_t)k * k * sizeof *A); /* forming with --bias */
@@ -879,7 +895,7 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
                     int info = cg_row(s, nt, idx + ptr[t], implicit ? coef : val + ptr[t],
                                       implicit ? wt : NULL, X, G, shift + socdeg, socdeg,
                                       wptr ? wptr[t] : 0, wptr ? wptr[t + 1] : 0, wcol, wval, Y,
-                                      fix, bcoord, cur + t * k, b, cgb, cgd, cgws, panel, iota,
+                                      fix, bcoord, cur + t * k, b, cgb, cgd, cgws, panel,
                                       npanel);
                     for (int c = 0; c < k && info == 0; c++)
                         if (!isfinite(b[c]))
@@ -955,7 +971,6 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
         free(panel);
         free(wt);
     }
-    free(iota);
     /* Split the loop's wall time between gram and solve by their CPU shares. */
     double wall = omp_get_wtime() - t0;
     double share = (tg + ts) > 0 ? tg / (tg + ts) : 0.5;

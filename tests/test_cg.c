@@ -508,6 +508,132 @@ static void test_cg_jacobi_social_nonincreasing(void **state)
     assert_true(relaxed_increases > 100);
 }
 
+/* The vector paths of the entries' sum (avx512, avx2) give the bits of the
+ * plain C path for every k multiple of 8 they take, any n (the 4-entry
+ * groups and their tails), explicit and implicit weights, the product and
+ * the residual form, rows through idx and as a contiguous panel, and signed
+ * zeros (a row of -0.0, p with -0.0 entries). A path this CPU lacks is
+ * reported and skipped; the plain C path is checked against the textbook
+ * sum to rounding everywhere. */
+static void test_cg_panel_paths_bitwise(void **state)
+{
+    (void)state;
+    uint64_t seed = 91;
+    const int ks[] = {8, 16, 24, 32, 40, 48, 56, 64, 72, 128};
+    const int64_t ns[] = {0, 1, 2, 3, 4, 5, 7, 9, 33};
+    const char *isas[] = {"avx512", "avx2"};
+    int ran[2] = {0, 0};
+    for (size_t qk = 0; qk < sizeof ks / sizeof ks[0]; qk++)
+        for (size_t qn = 0; qn < sizeof ns / sizeof ns[0]; qn++)
+            for (int implicit = 0; implicit < 2; implicit++) {
+                const int k = ks[qk];
+                prob_t p;
+                prob_make(&p, k, ns[qn], implicit, 0.5, &seed);
+                if (p.n > 2)
+                    for (int c = 0; c < k; c++)
+                        p.X[p.idx[1] * k + c] = -0.0;
+                double *pv = malloc((size_t)k * sizeof *pv), *panel =
+                    malloc((size_t)(p.n * k + 1) * sizeof *panel);
+                for (int c = 0; c < k; c++)
+                    pv[c] = c % 5 == 0 ? -0.0 : als_test_uniform(&seed);
+                for (int64_t t = 0; t < p.n; t++)
+                    memcpy(panel + t * k, p.X + p.idx[t] * k, (size_t)k * sizeof *panel);
+                for (int form = 0; form < 2; form++) {
+                    const double *coef = form ? p.r : NULL;
+                    als_cg_row_t row = prob_row(&p, implicit);
+                    double q0[128], qg[128], qv[128], qd[128];
+                    for (int c = 0; c < k; c++)
+                        q0[c] = c % 7 == 0 ? 0.0 : als_test_uniform(&seed);
+                    memcpy(qg, q0, (size_t)k * sizeof *qg);
+                    assert_int_equal(als_cg_panel_isa(&row, NULL, coef, pv, qg), 0);
+                    /* textbook: q0 + sum_t (coef_t - w_t s_t or w_t s_t) x_t */
+                    double scale = 0.0;
+                    for (int c = 0; c < k; c++)
+                        qd[c] = q0[c];
+                    for (int64_t t = 0; t < p.n; t++) {
+                        const double *x = p.X + p.idx[t] * k;
+                        double st = 0.0, sa = 0.0;
+                        for (int c = 0; c < k; c++) {
+                            st += x[c] * pv[c];
+                            sa += fabs(x[c] * pv[c]);
+                        }
+                        double wt = implicit ? p.w[t] : 1.0;
+                        double ct = coef ? coef[t] - wt * st : wt * st;
+                        scale = fmax(scale, fabs(coef ? coef[t] : 0.0) + wt * sa);
+                        for (int c = 0; c < k; c++)
+                            qd[c] += ct * x[c];
+                    }
+                    for (int c = 0; c < k; c++)
+                        assert_true(fabs(qg[c] - qd[c]) <= 1e-12 * (1.0 + fabs(q0[c]) +
+                                                                    (double)p.n * scale));
+                    for (int i = 0; i < 2; i++)
+                        for (int contig = 0; contig < 2; contig++) {
+                            als_cg_row_t rv = row;
+                            if (contig) {
+                                rv.idx = NULL;
+                                rv.X = panel;
+                            }
+                            memcpy(qv, q0, (size_t)k * sizeof *qv);
+                            if (als_cg_panel_isa(&rv, isas[i], coef, pv, qv) != 0)
+                                continue;
+                            ran[i]++;
+                            assert_memory_equal(qv, qg, (size_t)k * sizeof *qv);
+                        }
+                }
+                free(pv);
+                free(panel);
+                prob_free(&p);
+            }
+    for (int i = 0; i < 2; i++)
+        if (!ran[i])
+            print_message("note: the %s path cannot run on this CPU: not checked here\n",
+                          isas[i]);
+}
+
+/* The fused initial residual r = b0 + sum coef_t x_t - A x equals b - A x
+ * by the dense textbook A to rounding, and als_cg_solve_coef run to k steps
+ * equals the Cholesky solution of A x = b0 + sum coef_t x_t (k = 5, 8, 16:
+ * the plain and the vector paths), explicit and implicit. */
+static void test_cg_residual_and_solve_coef(void **state)
+{
+    (void)state;
+    uint64_t seed = 17;
+    const int ks[] = {5, 8, 16};
+    for (size_t q = 0; q < sizeof ks / sizeof ks[0]; q++)
+        for (int implicit = 0; implicit < 2; implicit++) {
+            const int k = ks[q];
+            prob_t p;
+            prob_make(&p, k, 3 * k + 3, implicit, 1.0, &seed);
+            als_cg_row_t row = prob_row(&p, implicit);
+            double *coef = malloc((size_t)p.n * sizeof *coef), b0[16], r[16], rd[16], A[256],
+                   xs[16], x[16];
+            /* p.b = b0 + sum coef_t x_t with coef = r (explicit) or 1 + w (implicit). */
+            memcpy(b0, p.b, (size_t)k * sizeof *b0);
+            for (int64_t t = 0; t < p.n; t++) {
+                coef[t] = implicit ? 1.0 + p.w[t] : p.r[t];
+                for (int c = 0; c < k; c++)
+                    b0[c] -= coef[t] * p.X[p.idx[t] * k + c];
+            }
+            dense_A(&p, implicit, A);
+            als_cg_residual(&row, coef, b0, p.x0, r);
+            for (int a = 0; a < k; a++) {
+                rd[a] = p.b[a];
+                for (int c = 0; c < k; c++)
+                    rd[a] -= A[a * k + c] * p.x0[c];
+            }
+            assert_true(max_rel_diff(r, rd, k) <= 1e-11);
+            memcpy(xs, p.b, (size_t)k * sizeof *xs);
+            assert_int_equal(LAPACKE_dposv(LAPACK_ROW_MAJOR, 'U', k, 1, A, k, xs, 1), 0);
+            memcpy(x, p.x0, (size_t)k * sizeof *x);
+            double *ws = ws_nan(k);
+            assert_true(als_cg_solve_coef(&row, coef, b0, k, x, ws) >= 1);
+            assert_true(max_rel_diff(x, xs, k) <= 1e-8);
+            free(ws);
+            free(coef);
+            prob_free(&p);
+        }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -521,6 +647,8 @@ int main(void)
         cmocka_unit_test(test_cg_deterministic),
         cmocka_unit_test(test_cg_rhs),
         cmocka_unit_test(test_cg_jacobi_social_nonincreasing),
+        cmocka_unit_test(test_cg_panel_paths_bitwise),
+        cmocka_unit_test(test_cg_residual_and_solve_coef),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
