@@ -32,7 +32,7 @@ deps:
 	./tools/install-deps.sh
 tools: $(TOOLS)
 
-$(BUILD)/%.o: src/%.c $(wildcard include/*.h) | $(BUILD)
+$(BUILD)/%.o: src/%.c $(wildcard include/*.h) $(wildcard src/*.h) | $(BUILD)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 # The kernels' private headers (templates included by src/als_kernels*.c).

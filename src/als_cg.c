@@ -74,7 +74,7 @@ CG_CLONES static void cg_panel_generic(const als_cg_row_t *row, const double *co
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
+#include "als_dot8_vec.h"
 #define CG_HAVE_VEC 1
 /* The same sum on 8-lane vectors, four entries at a time, bit for bit:
  * each dot keeps cg_dot's 8 lanes (mul, then add to lanes that start at
@@ -83,24 +83,6 @@ CG_CLONES static void cg_panel_generic(const als_cg_row_t *row, const double *co
  * shuffles that pair the same lanes; the axpys q += s_t x_t then run in
  * rating order with q and p held in registers. Only for k a multiple of 8
  * (zmm: k <= 64; ymm: k <= 32 in registers, larger through memory). */
-#define CG512 __attribute__((target("avx512f"), always_inline)) static inline
-CG512 void cg512_tree4(__m512d a, __m512d b, __m512d c, __m512d d, double s[4])
-{
-    /* t = lanes 0..3 + lanes 4..7: [a t0..t3, b t0..t3], [c .., d ..]. */
-    __m512d ab = _mm512_add_pd(_mm512_shuffle_f64x2(a, b, 0x44), _mm512_shuffle_f64x2(a, b, 0xee));
-    __m512d cd = _mm512_add_pd(_mm512_shuffle_f64x2(c, d, 0x44), _mm512_shuffle_f64x2(c, d, 0xee));
-    /* u0 = t0 + t1, u1 = t2 + t3: [a u0, c u0 | a u1, c u1 | b u0, d u0 | b u1, d u1]. */
-    __m512d u = _mm512_add_pd(_mm512_unpacklo_pd(ab, cd), _mm512_unpackhi_pd(ab, cd));
-    /* u0 + u1: [a, c, b, d]. */
-    __m512d v = _mm512_add_pd(_mm512_shuffle_f64x2(u, u, 0x88), _mm512_shuffle_f64x2(u, u, 0xdd));
-    double o[8];
-    _mm512_storeu_pd(o, v);
-    s[0] = o[0];
-    s[1] = o[2];
-    s[2] = o[1];
-    s[3] = o[3];
-}
-
 #define CG512_BODY(KV)                                                                      \
     __attribute__((target("avx512f"))) static void cg_panel_avx512_##KV(                    \
         const als_cg_row_t *row, const double *coef, const double *p, double *q)            \
@@ -126,7 +108,7 @@ CG512 void cg512_tree4(__m512d a, __m512d b, __m512d c, __m512d d, double s[4])
                     acc[j] = _mm512_add_pd(acc[j],                                          \
                                            _mm512_mul_pd(_mm512_loadu_pd(x[j] + 8 * v), P[v])); \
             double s[4];                                                                    \
-            cg512_tree4(acc[0], acc[1], acc[2], acc[3], s);                                 \
+            als_d8_tree4_512(acc[0], acc[1], acc[2], acc[3], s);                                 \
             for (int j = 0; j < m; j++) {                                                   \
                 __m512d sv = _mm512_set1_pd(cg_coef(row, coef, t + j, s[j]));               \
                 for (int v = 0; v < KV; v++)                                                \
@@ -145,19 +127,6 @@ CG512_BODY(5)
 CG512_BODY(6)
 CG512_BODY(7)
 CG512_BODY(8)
-
-#define CG256 __attribute__((target("avx2"), always_inline)) static inline
-/* cg_dot's tree for four entries whose 8 lanes are (lo, hi) ymm pairs. */
-CG256 void cg256_tree4(const __m256d lo[4], const __m256d hi[4], double s[4])
-{
-    __m256d ta = _mm256_add_pd(lo[0], hi[0]), tb = _mm256_add_pd(lo[1], hi[1]);
-    __m256d tc = _mm256_add_pd(lo[2], hi[2]), td = _mm256_add_pd(lo[3], hi[3]);
-    __m256d ab = _mm256_hadd_pd(ta, tb); /* [a u0, b u0, a u1, b u1] */
-    __m256d cd = _mm256_hadd_pd(tc, td); /* [c u0, d u0, c u1, d u1] */
-    __m256d v = _mm256_add_pd(_mm256_permute2f128_pd(ab, cd, 0x20),
-                              _mm256_permute2f128_pd(ab, cd, 0x31)); /* [a, b, c, d] */
-    _mm256_storeu_pd(s, v);
-}
 
 __attribute__((target("avx2"))) static void cg_panel_avx2(const als_cg_row_t *row,
                                                           const double *coef, const double *p,
@@ -182,7 +151,7 @@ __attribute__((target("avx2"))) static void cg_panel_avx2(const als_cg_row_t *ro
                                                            _mm256_loadu_pd(p + 8 * v + 4)));
             }
         double s[4];
-        cg256_tree4(lo, hi, s);
+        als_d8_tree4_256(lo, hi, s);
         for (int j = 0; j < m; j++) {
             __m256d sv = _mm256_set1_pd(cg_coef(row, coef, t + j, s[j]));
             for (int c = 0; c < k; c += 4)

@@ -14,7 +14,7 @@ void als_rsum_init(als_rsum_t *a)
 
 /* Bring every limb but the top one into [0, 2^32); the top limb keeps the
  * sign (floor division carries). */
-static void normalize(als_rsum_t *a)
+void als_rsum_normalize(als_rsum_t *a)
 {
     for (int i = 0; i < ALS_RSUM_LIMBS - 1; i++) {
         int64_t c = a->limb[i] >> 32; /* arithmetic shift: floor(limb / 2^32) */
@@ -24,51 +24,11 @@ static void normalize(als_rsum_t *a)
     a->pending = 0;
 }
 
-void als_rsum_add(als_rsum_t *a, double x)
-{
-    if (!isfinite(x)) {
-        if (isnan(x))
-            a->nnan++;
-        else if (x > 0)
-            a->npinf++;
-        else
-            a->nninf++;
-        return;
-    }
-    if (x == 0.0)
-        return;
-    /* |x| = m 2^(pos - 1074) read off the bits: a normal number's 52-bit
-     * fraction with its hidden bit (pos = biased exponent - 1), a subnormal's
-     * fraction alone (pos = 0). Exact, and no libm calls on the hot path. */
-    uint64_t bits;
-    memcpy(&bits, &x, sizeof bits);
-    int be = (int)((bits >> 52) & 0x7ff);
-    uint64_t m = bits & (((uint64_t)1 << 52) - 1);
-    int pos = 0;
-    if (be) {
-        m |= (uint64_t)1 << 52;
-        pos = be - 1;
-    }
-    unsigned __int128 v = (unsigned __int128)m << (pos & 31);
-    int l = pos >> 5;
-    int64_t w0 = (int64_t)(uint32_t)v, w1 = (int64_t)(uint32_t)(v >> 32),
-            w2 = (int64_t)(uint32_t)(v >> 64);
-    if (x < 0) {
-        w0 = -w0; w1 = -w1; w2 = -w2;
-    }
-    a->limb[l] += w0;
-    a->limb[l + 1] += w1;
-    a->limb[l + 2] += w2;
-    /* Each add changes a limb by less than 2^32: 2^30 adds stay in int64. */
-    if (++a->pending >= ((int64_t)1 << 30))
-        normalize(a);
-}
-
 void als_rsum_merge(als_rsum_t *dst, const als_rsum_t *src)
 {
     als_rsum_t s = *src;
-    normalize(&s);
-    normalize(dst);
+    als_rsum_normalize(&s);
+    als_rsum_normalize(dst);
     for (int i = 0; i < ALS_RSUM_LIMBS; i++)
         dst->limb[i] += s.limb[i];
     dst->pending = 1;
@@ -86,13 +46,13 @@ double als_rsum_value(const als_rsum_t *in)
     if (in->nninf)
         return -INFINITY;
     als_rsum_t a = *in;
-    normalize(&a);
+    als_rsum_normalize(&a);
     double sign = 1.0;
     if (a.limb[ALS_RSUM_LIMBS - 1] < 0) { /* negate: two's complement over limbs */
         sign = -1.0;
         for (int i = 0; i < ALS_RSUM_LIMBS; i++)
             a.limb[i] = -a.limb[i];
-        normalize(&a);
+        als_rsum_normalize(&a);
     }
     int t = ALS_RSUM_LIMBS - 1;
     while (t >= 0 && a.limb[t] == 0)
@@ -128,7 +88,7 @@ int als_rsum_allreduce(MPI_Comm comm, als_rsum_t *a, int count)
     if (!buf)
         return MPI_ERR_NO_MEM;
     for (int c = 0; c < count; c++) {
-        normalize(&a[c]);
+        als_rsum_normalize(&a[c]);
         memcpy(buf + (size_t)c * w, a[c].limb, sizeof a[c].limb);
         buf[(size_t)c * w + ALS_RSUM_LIMBS] = a[c].npinf;
         buf[(size_t)c * w + ALS_RSUM_LIMBS + 1] = a[c].nninf;
@@ -143,7 +103,7 @@ int als_rsum_allreduce(MPI_Comm comm, als_rsum_t *a, int count)
         a[c].nninf = buf[(size_t)c * w + ALS_RSUM_LIMBS + 1];
         a[c].nnan = buf[(size_t)c * w + ALS_RSUM_LIMBS + 2];
         a[c].pending = 1;
-        normalize(&a[c]);
+        als_rsum_normalize(&a[c]);
     }
     free(buf);
     return rc;

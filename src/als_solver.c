@@ -90,11 +90,11 @@ static void row_norms(const double *X, int64_t n, int k, double *out)
 /* The squared residual of one rating, exactly added to sse, and its
  * rounding-error bound (per rating: the computed e = r - x.y is within
  * delta = (k + 2) u (|r| + |x| |y|) of the exact one, so e^2 is within
- * 2|e| delta + delta^2 + u e^2) added to *bound. */
-static inline void add_residual(double r, const double *x, const double *y, int k, double nx,
-                                double ny, als_rsum_t *sse, double *bound)
+ * 2|e| delta + delta^2 + u e^2) added to *bound. xy: als_dot8(x, y). */
+static inline void add_residual(double r, double xy, int k, double nx, double ny,
+                                als_rsum_t *sse, double *bound)
 {
-    double e = r - dot(x, y, k);
+    double e = r - xy;
     double delta = (double)(k + 2) * 0x1p-53 * (fabs(r) + nx * ny);
     als_rsum_add(sse, e * e);
     *bound += 2.0 * fabs(e) * delta + delta * delta + 0x1p-53 * e * e;
@@ -104,12 +104,12 @@ static inline void add_residual(double r, const double *x, const double *y, int 
  * term, c (p - s)^2 - s^2 = (c - 1) s^2 + c p (p - 2 s) with s = x.y,
  * added exactly to sse, and its rounding-error bound to *bound (s is within
  * delta = (k + 2) u |x| |y| of x.y; the derivative in s is 2((c-1) s - c p)).
- * An unobserved pair (and an entry with r = 0: c = 1, p = 0) adds 0. */
-static inline void add_implicit_term(const als_conf_t *cf, double r, const double *x,
-                                     const double *y, int k, double nx, double ny,
-                                     als_rsum_t *sse, double *bound)
+ * An unobserved pair (and an entry with r = 0: c = 1, p = 0) adds 0.
+ * sx: als_dot8(x, y). */
+static inline void add_implicit_term(const als_conf_t *cf, double r, double sx, int k,
+                                     double nx, double ny, als_rsum_t *sse, double *bound)
 {
-    double sx = dot(x, y, k), cm1 = als_implicit_cm1(cf, r);
+    double cm1 = als_implicit_cm1(cf, r);
     double p = r > 0.0 ? 1.0 : 0.0, c = 1.0 + cm1;
     double term = cm1 * sx * sx + c * p * (p - 2.0 * sx);
     double delta = (double)(k + 2) * 0x1p-53 * nx * ny;
@@ -137,13 +137,22 @@ ALS_CLONES static void row_residuals(const als_solver_t *s, int64_t n, const dou
                                      als_rsum_t *bsum)
 {
     const int k = s->k;
-    double nx = sqrt(dot(x, x, k)), bound = 0.0;
-    for (int64_t t = 0; t < n; t++) {
-        const double *y = Y ? Y + t * k : X + idx[t] * k;
-        if (s->opt->implicit)
-            add_implicit_term(&s->opt->conf, val[t], x, y, k, nx, xnorm[idx[t]], sse, &bound);
+    double nx = sqrt(dot(x, x, k)), bound = 0.0, xy[64];
+    for (int64_t t0 = 0; t0 < n; t0 += 64) {
+        /* The dots of a block of ratings first (als_dot8_rows: dot()'s bits). */
+        const int64_t m = n - t0 < 64 ? n - t0 : 64;
+        if (Y)
+            als_dot8_rows(k, m, Y + t0 * k, NULL, x, xy);
         else
-            add_residual(val[t], x, y, k, nx, xnorm[idx[t]], sse, &bound);
+            als_dot8_rows(k, m, X, idx + t0, x, xy);
+        for (int64_t j = 0; j < m; j++) {
+            const int64_t t = t0 + j;
+            if (s->opt->implicit)
+                add_implicit_term(&s->opt->conf, val[t], xy[j], k, nx, xnorm[idx[t]], sse,
+                                  &bound);
+            else
+                add_residual(val[t], xy[j], k, nx, xnorm[idx[t]], sse, &bound);
+        }
     }
     als_rsum_add(bsum, bound);
 }
@@ -350,10 +359,11 @@ static void hot_residuals(als_solver_t *s)
         double nx = sqrt(dot(v, v, k)), bound = 0.0;
         for (int64_t y = d->hc_ptr[x]; y < d->hc_ptr[x + 1]; y++)
             if (s->opt->implicit)
-                add_implicit_term(&s->opt->conf, d->hc_ival[y], v, s->U + s->hc_irow_s[y] * k, k,
-                                  nx, s->unorm[s->hc_irow_s[y]], &s->vsse, &bound);
+                add_implicit_term(&s->opt->conf, d->hc_ival[y],
+                                  dot(v, s->U + s->hc_irow_s[y] * k, k), k, nx,
+                                  s->unorm[s->hc_irow_s[y]], &s->vsse, &bound);
             else
-                add_residual(d->hc_ival[y], v, s->U + s->hc_irow_s[y] * k, k, nx,
+                add_residual(d->hc_ival[y], dot(v, s->U + s->hc_irow_s[y] * k, k), k, nx,
                              s->unorm[s->hc_irow_s[y]], &s->vsse, &bound);
         als_rsum_add(&s->vsse_bound, bound);
     }
@@ -1232,10 +1242,11 @@ static void loss_eval(als_solver_t *s, int mode, als_loss_t *L)
                 double nx = sqrt(dot(u, u, k)), bound = 0.0;
                 for (int64_t x = d->uptr[t]; x < d->uptr[t + 1]; x++)
                     if (implicit)
-                        add_implicit_term(&s->opt->conf, d->uval[x], u, s->V + s->ucol_s[x] * k,
-                                          k, nx, s->vnorm[s->ucol_s[x]], &my[0], &bound);
+                        add_implicit_term(&s->opt->conf, d->uval[x],
+                                          dot(u, s->V + s->ucol_s[x] * k, k), k, nx,
+                                          s->vnorm[s->ucol_s[x]], &my[0], &bound);
                     else
-                        add_residual(d->uval[x], u, s->V + s->ucol_s[x] * k, k, nx,
+                        add_residual(d->uval[x], dot(u, s->V + s->ucol_s[x] * k, k), k, nx,
                                      s->vnorm[s->ucol_s[x]], &my[0], &bound);
                 als_rsum_add(&my[4], bound);
             }

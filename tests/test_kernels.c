@@ -768,6 +768,59 @@ static int restore_isa(void **state)
     return als_kernel_set_isa(g_default_isa);
 }
 
+/* als_dot8_rows gives als_dot8's bits on every path (plain C, avx512,
+ * avx2), rows through idx and contiguous, any n (groups of four and their
+ * tails), k multiples of 8 (vector paths) and not (plain C), signed zeros
+ * and values whose sum cancels; the dispatcher equals the plain path. */
+static void test_dot8_rows_bitwise(void **state)
+{
+    (void)state;
+    uint64_t seed = 303;
+    const int ks[] = {1, 7, 8, 13, 16, 24, 32, 64, 72, 128};
+    const char *isas[] = {"avx512", "avx2"};
+    int ran[2] = {0, 0};
+    for (size_t q = 0; q < sizeof ks / sizeof ks[0]; q++)
+        for (int64_t n = 0; n <= 11; n++) {
+            const int k = ks[q];
+            const int64_t xr = n + 3;
+            double *X = malloc((size_t)(xr * k) * sizeof *X), x[128], want[16], got[16];
+            int64_t idx[16];
+            for (int64_t e = 0; e < xr * k; e++)
+                X[e] = als_test_uniform(&seed) * (e % 3 == 0 ? 1e8 : 1.0);
+            for (int c = 0; c < k; c++)
+                x[c] = c % 6 == 0 ? -0.0 : als_test_uniform(&seed);
+            for (int c = 0; c < k; c++)
+                X[k + c] = -0.0; /* row 1: all -0 */
+            for (int64_t t = 0; t < n; t++)
+                idx[t] = (int64_t)(als_test_next(&seed) % (uint64_t)xr);
+            for (int contig = 0; contig < 2; contig++) {
+                const int64_t *ix = contig ? NULL : idx;
+                for (int64_t t = 0; t < n; t++)
+                    want[t] = als_dot8(X + (ix ? ix[t] : t) * k, x, k);
+                memset(got, 0x7f, sizeof got);
+                assert_int_equal(als_dot8_rows_isa(NULL, k, n, X, ix, x, got), 0);
+                assert_memory_equal(got, want, (size_t)n * sizeof *got);
+                memset(got, 0x7f, sizeof got);
+                als_dot8_rows(k, n, X, ix, x, got);
+                assert_memory_equal(got, want, (size_t)n * sizeof *got);
+                for (int i = 0; i < 2; i++) {
+                    memset(got, 0x7f, sizeof got);
+                    if (als_dot8_rows_isa(isas[i], k, n, X, ix, x, got) != 0) {
+                        assert_true(k % 8 != 0 || !ran[i]);
+                        continue;
+                    }
+                    ran[i]++;
+                    assert_memory_equal(got, want, (size_t)n * sizeof *got);
+                }
+            }
+            free(X);
+        }
+    for (int i = 0; i < 2; i++)
+        if (!ran[i])
+            print_message("note: the %s path cannot run on this CPU: not checked here\n",
+                          isas[i]);
+}
+
 int main(void)
 {
     g_default_isa = als_kernel_isa();
@@ -784,6 +837,7 @@ int main(void)
         cmocka_unit_test_teardown(test_isa_api_and_ws, restore_isa),
         cmocka_unit_test_teardown(test_batch_matches_single, restore_isa),
         cmocka_unit_test_teardown(test_batch_info, restore_isa),
+        cmocka_unit_test_teardown(test_dot8_rows_bitwise, restore_isa),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,50 @@
+/* als_dot8_vec.h - als_dot8 (include/als_kernels.h) for four rows at once on
+ * AVX-512 / AVX2 vectors, bit for bit (internal to src/: x86-64 with GCC or
+ * clang only).
+ *
+ * als_dot8 keeps 8 lane sums s_l (lane l takes the coordinates c = l mod 8,
+ * each product rounded then added: no FMA) and combines them in the fixed
+ * tree ((s0+s4)+(s1+s5))+((s2+s6)+(s3+s7)). A zmm (or a lo/hi ymm pair)
+ * holds one row's 8 lane sums; the tree functions below combine four rows'
+ * sums at once with shuffles that pair exactly the same lanes in the same
+ * order, so every result has als_dot8's bits. Lanes start at +0 and add the
+ * products (0 + (-0) = +0, as in the C code). */
+#ifndef ALS_DOT8_VEC_H
+#define ALS_DOT8_VEC_H
+
+#include <immintrin.h>
+
+#define ALS_D8_512 __attribute__((target("avx512f"), always_inline)) static inline
+/* s[j] = the tree of row j's lane sums (a, b, c, d: rows 0..3). */
+ALS_D8_512 void als_d8_tree4_512(__m512d a, __m512d b, __m512d c, __m512d d, double s[4])
+{
+    /* t = lanes 0..3 + lanes 4..7: [a t0..t3, b t0..t3], [c .., d ..]. */
+    __m512d ab = _mm512_add_pd(_mm512_shuffle_f64x2(a, b, 0x44), _mm512_shuffle_f64x2(a, b, 0xee));
+    __m512d cd = _mm512_add_pd(_mm512_shuffle_f64x2(c, d, 0x44), _mm512_shuffle_f64x2(c, d, 0xee));
+    /* u0 = t0 + t1, u1 = t2 + t3: [a u0, c u0 | a u1, c u1 | b u0, d u0 | b u1, d u1]. */
+    __m512d u = _mm512_add_pd(_mm512_unpacklo_pd(ab, cd), _mm512_unpackhi_pd(ab, cd));
+    /* u0 + u1: [a, c, b, d]. */
+    __m512d v = _mm512_add_pd(_mm512_shuffle_f64x2(u, u, 0x88), _mm512_shuffle_f64x2(u, u, 0xdd));
+    double o[8];
+    _mm512_storeu_pd(o, v);
+    s[0] = o[0];
+    s[1] = o[2];
+    s[2] = o[1];
+    s[3] = o[3];
+}
+
+#define ALS_D8_256 __attribute__((target("avx2"), always_inline)) static inline
+/* The same for four rows whose 8 lane sums are (lo, hi) ymm pairs: [a, b, c, d]. */
+ALS_D8_256 void als_d8_tree4_256(const __m256d lo[4], const __m256d hi[4], double s[4])
+{
+    __m256d ta = _mm256_add_pd(lo[0], hi[0]), tb = _mm256_add_pd(lo[1], hi[1]);
+    __m256d tc = _mm256_add_pd(lo[2], hi[2]), td = _mm256_add_pd(lo[3], hi[3]);
+    __m256d ab = _mm256_hadd_pd(ta, tb); /* [a u0, b u0, a u1, b u1] */
+    __m256d cd = _mm256_hadd_pd(tc, td); /* [c u0, d u0, c u1, d u1] */
+    __m256d v = _mm256_add_pd(_mm256_permute2f128_pd(ab, cd, 0x20),
+                              _mm256_permute2f128_pd(ab, cd, 0x31)); /* [a, b, c, d] */
+    _mm256_storeu_pd(s, v);
+}
+
+
+#endif
