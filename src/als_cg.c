@@ -81,8 +81,8 @@ CG_CLONES static void cg_panel_generic(const als_cg_row_t *row, const double *co
  * +0, no FMA: contraction is off in the C code too) and its fixed tree
  * ((s0+s4)+(s1+s5))+((s2+s6)+(s3+s7)), done for four entries at once by
  * shuffles that pair the same lanes; the axpys q += s_t x_t then run in
- * rating order with q and p held in registers. Only for k a multiple of 8
- * (zmm: k <= 64; ymm: k <= 32 in registers, larger through memory). */
+ * rating order. Only for k a multiple of 8 (zmm: k <= 64, with p and q
+ * held in registers; ymm: any such k, q through memory). */
 #define CG512_BODY(KV)                                                                      \
     __attribute__((target("avx512f"))) static void cg_panel_avx512_##KV(                    \
         const als_cg_row_t *row, const double *coef, const double *p, double *q)            \
@@ -172,7 +172,8 @@ static void cg_panel(const als_cg_row_t *row, const double *coef, const double *
     const int k = row->k;
     const char *isa = als_kernel_isa();
     if (k % 8 == 0 && row->n > 0) {
-        if (isa[3] == '5' && k <= 64) { /* "avx512" */
+        const int avx512 = strcmp(isa, "avx512") == 0;
+        if (avx512 && k <= 64) {
             switch (k / 8) {
             case 1: cg_panel_avx512_1(row, coef, p, q); return;
             case 2: cg_panel_avx512_2(row, coef, p, q); return;
@@ -184,7 +185,7 @@ static void cg_panel(const als_cg_row_t *row, const double *coef, const double *
             default: cg_panel_avx512_8(row, coef, p, q); return;
             }
         }
-        if (isa[3] == '2' || isa[3] == '5') { /* "avx2", or avx512 with k > 64 */
+        if (avx512 || strcmp(isa, "avx2") == 0) { /* avx512 here: k > 64 */
             cg_panel_avx2(row, coef, p, q);
             return;
         }
@@ -194,7 +195,7 @@ static void cg_panel(const als_cg_row_t *row, const double *coef, const double *
 }
 
 /* q = d.*p + G p (the part of A p without the entries). */
-static void cg_dense(const als_cg_row_t *row, const double *p, double *q)
+CG_CLONES static void cg_dense(const als_cg_row_t *row, const double *p, double *q)
 {
     const int k = row->k;
     for (int c = 0; c < k; c++)
