@@ -113,7 +113,8 @@ void als_cg_apply(const als_cg_row_t *row, const double *p, double *q);
 /* For the tests: q += sum_t c_t x_t with c_t = w_t (x_t'p) (coef NULL: the
  * entries' part of A p) or coef_t - w_t (x_t'p) (the residual's), by
  * the plain C path (isa NULL) or the vector path "avx512" / "avx2" (k a
- * multiple of 8; avx512 also k <= 64). Every path gives the same bits.
+ * multiple of 8; "avx512" runs the ymm kernel for k > 64, as the solver
+ * does). Every path gives the same bits.
  * Returns 0, or -1 when that path cannot run here (CPU or k). Local. */
 int als_cg_panel_isa(const als_cg_row_t *row, const char *isa, const double *coef,
                      const double *p, double *q);

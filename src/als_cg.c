@@ -132,26 +132,15 @@ __attribute__((target("avx2"))) static void cg_panel_avx2(const als_cg_row_t *ro
                                                           const double *coef, const double *p,
                                                           double *q)
 {
-    const int k = row->k, kv = k / 8;
-    const __m256d z = _mm256_setzero_pd();
+    const int k = row->k;
     const int64_t n = row->n;
     for (int64_t t = 0; t < n; t += 4) {
         const int m = n - t < 4 ? (int)(n - t) : 4;
-        const double *x[4];
-        __m256d lo[4], hi[4];
-        for (int j = 0; j < 4; j++) {
-            x[j] = j < m ? cg_x(row, t + j) : NULL;
-            lo[j] = hi[j] = z;
-        }
+        const double *x[4] = {p, p, p, p};
         for (int j = 0; j < m; j++)
-            for (int v = 0; v < kv; v++) {
-                lo[j] = _mm256_add_pd(lo[j], _mm256_mul_pd(_mm256_loadu_pd(x[j] + 8 * v),
-                                                           _mm256_loadu_pd(p + 8 * v)));
-                hi[j] = _mm256_add_pd(hi[j], _mm256_mul_pd(_mm256_loadu_pd(x[j] + 8 * v + 4),
-                                                           _mm256_loadu_pd(p + 8 * v + 4)));
-            }
+            x[j] = cg_x(row, t + j);
         double s[4];
-        als_d8_tree4_256(lo, hi, s);
+        als_d8_dots4_256(k, x, m, p, s);
         for (int j = 0; j < m; j++) {
             __m256d sv = _mm256_set1_pd(cg_coef(row, coef, t + j, s[j]));
             for (int c = 0; c < k; c += 4)
@@ -164,33 +153,44 @@ __attribute__((target("avx2"))) static void cg_panel_avx2(const als_cg_row_t *ro
 #define CG_HAVE_VEC 0
 #endif
 
+/* The entries' sum on a vector path: avx512 (zmm for k <= 64, the ymm
+ * kernel above that) or avx2. Returns -1, doing nothing, when k is not a
+ * multiple of 8; the caller has checked the CPU. */
+static int cg_panel_vec(const als_cg_row_t *row, int avx512, const double *coef, const double *p,
+                        double *q)
+{
+#if CG_HAVE_VEC
+    if (row->k % 8)
+        return -1;
+    if (avx512 && row->k <= 64) {
+        switch (row->k / 8) {
+        case 1: cg_panel_avx512_1(row, coef, p, q); return 0;
+        case 2: cg_panel_avx512_2(row, coef, p, q); return 0;
+        case 3: cg_panel_avx512_3(row, coef, p, q); return 0;
+        case 4: cg_panel_avx512_4(row, coef, p, q); return 0;
+        case 5: cg_panel_avx512_5(row, coef, p, q); return 0;
+        case 6: cg_panel_avx512_6(row, coef, p, q); return 0;
+        case 7: cg_panel_avx512_7(row, coef, p, q); return 0;
+        default: cg_panel_avx512_8(row, coef, p, q); return 0;
+        }
+    }
+    cg_panel_avx2(row, coef, p, q);
+    return 0;
+#else
+    (void)row; (void)avx512; (void)coef; (void)p; (void)q;
+    return -1;
+#endif
+}
+
 /* The entries' part of q = A p, by the fast kernels' ISA (als_kernel_isa:
  * every path gives the same bits, tested against cg_panel_generic). */
 static void cg_panel(const als_cg_row_t *row, const double *coef, const double *p, double *q)
 {
-#if CG_HAVE_VEC
-    const int k = row->k;
     const char *isa = als_kernel_isa();
-    if (k % 8 == 0 && row->n > 0) {
-        const int avx512 = strcmp(isa, "avx512") == 0;
-        if (avx512 && k <= 64) {
-            switch (k / 8) {
-            case 1: cg_panel_avx512_1(row, coef, p, q); return;
-            case 2: cg_panel_avx512_2(row, coef, p, q); return;
-            case 3: cg_panel_avx512_3(row, coef, p, q); return;
-            case 4: cg_panel_avx512_4(row, coef, p, q); return;
-            case 5: cg_panel_avx512_5(row, coef, p, q); return;
-            case 6: cg_panel_avx512_6(row, coef, p, q); return;
-            case 7: cg_panel_avx512_7(row, coef, p, q); return;
-            default: cg_panel_avx512_8(row, coef, p, q); return;
-            }
-        }
-        if (avx512 || strcmp(isa, "avx2") == 0) { /* avx512 here: k > 64 */
-            cg_panel_avx2(row, coef, p, q);
-            return;
-        }
-    }
-#endif
+    const int avx512 = strcmp(isa, "avx512") == 0;
+    if (row->n > 0 && (avx512 || strcmp(isa, "avx2") == 0) &&
+        cg_panel_vec(row, avx512, coef, p, q) == 0)
+        return;
     cg_panel_generic(row, coef, p, q);
 }
 
@@ -240,24 +240,10 @@ int als_cg_panel_isa(const als_cg_row_t *row, const char *isa, const double *coe
         return 0;
     }
 #if CG_HAVE_VEC
-    if (row->k % 8)
-        return -1;
-    if (strcmp(isa, "avx512") == 0 && row->k <= 64 && __builtin_cpu_supports("avx512f")) {
-        switch (row->k / 8) {
-        case 1: cg_panel_avx512_1(row, coef, p, q); return 0;
-        case 2: cg_panel_avx512_2(row, coef, p, q); return 0;
-        case 3: cg_panel_avx512_3(row, coef, p, q); return 0;
-        case 4: cg_panel_avx512_4(row, coef, p, q); return 0;
-        case 5: cg_panel_avx512_5(row, coef, p, q); return 0;
-        case 6: cg_panel_avx512_6(row, coef, p, q); return 0;
-        case 7: cg_panel_avx512_7(row, coef, p, q); return 0;
-        default: cg_panel_avx512_8(row, coef, p, q); return 0;
-        }
-    }
-    if (strcmp(isa, "avx2") == 0 && __builtin_cpu_supports("avx2")) {
-        cg_panel_avx2(row, coef, p, q);
-        return 0;
-    }
+    if (strcmp(isa, "avx512") == 0 && __builtin_cpu_supports("avx512f"))
+        return cg_panel_vec(row, 1, coef, p, q);
+    if (strcmp(isa, "avx2") == 0 && __builtin_cpu_supports("avx2"))
+        return cg_panel_vec(row, 0, coef, p, q);
 #endif
     return -1;
 }

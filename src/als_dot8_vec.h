@@ -46,5 +46,32 @@ ALS_D8_256 void als_d8_tree4_256(const __m256d lo[4], const __m256d hi[4], doubl
     _mm256_storeu_pd(s, v);
 }
 
+/* s[j] = als_dot8(y[j], x) for j < m (1 <= m <= 4; k a multiple of 8). */
+ALS_D8_512 void als_d8_dots4_512(int k, const double *const y[4], int m, const double *x,
+                                 double s[4])
+{
+    const __m512d z = _mm512_setzero_pd();
+    __m512d acc[4] = {z, z, z, z};
+    for (int j = 0; j < m; j++)
+        for (int c = 0; c < k; c += 8)
+            acc[j] = _mm512_add_pd(acc[j],
+                                   _mm512_mul_pd(_mm512_loadu_pd(y[j] + c), _mm512_loadu_pd(x + c)));
+    als_d8_tree4_512(acc[0], acc[1], acc[2], acc[3], s);
+}
+
+ALS_D8_256 void als_d8_dots4_256(int k, const double *const y[4], int m, const double *x,
+                                 double s[4])
+{
+    const __m256d z = _mm256_setzero_pd();
+    __m256d lo[4] = {z, z, z, z}, hi[4] = {z, z, z, z};
+    for (int j = 0; j < m; j++)
+        for (int c = 0; c < k; c += 8) {
+            lo[j] = _mm256_add_pd(lo[j], _mm256_mul_pd(_mm256_loadu_pd(y[j] + c),
+                                                       _mm256_loadu_pd(x + c)));
+            hi[j] = _mm256_add_pd(hi[j], _mm256_mul_pd(_mm256_loadu_pd(y[j] + c + 4),
+                                                       _mm256_loadu_pd(x + c + 4)));
+        }
+    als_d8_tree4_256(lo, hi, s);
+}
 
 #endif

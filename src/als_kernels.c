@@ -1228,72 +1228,56 @@ static void dot8_rows_c(int k, int64_t n, const double *X, const int64_t *idx, c
 
 #if ALS_HAVE_X86 && defined(__GNUC__)
 #include "als_dot8_vec.h"
-__attribute__((target("avx512f"))) static void dot8_rows_avx512(int k, int64_t n, const double *X,
-                                                                const int64_t *idx,
-                                                                const double *x, double *out)
-{
-    const __m512d z = _mm512_setzero_pd();
-    for (int64_t t = 0; t < n; t += 4) {
-        const int m = n - t < 4 ? (int)(n - t) : 4;
-        __m512d acc[4] = {z, z, z, z};
-        for (int j = 0; j < m; j++) {
-            const double *y = X + (idx ? idx[t + j] : t + j) * (int64_t)k;
-            for (int c = 0; c < k; c += 8)
-                acc[j] = _mm512_add_pd(acc[j], _mm512_mul_pd(_mm512_loadu_pd(y + c),
-                                                             _mm512_loadu_pd(x + c)));
-        }
-        double s[4];
-        als_d8_tree4_512(acc[0], acc[1], acc[2], acc[3], s);
-        for (int j = 0; j < m; j++)
-            out[t + j] = s[j];
+/* Four rows at a time on avx512 (zmm) or avx2 (ymm pairs); k % 8 == 0. */
+#define DOT8_ROWS_BODY(ISA, DOTS4)                                                           \
+    __attribute__((target(ISA))) static void DOTS4##_rows(int k, int64_t n, const double *X, \
+                                                          const int64_t *idx,                \
+                                                          const double *x, double *out)      \
+    {                                                                                        \
+        for (int64_t t = 0; t < n; t += 4) {                                                 \
+            const int m = n - t < 4 ? (int)(n - t) : 4;                                      \
+            const double *y[4] = {x, x, x, x};                                               \
+            for (int j = 0; j < m; j++)                                                      \
+                y[j] = X + (idx ? idx[t + j] : t + j) * (int64_t)k;                          \
+            double sv[4];                                                                    \
+            DOTS4(k, y, m, x, sv);                                                           \
+            for (int j = 0; j < m; j++)                                                      \
+                out[t + j] = sv[j];                                                          \
+        }                                                                                    \
     }
-}
-
-__attribute__((target("avx2"))) static void dot8_rows_avx2(int k, int64_t n, const double *X,
-                                                           const int64_t *idx, const double *x,
-                                                           double *out)
-{
-    const __m256d z = _mm256_setzero_pd();
-    for (int64_t t = 0; t < n; t += 4) {
-        const int m = n - t < 4 ? (int)(n - t) : 4;
-        __m256d lo[4] = {z, z, z, z}, hi[4] = {z, z, z, z};
-        for (int j = 0; j < m; j++) {
-            const double *y = X + (idx ? idx[t + j] : t + j) * (int64_t)k;
-            for (int c = 0; c < k; c += 8) {
-                lo[j] = _mm256_add_pd(lo[j], _mm256_mul_pd(_mm256_loadu_pd(y + c),
-                                                           _mm256_loadu_pd(x + c)));
-                hi[j] = _mm256_add_pd(hi[j], _mm256_mul_pd(_mm256_loadu_pd(y + c + 4),
-                                                           _mm256_loadu_pd(x + c + 4)));
-            }
-        }
-        double s[4];
-        als_d8_tree4_256(lo, hi, s);
-        for (int j = 0; j < m; j++)
-            out[t + j] = s[j];
-    }
-}
+DOT8_ROWS_BODY("avx512f", als_d8_dots4_512)
+DOT8_ROWS_BODY("avx2", als_d8_dots4_256)
 #define ALS_DOT8_VEC 1
 #else
 #define ALS_DOT8_VEC 0
 #endif
 
+/* The vector path by name ("avx512", "avx2"), k % 8 == 0 checked here;
+ * -1 when it cannot run (k, or no x86 vectors in this build). The caller
+ * has checked the CPU. */
+static int dot8_rows_vec(const char *isa, int k, int64_t n, const double *X, const int64_t *idx,
+                         const double *x, double *out)
+{
+#if ALS_DOT8_VEC
+    if (k % 8 == 0 && strcmp(isa, "avx512") == 0) {
+        als_d8_dots4_512_rows(k, n, X, idx, x, out);
+        return 0;
+    }
+    if (k % 8 == 0 && strcmp(isa, "avx2") == 0) {
+        als_d8_dots4_256_rows(k, n, X, idx, x, out);
+        return 0;
+    }
+#else
+    (void)isa; (void)k; (void)n; (void)X; (void)idx; (void)x; (void)out;
+#endif
+    return -1;
+}
+
 void als_dot8_rows(int k, int64_t n, const double *X, const int64_t *idx, const double *x,
                    double *out)
 {
-#if ALS_DOT8_VEC
-    if (k % 8 == 0 && n > 0) {
-        const char *isa = als_kernel_isa();
-        if (strcmp(isa, "avx512") == 0) {
-            dot8_rows_avx512(k, n, X, idx, x, out);
-            return;
-        }
-        if (strcmp(isa, "avx2") == 0) {
-            dot8_rows_avx2(k, n, X, idx, x, out);
-            return;
-        }
-    }
-#endif
-    dot8_rows_c(k, n, X, idx, x, out);
+    if (n == 0 || dot8_rows_vec(als_kernel_isa(), k, n, X, idx, x, out) != 0)
+        dot8_rows_c(k, n, X, idx, x, out);
 }
 
 int als_dot8_rows_isa(const char *isa, int k, int64_t n, const double *X, const int64_t *idx,
@@ -1303,15 +1287,7 @@ int als_dot8_rows_isa(const char *isa, int k, int64_t n, const double *X, const 
         dot8_rows_c(k, n, X, idx, x, out);
         return 0;
     }
-#if ALS_DOT8_VEC
-    if (k % 8 == 0 && strcmp(isa, "avx512") == 0 && cpu_has("avx512")) {
-        dot8_rows_avx512(k, n, X, idx, x, out);
-        return 0;
-    }
-    if (k % 8 == 0 && strcmp(isa, "avx2") == 0 && cpu_has("avx2")) {
-        dot8_rows_avx2(k, n, X, idx, x, out);
-        return 0;
-    }
-#endif
-    return -1;
+    if (!cpu_has(isa))
+        return -1;
+    return dot8_rows_vec(isa, k, n, X, idx, x, out);
 }

@@ -354,19 +354,10 @@ static void hot_residuals(als_solver_t *s)
 {
     const als_data_t *d = s->data;
     const int k = s->k;
-    for (int64_t x = 0; x < d->nhc; x++) {
-        const double *v = s->V + s->hc_vslot[x] * k;
-        double nx = sqrt(dot(v, v, k)), bound = 0.0;
-        for (int64_t y = d->hc_ptr[x]; y < d->hc_ptr[x + 1]; y++)
-            if (s->opt->implicit)
-                add_implicit_term(&s->opt->conf, d->hc_ival[y],
-                                  dot(v, s->U + s->hc_irow_s[y] * k, k), k, nx,
-                                  s->unorm[s->hc_irow_s[y]], &s->vsse, &bound);
-            else
-                add_residual(d->hc_ival[y], dot(v, s->U + s->hc_irow_s[y] * k, k), k, nx,
-                             s->unorm[s->hc_irow_s[y]], &s->vsse, &bound);
-        als_rsum_add(&s->vsse_bound, bound);
-    }
+    for (int64_t x = 0; x < d->nhc; x++)
+        row_residuals(s, d->hc_ptr[x + 1] - d->hc_ptr[x], d->hc_ival + d->hc_ptr[x],
+                      s->hc_irow_s + d->hc_ptr[x], s->U, NULL, s->unorm,
+                      s->V + s->hc_vslot[x] * k, &s->vsse, &s->vsse_bound);
 }
 
 int als_solver_init_test(MPI_Comm comm, const als_options_t *opt, const als_data_t *data,
@@ -676,24 +667,19 @@ void als_solver_free(als_solver_t *s)
     memset(s, 0, sizeof *s);
 }
 
-/* The CG gather prefetches the factor row this many ratings ahead. */
-#ifndef CG_PF_ROWS
-#define CG_PF_ROWS 4
-#endif
-
 /* --solver cg: one row by als_cg_solve_coef (als_cg.h), warm-started from
  * the row's current factor cur, into x. The right-hand side and the diagonal
  * are exactly those the Cholesky path forms (b is never formed whole: its
  * ratings' part enters the initial residual, the buffer b gets the social
- * part): b = sum_t coef_t X[idx_t] (coef
- * = r explicit, c p implicit) + alpha sum_f W_if Y[f]; d = shift (lambda or
+ * part): b = sum_t coef_t X[idx_t] (coef = r explicit, c p implicit)
+ * + alpha sum_f W_if Y[f]; d = shift (lambda or
  * lambda n_i, + alpha deg_i) on every coordinate, lambda_bias + alpha deg_i
  * on the bias coordinate with --lambda-bias; G = Y'Y and w = c - 1 with
  * --implicit. Fixed coordinates keep cur's values. b, diag: k doubles each,
  * ws: als_cg_ws_size(k); panel: npanel*k doubles (rows with n <= npanel
- * are gathered into the panel first, prefetching CG_PF_ROWS rows ahead).
- * Returns 0, -1 (non-finite) or 1 (not positive definite on the free coordinates), like
- * the Cholesky path's info. Local. */
+ * are gathered into the panel first; prefetching 1-8 rows ahead measured no
+ * gain). Returns 0, -1 (non-finite) or 1 (not positive definite on the free
+ * coordinates), like the Cholesky path's info. Local. */
 static int cg_row(const als_solver_t *s, int64_t n, const int64_t *idx, const double *coef,
                   const double *w, const double *X, const double *G, double shift,
                   double socdeg, int64_t w0, int64_t w1, const int64_t *wcol,
@@ -707,15 +693,8 @@ static int cg_row(const als_solver_t *s, int64_t n, const int64_t *idx, const do
         /* Gather the row's n factor rows once into a contiguous panel (in
          * cache for every CG step): the same values in the same order, so
          * the same bits as reading X through idx. */
-        for (int64_t t = 0; t < n; t++) {
-            if (t + CG_PF_ROWS < n) {
-                const char *a = (const char *)(X + idx[t + CG_PF_ROWS] * k);
-                for (int64_t o = 0; o < (int64_t)k * 8; o += 64)
-                    __builtin_prefetch(a + o, 0, 3);
-                __builtin_prefetch(a + (int64_t)k * 8 - 1, 0, 3);
-            }
+        for (int64_t t = 0; t < n; t++)
             memcpy(panel + t * k, X + idx[t] * k, (size_t)k * sizeof *panel);
-        }
         X = panel;
         idx = NULL; /* row t of the panel is panel + t k */
     }
@@ -1238,18 +1217,9 @@ static void loss_eval(als_solver_t *s, int mode, als_loss_t *L)
 #pragma omp for schedule(dynamic, 64)
         for (int64_t t = 0; t < nu; t++) {
             const double *u = s->U + (s->pu.own_slot + t) * k;
-            if (mode == LOSS_DIRECT) {
-                double nx = sqrt(dot(u, u, k)), bound = 0.0;
-                for (int64_t x = d->uptr[t]; x < d->uptr[t + 1]; x++)
-                    if (implicit)
-                        add_implicit_term(&s->opt->conf, d->uval[x],
-                                          dot(u, s->V + s->ucol_s[x] * k, k), k, nx,
-                                          s->vnorm[s->ucol_s[x]], &my[0], &bound);
-                    else
-                        add_residual(d->uval[x], dot(u, s->V + s->ucol_s[x] * k, k), k, nx,
-                                     s->vnorm[s->ucol_s[x]], &my[0], &bound);
-                als_rsum_add(&my[4], bound);
-            }
+            if (mode == LOSS_DIRECT)
+                row_residuals(s, d->uptr[t + 1] - d->uptr[t], d->uval + d->uptr[t],
+                              s->ucol_s + d->uptr[t], s->V, NULL, s->vnorm, u, &my[0], &my[4]);
             double soc = 0.0;
             for (int64_t x = d->wptr[t]; x < d->wptr[t + 1]; x++)
                 soc += d->wval[x] * dist2(u, s->U + s->wcol_s[x] * k, k);
