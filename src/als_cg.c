@@ -73,16 +73,38 @@ CG_CLONES static void cg_panel_generic(const als_cg_row_t *row, const double *co
     }
 }
 
+/* The same sum as the vector kernels below compute it, in plain C with
+ * fma() (slow; the oracle the tests hold them to, bit for bit): 8 lane sums
+ * s_l = fma(x_c, p_c, s_l) over the coordinates c = l mod 8 ascending, from
+ * +0, combined in cg_dot's tree ((s0+s4)+(s1+s5))+((s2+s6)+(s3+s7)); then
+ * q_c = fma(s_t, x_c, q_c) in rating order. k a multiple of 8. */
+static void cg_panel_fma_ref(const als_cg_row_t *row, const double *coef, const double *p,
+                             double *q)
+{
+    const int k = row->k;
+    for (int64_t t = 0; t < row->n; t++) {
+        const double *x = cg_x(row, t);
+        double l[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+        for (int c = 0; c < k; c++)
+            l[c % 8] = fma(x[c], p[c], l[c % 8]);
+        double s = cg_coef(row, coef, t,
+                           ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7])));
+        for (int c = 0; c < k; c++)
+            q[c] = fma(s, x[c], q[c]);
+    }
+}
+
 #if defined(__x86_64__) && defined(__GNUC__)
 #include "als_dot8_vec.h"
 #define CG_HAVE_VEC 1
-/* The same sum on 8-lane vectors, four entries at a time, bit for bit:
- * each dot keeps cg_dot's 8 lanes (mul, then add to lanes that start at
- * +0, no FMA: contraction is off in the C code too) and its fixed tree
- * ((s0+s4)+(s1+s5))+((s2+s6)+(s3+s7)), done for four entries at once by
- * shuffles that pair the same lanes; the axpys q += s_t x_t then run in
- * rating order. Only for k a multiple of 8 (zmm: k <= 64, with p and q
- * held in registers; ymm: any such k, q through memory). */
+/* The same sum on 8-lane vectors with FMA, four entries at a time: each dot
+ * keeps cg_dot's 8 lanes (each lane a chain of fused multiply-adds from +0)
+ * and its fixed tree ((s0+s4)+(s1+s5))+((s2+s6)+(s3+s7)), done for four
+ * entries at once by shuffles that pair the same lanes; the axpys
+ * q += s_t x_t (fused) then run in rating order. So AVX-512 and AVX2 give
+ * the same bits (those of cg_panel_fma_ref); the plain C path, without FMA,
+ * differs from them by rounding. Only for k a multiple of 8 (zmm: k <= 64,
+ * with p and q held in registers; ymm: any such k, q through memory). */
 #define CG512_BODY(KV)                                                                      \
     __attribute__((target("avx512f"))) static void cg_panel_avx512_##KV(                    \
         const als_cg_row_t *row, const double *coef, const double *p, double *q)            \
@@ -95,7 +117,38 @@ CG_CLONES static void cg_panel_generic(const als_cg_row_t *row, const double *co
             Q[v] = _mm512_loadu_pd(q + 8 * v);                                              \
         }                                                                                   \
         const int64_t n = row->n;                                                           \
-        for (int64_t t = 0; t < n; t += 4) {                                                \
+        int64_t t = 0;                                                                      \
+        /* Whole blocks of four: the dots stay in registers (no spill, no   \
+         * store and reload before the axpys). */                           \
+        for (; t + 4 <= n; t += 4) {                                                        \
+            const double *x0 = cg_x(row, t), *x1 = cg_x(row, t + 1), *x2 = cg_x(row, t + 2),    \
+                         *x3 = cg_x(row, t + 3);                                            \
+            __m512d a0 = z, a1 = z, a2 = z, a3 = z;                                         \
+            for (int v = 0; v < KV; v++) {                                                  \
+                a0 = _mm512_fmadd_pd(_mm512_loadu_pd(x0 + 8 * v), P[v], a0);               \
+                a1 = _mm512_fmadd_pd(_mm512_loadu_pd(x1 + 8 * v), P[v], a1);               \
+                a2 = _mm512_fmadd_pd(_mm512_loadu_pd(x2 + 8 * v), P[v], a2);               \
+                a3 = _mm512_fmadd_pd(_mm512_loadu_pd(x3 + 8 * v), P[v], a3);               \
+            }                                                                               \
+            __m256d s4 = als_d8_tree4_512v(a0, a1, a2, a3);                                 \
+            /* cg_coef on four lanes: the same rounded operations. */       \
+            if (row->w)                                                                     \
+                s4 = _mm256_mul_pd(s4, _mm256_loadu_pd(row->w + t));                        \
+            if (coef)                                                                       \
+                s4 = _mm256_sub_pd(_mm256_loadu_pd(coef + t), s4);                          \
+            const __m512d s512 = _mm512_castpd256_pd512(s4);                                \
+            const __m512d b0 = _mm512_permutexvar_pd(_mm512_set1_epi64(0), s512),           \
+                          b1 = _mm512_permutexvar_pd(_mm512_set1_epi64(1), s512),           \
+                          b2 = _mm512_permutexvar_pd(_mm512_set1_epi64(2), s512),           \
+                          b3 = _mm512_permutexvar_pd(_mm512_set1_epi64(3), s512);           \
+            for (int v = 0; v < KV; v++) {                                                  \
+                Q[v] = _mm512_fmadd_pd(b0, _mm512_loadu_pd(x0 + 8 * v), Q[v]);               \
+                Q[v] = _mm512_fmadd_pd(b1, _mm512_loadu_pd(x1 + 8 * v), Q[v]);               \
+                Q[v] = _mm512_fmadd_pd(b2, _mm512_loadu_pd(x2 + 8 * v), Q[v]);               \
+                Q[v] = _mm512_fmadd_pd(b3, _mm512_loadu_pd(x3 + 8 * v), Q[v]);               \
+            }                                                                               \
+        }                                                                                   \
+        for (; t < n; t += 4) {                                                             \
             const int m = n - t < 4 ? (int)(n - t) : 4;                                     \
             const double *x[4];                                                             \
             __m512d acc[4];                                                                 \
@@ -105,14 +158,13 @@ CG_CLONES static void cg_panel_generic(const als_cg_row_t *row, const double *co
             }                                                                               \
             for (int j = 0; j < m; j++)                                                     \
                 for (int v = 0; v < KV; v++)                                                \
-                    acc[j] = _mm512_add_pd(acc[j],                                          \
-                                           _mm512_mul_pd(_mm512_loadu_pd(x[j] + 8 * v), P[v])); \
+                    acc[j] = _mm512_fmadd_pd(_mm512_loadu_pd(x[j] + 8 * v), P[v], acc[j]);  \
             double s[4];                                                                    \
             als_d8_tree4_512(acc[0], acc[1], acc[2], acc[3], s);                                 \
             for (int j = 0; j < m; j++) {                                                   \
                 __m512d sv = _mm512_set1_pd(cg_coef(row, coef, t + j, s[j]));               \
                 for (int v = 0; v < KV; v++)                                                \
-                    Q[v] = _mm512_add_pd(Q[v], _mm512_mul_pd(sv, _mm512_loadu_pd(x[j] + 8 * v))); \
+                    Q[v] = _mm512_fmadd_pd(sv, _mm512_loadu_pd(x[j] + 8 * v), Q[v]);       \
             }                                                                               \
         }                                                                                   \
         for (int v = 0; v < KV; v++)                                                        \
@@ -128,24 +180,33 @@ CG512_BODY(6)
 CG512_BODY(7)
 CG512_BODY(8)
 
-__attribute__((target("avx2"))) static void cg_panel_avx2(const als_cg_row_t *row,
-                                                          const double *coef, const double *p,
-                                                          double *q)
+__attribute__((target("avx2,fma"))) static void cg_panel_avx2(const als_cg_row_t *row,
+                                                              const double *coef,
+                                                              const double *p, double *q)
 {
     const int k = row->k;
     const int64_t n = row->n;
+    const __m256d z = _mm256_setzero_pd();
     for (int64_t t = 0; t < n; t += 4) {
         const int m = n - t < 4 ? (int)(n - t) : 4;
         const double *x[4] = {p, p, p, p};
         for (int j = 0; j < m; j++)
             x[j] = cg_x(row, t + j);
+        /* Lanes 0..3 of the 8 in lo, 4..7 in hi. */
+        __m256d lo[4] = {z, z, z, z}, hi[4] = {z, z, z, z};
+        for (int j = 0; j < m; j++)
+            for (int c = 0; c < k; c += 8) {
+                lo[j] = _mm256_fmadd_pd(_mm256_loadu_pd(x[j] + c), _mm256_loadu_pd(p + c), lo[j]);
+                hi[j] = _mm256_fmadd_pd(_mm256_loadu_pd(x[j] + c + 4), _mm256_loadu_pd(p + c + 4),
+                                        hi[j]);
+            }
         double s[4];
-        als_d8_dots4_256(k, x, m, p, s);
+        als_d8_tree4_256(lo, hi, s);
         for (int j = 0; j < m; j++) {
             __m256d sv = _mm256_set1_pd(cg_coef(row, coef, t + j, s[j]));
             for (int c = 0; c < k; c += 4)
-                _mm256_storeu_pd(q + c, _mm256_add_pd(_mm256_loadu_pd(q + c),
-                                                      _mm256_mul_pd(sv, _mm256_loadu_pd(x[j] + c))));
+                _mm256_storeu_pd(q + c, _mm256_fmadd_pd(sv, _mm256_loadu_pd(x[j] + c),
+                                                        _mm256_loadu_pd(q + c)));
         }
     }
 }
@@ -183,7 +244,8 @@ static int cg_panel_vec(const als_cg_row_t *row, int avx512, const double *coef,
 }
 
 /* The entries' part of q = A p, by the fast kernels' ISA (als_kernel_isa:
- * every path gives the same bits, tested against cg_panel_generic). */
+ * the vector paths give cg_panel_fma_ref's bits, the generic one the plain
+ * C sum's; they differ by rounding). */
 static void cg_panel(const als_cg_row_t *row, const double *coef, const double *p, double *q)
 {
     const char *isa = als_kernel_isa();
@@ -237,6 +299,12 @@ int als_cg_panel_isa(const als_cg_row_t *row, const char *isa, const double *coe
 {
     if (!isa) {
         cg_panel_generic(row, coef, p, q);
+        return 0;
+    }
+    if (strcmp(isa, "fma-ref") == 0) {
+        if (row->k % 8)
+            return -1;
+        cg_panel_fma_ref(row, coef, p, q);
         return 0;
     }
 #if CG_HAVE_VEC

@@ -508,12 +508,13 @@ static void test_cg_jacobi_social_nonincreasing(void **state)
     assert_true(relaxed_increases > 100);
 }
 
-/* The vector paths of the entries' sum (avx512, avx2) give the bits of the
- * plain C path for every k multiple of 8 they take, any n (the 4-entry
- * groups and their tails), explicit and implicit weights, the product and
- * the residual form, rows through idx and as a contiguous panel, and signed
- * zeros (a row of -0.0, p with -0.0 entries). A path this CPU lacks is
- * reported and skipped; the plain C path is checked against the textbook
+/* The vector paths of the entries' sum (avx512, avx2: fused multiply-adds)
+ * give the bits of their plain C oracle (fma-ref: fma() in the same lanes and
+ * tree) for every k multiple of 8 they take, any n (the 4-entry groups and
+ * their tails), explicit and implicit weights, the product and the residual
+ * form, rows through idx and as a contiguous panel, and signed zeros (a row
+ * of -0.0, p with -0.0 entries). A path this CPU lacks is reported and
+ * skipped; the plain C path and the oracle are checked against the textbook
  * sum to rounding everywhere. */
 static void test_cg_panel_paths_bitwise(void **state)
 {
@@ -563,9 +564,15 @@ static void test_cg_panel_paths_bitwise(void **state)
                         for (int c = 0; c < k; c++)
                             qd[c] += ct * x[c];
                     }
-                    for (int c = 0; c < k; c++)
+                    double qf[128];
+                    memcpy(qf, q0, (size_t)k * sizeof *qf);
+                    assert_int_equal(als_cg_panel_isa(&row, "fma-ref", coef, pv, qf), 0);
+                    for (int c = 0; c < k; c++) {
                         assert_true(fabs(qg[c] - qd[c]) <= 1e-12 * (1.0 + fabs(q0[c]) +
                                                                     (double)p.n * scale));
+                        assert_true(fabs(qf[c] - qd[c]) <= 1e-12 * (1.0 + fabs(q0[c]) +
+                                                                    (double)p.n * scale));
+                    }
                     for (int i = 0; i < 2; i++)
                         for (int contig = 0; contig < 2; contig++) {
                             als_cg_row_t rv = row;
@@ -577,7 +584,7 @@ static void test_cg_panel_paths_bitwise(void **state)
                             if (als_cg_panel_isa(&rv, isas[i], coef, pv, qv) != 0)
                                 continue;
                             ran[i]++;
-                            assert_memory_equal(qv, qg, (size_t)k * sizeof *qv);
+                            assert_memory_equal(qv, qf, (size_t)k * sizeof *qv);
                         }
                 }
                 free(pv);
