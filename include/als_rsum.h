@@ -33,7 +33,7 @@ typedef struct {
 void als_rsum_init(als_rsum_t *a);
 /* Local: bring every limb but the top one into [0, 2^32) (carries). */
 void als_rsum_normalize(als_rsum_t *a);
-/* Local: a += x, exactly (inline: it runs once per rating in the loss). */
+/* Local: a += x, exactly (inline: it runs once per row in the loss). */
 static inline void als_rsum_add(als_rsum_t *a, double x)
 {
     if (!isfinite(x)) {

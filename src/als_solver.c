@@ -87,33 +87,35 @@ static void row_norms(const double *X, int64_t n, int k, double *out)
         out[t] = sqrt(dot(X + t * k, X + t * k, k));
 }
 
-/* The squared residual of one rating, exactly added to sse, and its
+/* The squared residual of one rating, added to the row's sum *sum, and its
  * rounding-error bound (per rating: the computed e = r - x.y is within
  * delta = (k + 2) u (|r| + |x| |y|) of the exact one, so e^2 is within
  * 2|e| delta + delta^2 + u e^2) added to *bound. xy: als_dot8(x, y). */
-static inline void add_residual(double r, double xy, int k, double nx, double ny,
-                                als_rsum_t *sse, double *bound)
+static inline void add_residual(double r, double xy, int k, double nx, double ny, double *sum,
+                                double *bound)
 {
     double e = r - xy;
     double delta = (double)(k + 2) * 0x1p-53 * (fabs(r) + nx * ny);
-    als_rsum_add(sse, e * e);
+    *sum += e * e;
     *bound += 2.0 * fabs(e) * delta + delta * delta + 0x1p-53 * e * e;
 }
 
 /* --implicit: one observed entry's share of the loss beyond the all-pairs
  * term, c (p - s)^2 - s^2 = (c - 1) s^2 + c p (p - 2 s) with s = x.y,
- * added exactly to sse, and its rounding-error bound to *bound (s is within
- * delta = (k + 2) u |x| |y| of x.y; the derivative in s is 2((c-1) s - c p)).
- * An unobserved pair (and an entry with r = 0: c = 1, p = 0) adds 0.
- * sx: als_dot8(x, y). */
+ * added to the row's sum *sum (|term| to *asum), and its rounding-error
+ * bound to *bound (s is within delta = (k + 2) u |x| |y| of x.y; the
+ * derivative in s is 2((c-1) s - c p)). An unobserved pair (and an entry
+ * with r = 0: c = 1, p = 0) adds 0. sx: als_dot8(x, y). */
 static inline void add_implicit_term(const als_conf_t *cf, double r, double sx, int k,
-                                     double nx, double ny, als_rsum_t *sse, double *bound)
+                                     double nx, double ny, double *sum, double *asum,
+                                     double *bound)
 {
     double cm1 = als_implicit_cm1(cf, r);
     double p = r > 0.0 ? 1.0 : 0.0, c = 1.0 + cm1;
     double term = cm1 * sx * sx + c * p * (p - 2.0 * sx);
     double delta = (double)(k + 2) * 0x1p-53 * nx * ny;
-    als_rsum_add(sse, term);
+    *sum += term;
+    *asum += fabs(term);
     *bound += 2.0 * fabs(cm1 * sx - c * p) * delta + cm1 * delta * delta +
               4.0 * 0x1p-53 * (fabs(cm1 * sx * sx) + fabs(c * p) * (1.0 + 2.0 * fabs(sx)));
 }
@@ -127,17 +129,21 @@ static inline void add_implicit_term(const als_conf_t *cf, double r, double sx, 
 #define ALS_CLONES
 #endif
 
-/* One solved row x's residuals against the n rows it read, exactly added to
- * *sse, their rounding bound summed in rating order and added to *bsum.
- * Y: the rows gathered in rating order (a CG panel), or NULL to read X
- * through idx. Local. */
+/* One solved row x's residuals against the n rows it read: their terms
+ * summed in rating order in double, that sum added exactly to *sse (one
+ * superaccumulator add per row, not per rating; a row's ratings and their
+ * order do not depend on P or threads, so neither does the sum), their
+ * rounding bound, with the row sum's own (gamma_{n-1} sum |term|, Higham
+ * (4.4), doubled for the rounding of sum |term|), summed in rating order and
+ * added to *bsum. Y: the rows gathered in rating order (a CG panel), or NULL
+ * to read X through idx. Local. */
 ALS_CLONES static void row_residuals(const als_solver_t *s, int64_t n, const double *val,
                                      const int64_t *idx, const double *X, const double *Y,
                                      const double *xnorm, const double *x, als_rsum_t *sse,
                                      als_rsum_t *bsum)
 {
     const int k = s->k;
-    double nx = sqrt(dot(x, x, k)), bound = 0.0, xy[64];
+    double nx = sqrt(dot(x, x, k)), bound = 0.0, xy[64], sum = 0.0, asum = 0.0;
     for (int64_t t0 = 0; t0 < n; t0 += 64) {
         /* The dots of a block of ratings first (als_dot8_rows: dot()'s bits). */
         const int64_t m = n - t0 < 64 ? n - t0 : 64;
@@ -148,13 +154,17 @@ ALS_CLONES static void row_residuals(const als_solver_t *s, int64_t n, const dou
         for (int64_t j = 0; j < m; j++) {
             const int64_t t = t0 + j;
             if (s->opt->implicit)
-                add_implicit_term(&s->opt->conf, val[t], xy[j], k, nx, xnorm[idx[t]], sse,
-                                  &bound);
+                add_implicit_term(&s->opt->conf, val[t], xy[j], k, nx, xnorm[idx[t]], &sum,
+                                  &asum, &bound);
             else
-                add_residual(val[t], xy[j], k, nx, xnorm[idx[t]], sse, &bound);
+                add_residual(val[t], xy[j], k, nx, xnorm[idx[t]], &sum, &bound);
         }
     }
-    als_rsum_add(bsum, bound);
+    if (!s->opt->implicit)
+        asum = sum; /* squares: every term >= 0 */
+    const double g = (double)(n > 1 ? n - 1 : 0) * 0x1p-53;
+    als_rsum_add(sse, sum);
+    als_rsum_add(bsum, bound + 2.0 * (g / (1.0 - g)) * asum);
 }
 
 /* ---- hot item rows (als_plan.h) ------------------------------------------
