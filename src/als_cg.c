@@ -118,8 +118,8 @@ static void cg_panel_fma_ref(const als_cg_row_t *row, const double *coef, const 
         }                                                                                   \
         const int64_t n = row->n;                                                           \
         int64_t t = 0;                                                                      \
-        /* Whole blocks of four: the dots stay in registers (no spill, no   \
-         * store and reload before the axpys). */                           \
+        /* Whole blocks of four: the dots stay in registers (no spill, no         \
+         * store and reload before the axpys). */                                 \
         for (; t + 4 <= n; t += 4) {                                                        \
             const double *x0 = cg_x(row, t), *x1 = cg_x(row, t + 1), *x2 = cg_x(row, t + 2),    \
                          *x3 = cg_x(row, t + 3);                                            \
@@ -131,7 +131,7 @@ static void cg_panel_fma_ref(const als_cg_row_t *row, const double *coef, const 
                 a3 = _mm512_fmadd_pd(_mm512_loadu_pd(x3 + 8 * v), P[v], a3);               \
             }                                                                               \
             __m256d s4 = als_d8_tree4_512v(a0, a1, a2, a3);                                 \
-            /* cg_coef on four lanes: the same rounded operations. */       \
+            /* cg_coef on four lanes: the same rounded operations. */               \
             if (row->w)                                                                     \
                 s4 = _mm256_mul_pd(s4, _mm256_loadu_pd(row->w + t));                        \
             if (coef)                                                                       \
@@ -310,7 +310,8 @@ int als_cg_panel_isa(const als_cg_row_t *row, const char *isa, const double *coe
 #if CG_HAVE_VEC
     if (strcmp(isa, "avx512") == 0 && __builtin_cpu_supports("avx512f"))
         return cg_panel_vec(row, 1, coef, p, q);
-    if (strcmp(isa, "avx2") == 0 && __builtin_cpu_supports("avx2"))
+    if (strcmp(isa, "avx2") == 0 && __builtin_cpu_supports("avx2") &&
+        __builtin_cpu_supports("fma"))
         return cg_panel_vec(row, 0, coef, p, q);
 #endif
     return -1;
