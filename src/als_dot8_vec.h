@@ -15,18 +15,20 @@
 #include <immintrin.h>
 
 #define ALS_D8_512 __attribute__((target("avx512f"), always_inline)) static inline
-/* s[j] = the tree of row j's lane sums (a, b, c, d: rows 0..3). */
-/* The four trees as a vector [a, b, c, d] (the same adds as below). */
+/* The four trees as a vector [a, b, c, d] (a, b, c, d: rows 0..3's lane
+ * sums; the same adds as als_d8_tree4_512 below, kept in a register). */
 ALS_D8_512 __m256d als_d8_tree4_512v(__m512d a, __m512d b, __m512d c, __m512d d)
 {
     __m512d ab = _mm512_add_pd(_mm512_shuffle_f64x2(a, b, 0x44), _mm512_shuffle_f64x2(a, b, 0xee));
     __m512d cd = _mm512_add_pd(_mm512_shuffle_f64x2(c, d, 0x44), _mm512_shuffle_f64x2(c, d, 0xee));
     __m512d u = _mm512_add_pd(_mm512_unpacklo_pd(ab, cd), _mm512_unpackhi_pd(ab, cd));
     __m512d v = _mm512_add_pd(_mm512_shuffle_f64x2(u, u, 0x88), _mm512_shuffle_f64x2(u, u, 0xdd));
-    /* v = [a, c, b, d, ...]: reorder the low four lanes. */
-    return _mm512_castpd512_pd256(_mm512_permutexvar_pd(_mm512_setr_epi64(0, 2, 1, 3, 4, 5, 6, 7), v));
+    /* v = [a, c, b, d, ...]: put the low four lanes in row order. */
+    const __m512i order = _mm512_setr_epi64(0, 2, 1, 3, 4, 5, 6, 7);
+    return _mm512_castpd512_pd256(_mm512_permutexvar_pd(order, v));
 }
 
+/* s[j] = the tree of row j's lane sums (a, b, c, d: rows 0..3). */
 ALS_D8_512 void als_d8_tree4_512(__m512d a, __m512d b, __m512d c, __m512d d, double s[4])
 {
     /* t = lanes 0..3 + lanes 4..7: [a t0..t3, b t0..t3], [c .., d ..]. */
