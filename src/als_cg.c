@@ -187,7 +187,42 @@ __attribute__((target("avx2,fma"))) static void cg_panel_avx2(const als_cg_row_t
     const int k = row->k;
     const int64_t n = row->n;
     const __m256d z = _mm256_setzero_pd();
-    for (int64_t t = 0; t < n; t += 4) {
+    int64_t t = 0;
+    /* Whole blocks of four: the dots stay in a register, and each chunk of
+     * q is loaded and stored once per block (four fused axpy terms, in
+     * rating order per coordinate). */
+    for (; t + 4 <= n; t += 4) {
+        const double *x0 = cg_x(row, t), *x1 = cg_x(row, t + 1), *x2 = cg_x(row, t + 2),
+                     *x3 = cg_x(row, t + 3);
+        __m256d l0 = z, h0 = z, l1 = z, h1 = z, l2 = z, h2 = z, l3 = z, h3 = z;
+        for (int c = 0; c < k; c += 8) {
+            const __m256d pl = _mm256_loadu_pd(p + c), ph = _mm256_loadu_pd(p + c + 4);
+            l0 = _mm256_fmadd_pd(_mm256_loadu_pd(x0 + c), pl, l0);
+            h0 = _mm256_fmadd_pd(_mm256_loadu_pd(x0 + c + 4), ph, h0);
+            l1 = _mm256_fmadd_pd(_mm256_loadu_pd(x1 + c), pl, l1);
+            h1 = _mm256_fmadd_pd(_mm256_loadu_pd(x1 + c + 4), ph, h1);
+            l2 = _mm256_fmadd_pd(_mm256_loadu_pd(x2 + c), pl, l2);
+            h2 = _mm256_fmadd_pd(_mm256_loadu_pd(x2 + c + 4), ph, h2);
+            l3 = _mm256_fmadd_pd(_mm256_loadu_pd(x3 + c), pl, l3);
+            h3 = _mm256_fmadd_pd(_mm256_loadu_pd(x3 + c + 4), ph, h3);
+        }
+        __m256d s4 = als_d8_tree4_256v(l0, h0, l1, h1, l2, h2, l3, h3);
+        if (row->w) /* cg_coef on four lanes: the same rounded operations */
+            s4 = _mm256_mul_pd(s4, _mm256_loadu_pd(row->w + t));
+        if (coef)
+            s4 = _mm256_sub_pd(_mm256_loadu_pd(coef + t), s4);
+        const __m256d b0 = _mm256_permute4x64_pd(s4, 0x00), b1 = _mm256_permute4x64_pd(s4, 0x55),
+                      b2 = _mm256_permute4x64_pd(s4, 0xaa), b3 = _mm256_permute4x64_pd(s4, 0xff);
+        for (int c = 0; c < k; c += 4) {
+            __m256d qv = _mm256_loadu_pd(q + c);
+            qv = _mm256_fmadd_pd(b0, _mm256_loadu_pd(x0 + c), qv);
+            qv = _mm256_fmadd_pd(b1, _mm256_loadu_pd(x1 + c), qv);
+            qv = _mm256_fmadd_pd(b2, _mm256_loadu_pd(x2 + c), qv);
+            qv = _mm256_fmadd_pd(b3, _mm256_loadu_pd(x3 + c), qv);
+            _mm256_storeu_pd(q + c, qv);
+        }
+    }
+    for (; t < n; t += 4) {
         const int m = n - t < 4 ? (int)(n - t) : 4;
         const double *x[4] = {p, p, p, p};
         for (int j = 0; j < m; j++)

@@ -47,6 +47,18 @@ ALS_D8_512 void als_d8_tree4_512(__m512d a, __m512d b, __m512d c, __m512d d, dou
 }
 
 #define ALS_D8_256 __attribute__((target("avx2"), always_inline)) static inline
+/* The four trees of rows whose 8 lane sums are (lo, hi) ymm pairs, as a
+ * vector [a, b, c, d] (the same adds as als_d8_tree4_256 below). */
+ALS_D8_256 __m256d als_d8_tree4_256v(__m256d lo0, __m256d hi0, __m256d lo1, __m256d hi1,
+                                     __m256d lo2, __m256d hi2, __m256d lo3, __m256d hi3)
+{
+    __m256d ta = _mm256_add_pd(lo0, hi0), tb = _mm256_add_pd(lo1, hi1);
+    __m256d tc = _mm256_add_pd(lo2, hi2), td = _mm256_add_pd(lo3, hi3);
+    __m256d ab = _mm256_hadd_pd(ta, tb); /* [a u0, b u0, a u1, b u1] */
+    __m256d cd = _mm256_hadd_pd(tc, td); /* [c u0, d u0, c u1, d u1] */
+    return _mm256_add_pd(_mm256_permute2f128_pd(ab, cd, 0x20), _mm256_permute2f128_pd(ab, cd, 0x31));
+}
+
 /* The same for four rows whose 8 lane sums are (lo, hi) ymm pairs: [a, b, c, d]. */
 ALS_D8_256 void als_d8_tree4_256(const __m256d lo[4], const __m256d hi[4], double s[4])
 {

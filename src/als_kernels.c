@@ -1246,6 +1246,40 @@ static void dot8_rows_c(int k, int64_t n, const double *X, const int64_t *idx, c
         }                                                                                    \
     }
 DOT8_ROWS_BODY("avx2", als_d8_dots4_256)
+/* avx2: whole blocks of four rows with their lane sums in registers and the
+ * four trees stored at once (als_d8_tree4_256v: the same adds), the tail by
+ * als_d8_dots4_256 (through DOT8_ROWS_BODY's loop). */
+__attribute__((target("avx2"))) static void als_d8_dots4_256_blocks(int k, int64_t n,
+                                                                    const double *X,
+                                                                    const int64_t *idx,
+                                                                    const double *x,
+                                                                    double *out)
+{
+    const __m256d z = _mm256_setzero_pd();
+    int64_t t = 0;
+    for (; t + 4 <= n; t += 4) {
+        const double *y0 = X + (idx ? idx[t] : t) * (int64_t)k,
+                     *y1 = X + (idx ? idx[t + 1] : t + 1) * (int64_t)k,
+                     *y2 = X + (idx ? idx[t + 2] : t + 2) * (int64_t)k,
+                     *y3 = X + (idx ? idx[t + 3] : t + 3) * (int64_t)k;
+        __m256d l0 = z, h0 = z, l1 = z, h1 = z, l2 = z, h2 = z, l3 = z, h3 = z;
+        for (int c = 0; c < k; c += 8) {
+            const __m256d xl = _mm256_loadu_pd(x + c), xh = _mm256_loadu_pd(x + c + 4);
+            l0 = _mm256_add_pd(l0, _mm256_mul_pd(_mm256_loadu_pd(y0 + c), xl));
+            h0 = _mm256_add_pd(h0, _mm256_mul_pd(_mm256_loadu_pd(y0 + c + 4), xh));
+            l1 = _mm256_add_pd(l1, _mm256_mul_pd(_mm256_loadu_pd(y1 + c), xl));
+            h1 = _mm256_add_pd(h1, _mm256_mul_pd(_mm256_loadu_pd(y1 + c + 4), xh));
+            l2 = _mm256_add_pd(l2, _mm256_mul_pd(_mm256_loadu_pd(y2 + c), xl));
+            h2 = _mm256_add_pd(h2, _mm256_mul_pd(_mm256_loadu_pd(y2 + c + 4), xh));
+            l3 = _mm256_add_pd(l3, _mm256_mul_pd(_mm256_loadu_pd(y3 + c), xl));
+            h3 = _mm256_add_pd(h3, _mm256_mul_pd(_mm256_loadu_pd(y3 + c + 4), xh));
+        }
+        _mm256_storeu_pd(out + t, als_d8_tree4_256v(l0, h0, l1, h1, l2, h2, l3, h3));
+    }
+    if (t < n) /* rows t.. of the panel, or through idx */
+        als_d8_dots4_256_rows(k, n - t, idx ? X : X + t * (int64_t)k, idx ? idx + t : NULL, x,
+                              out + t);
+}
 /* avx512: whole blocks of four rows with their lane sums in registers and
  * the four trees stored at once (als_d8_tree4_512v: the same adds), the
  * tail by als_d8_dots4_512. */
@@ -1300,7 +1334,7 @@ static int dot8_rows_vec(const char *isa, int k, int64_t n, const double *X, con
         return 0;
     }
     if (k % 8 == 0 && strcmp(isa, "avx2") == 0) {
-        als_d8_dots4_256_rows(k, n, X, idx, x, out);
+        als_d8_dots4_256_blocks(k, n, X, idx, x, out);
         return 0;
     }
 #else
