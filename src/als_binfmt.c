@@ -530,20 +530,6 @@ static int check_ids(const char *path, int sec, const uint64_t *ids, int64_t n, 
     return ALS_OK;
 }
 
-static int check_ptr(const char *path, int sec, const int64_t *ptr, int64_t rows, int64_t total,
-                     als_err_t *err)
-{
-    if (ptr[0] != 0 || ptr[rows] != total)
-        return als_err_set(err, ALS_ERR_FORMAT, "%s: section '%s': row pointers run from %" PRId64
-                           " to %" PRId64 ", expected 0 to %" PRId64, path, sec_names[sec],
-                           ptr[0], ptr[rows], total);
-    for (int64_t t = 0; t < rows; t++)
-        if (ptr[t + 1] < ptr[t])
-            return als_err_set(err, ALS_ERR_FORMAT, "%s: section '%s': row pointers decrease "
-                               "at row %" PRId64, path, sec_names[sec], t);
-    return ALS_OK;
-}
-
 /* A slice ptr[0..b-a] of a row-pointer section (rows [a, b] of rows+1):
  * non-decreasing, within [0, total], 0 at row 0 and total at the end. */
 static int check_ptr_slice(const char *path, int sec, const int64_t *ptr, int64_t a, int64_t b,
@@ -559,6 +545,13 @@ static int check_ptr_slice(const char *path, int sec, const int64_t *ptr, int64_
                                "or leave [0, %" PRId64 "] at row %" PRId64, path, sec_names[sec],
                                total, t);
     return ALS_OK;
+}
+
+/* A whole row-pointer section ptr[0..rows]: the slice of every row. */
+static int check_ptr(const char *path, int sec, const int64_t *ptr, int64_t rows, int64_t total,
+                     als_err_t *err)
+{
+    return check_ptr_slice(path, sec, ptr, 0, rows, rows, total, err);
 }
 
 /* Collective: the id slices of the ranks, in rank order, ascend strictly

@@ -5,16 +5,9 @@
 #include <math.h>
 #include <string.h>
 
-/* The loops below are plain C; on x86-64 the hot ones are compiled for
- * AVX-512 and AVX2 too (target_clones, chosen at load time). Floating-point
- * contraction is off (-std=c11) and the vectorizer only widens the
- * independent lanes (the 8 partial sums of cg_dot are 8 lanes, combined in
- * the same fixed tree), so every clone gives the same bits. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(ALS_NO_CLONES)
-#define CG_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define CG_CLONES
-#endif
+/* The loops below are plain C; the hot ones are ALS_CLONES (als_clones.h:
+ * compiled for AVX-512 and AVX2 too, the same bits in every clone). */
+#include "als_clones.h"
 
 /* The shared fixed-order dot product, inlined into each clone. */
 static inline __attribute__((always_inline)) double cg_dot(const double *a, const double *b,
@@ -33,7 +26,7 @@ int64_t als_cg_ws_size(int k)
     return 3 * (int64_t)k;
 }
 
-CG_CLONES void als_cg_rhs(int k, int64_t n, const int64_t *idx, const double *coef, const double *X,
+ALS_CLONES void als_cg_rhs(int k, int64_t n, const int64_t *idx, const double *coef, const double *X,
                 double *b)
 {
     memset(b, 0, (size_t)k * sizeof *b);
@@ -61,7 +54,7 @@ static inline double cg_coef(const als_cg_row_t *row, const double *coef, int64_
 
 /* q += sum_t cg_coef(t, x_t'p) x_t over the row's entries, plain C, in
  * rating order: the reference for the vector kernels below. */
-CG_CLONES static void cg_panel_generic(const als_cg_row_t *row, const double *coef,
+ALS_CLONES static void cg_panel_generic(const als_cg_row_t *row, const double *coef,
                                        const double *p, double *q)
 {
     const int k = row->k;
@@ -292,7 +285,7 @@ static void cg_panel(const als_cg_row_t *row, const double *coef, const double *
 }
 
 /* q = d.*p + G p (the part of A p without the entries). */
-CG_CLONES static void cg_dense(const als_cg_row_t *row, const double *p, double *q)
+ALS_CLONES static void cg_dense(const als_cg_row_t *row, const double *p, double *q)
 {
     const int k = row->k;
     for (int c = 0; c < k; c++)

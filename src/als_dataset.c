@@ -705,7 +705,6 @@ static int raw_owner(const uint64_t *first, const int *nonempty, int p, uint64_t
     return best;
 }
 
-
 /* first[r]: raw id of rank r's first row (empty blocks: the next block's
  * first id, or UINT64_MAX), so first[] is ascending. */
 static int block_firsts(MPI_Comm comm, int p, const uint64_t *mine, int64_t nmine,

@@ -15,15 +15,17 @@
 #include <immintrin.h>
 
 #define ALS_D8_512 __attribute__((target("avx512f"), always_inline)) static inline
-/* The four trees as a vector [a, b, c, d] (a, b, c, d: rows 0..3's lane
- * sums; the same adds as als_d8_tree4_512 below, kept in a register). */
+/* The four trees of rows 0..3's lane sums a, b, c, d, as a vector
+ * [a, b, c, d] in a register. */
 ALS_D8_512 __m256d als_d8_tree4_512v(__m512d a, __m512d b, __m512d c, __m512d d)
 {
+    /* t = lanes 0..3 + lanes 4..7: [a t0..t3, b t0..t3], [c .., d ..]. */
     __m512d ab = _mm512_add_pd(_mm512_shuffle_f64x2(a, b, 0x44), _mm512_shuffle_f64x2(a, b, 0xee));
     __m512d cd = _mm512_add_pd(_mm512_shuffle_f64x2(c, d, 0x44), _mm512_shuffle_f64x2(c, d, 0xee));
+    /* u0 = t0 + t1, u1 = t2 + t3: [a u0, c u0 | a u1, c u1 | b u0, d u0 | b u1, d u1]. */
     __m512d u = _mm512_add_pd(_mm512_unpacklo_pd(ab, cd), _mm512_unpackhi_pd(ab, cd));
+    /* u0 + u1: v = [a, c, b, d, ...]; put the low four lanes in row order. */
     __m512d v = _mm512_add_pd(_mm512_shuffle_f64x2(u, u, 0x88), _mm512_shuffle_f64x2(u, u, 0xdd));
-    /* v = [a, c, b, d, ...]: put the low four lanes in row order. */
     const __m512i order = _mm512_setr_epi64(0, 2, 1, 3, 4, 5, 6, 7);
     return _mm512_castpd512_pd256(_mm512_permutexvar_pd(order, v));
 }
@@ -31,24 +33,12 @@ ALS_D8_512 __m256d als_d8_tree4_512v(__m512d a, __m512d b, __m512d c, __m512d d)
 /* s[j] = the tree of row j's lane sums (a, b, c, d: rows 0..3). */
 ALS_D8_512 void als_d8_tree4_512(__m512d a, __m512d b, __m512d c, __m512d d, double s[4])
 {
-    /* t = lanes 0..3 + lanes 4..7: [a t0..t3, b t0..t3], [c .., d ..]. */
-    __m512d ab = _mm512_add_pd(_mm512_shuffle_f64x2(a, b, 0x44), _mm512_shuffle_f64x2(a, b, 0xee));
-    __m512d cd = _mm512_add_pd(_mm512_shuffle_f64x2(c, d, 0x44), _mm512_shuffle_f64x2(c, d, 0xee));
-    /* u0 = t0 + t1, u1 = t2 + t3: [a u0, c u0 | a u1, c u1 | b u0, d u0 | b u1, d u1]. */
-    __m512d u = _mm512_add_pd(_mm512_unpacklo_pd(ab, cd), _mm512_unpackhi_pd(ab, cd));
-    /* u0 + u1: [a, c, b, d]. */
-    __m512d v = _mm512_add_pd(_mm512_shuffle_f64x2(u, u, 0x88), _mm512_shuffle_f64x2(u, u, 0xdd));
-    double o[8];
-    _mm512_storeu_pd(o, v);
-    s[0] = o[0];
-    s[1] = o[2];
-    s[2] = o[1];
-    s[3] = o[3];
+    _mm256_storeu_pd(s, als_d8_tree4_512v(a, b, c, d));
 }
 
 #define ALS_D8_256 __attribute__((target("avx2"), always_inline)) static inline
 /* The four trees of rows whose 8 lane sums are (lo, hi) ymm pairs, as a
- * vector [a, b, c, d] (the same adds as als_d8_tree4_256 below). */
+ * vector [a, b, c, d] in a register. */
 ALS_D8_256 __m256d als_d8_tree4_256v(__m256d lo0, __m256d hi0, __m256d lo1, __m256d hi1,
                                      __m256d lo2, __m256d hi2, __m256d lo3, __m256d hi3)
 {
@@ -62,13 +52,7 @@ ALS_D8_256 __m256d als_d8_tree4_256v(__m256d lo0, __m256d hi0, __m256d lo1, __m2
 /* The same for four rows whose 8 lane sums are (lo, hi) ymm pairs: [a, b, c, d]. */
 ALS_D8_256 void als_d8_tree4_256(const __m256d lo[4], const __m256d hi[4], double s[4])
 {
-    __m256d ta = _mm256_add_pd(lo[0], hi[0]), tb = _mm256_add_pd(lo[1], hi[1]);
-    __m256d tc = _mm256_add_pd(lo[2], hi[2]), td = _mm256_add_pd(lo[3], hi[3]);
-    __m256d ab = _mm256_hadd_pd(ta, tb); /* [a u0, b u0, a u1, b u1] */
-    __m256d cd = _mm256_hadd_pd(tc, td); /* [c u0, d u0, c u1, d u1] */
-    __m256d v = _mm256_add_pd(_mm256_permute2f128_pd(ab, cd, 0x20),
-                              _mm256_permute2f128_pd(ab, cd, 0x31)); /* [a, b, c, d] */
-    _mm256_storeu_pd(s, v);
+    _mm256_storeu_pd(s, als_d8_tree4_256v(lo[0], hi[0], lo[1], hi[1], lo[2], hi[2], lo[3], hi[3]));
 }
 
 /* s[j] = als_dot8(y[j], x) for j < m (1 <= m <= 4; k a multiple of 8). */

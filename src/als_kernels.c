@@ -1219,102 +1219,90 @@ const char *als_kernel_config(void)
 }
 
 /* ---- als_dot8 for many rows (als_dot8_vec.h) ---------------------------- */
+/* Row t of the rows an als_dot8_rows call reads: X[idx[t]], or X + t k. */
+static inline const double *d8_row(const double *X, const int64_t *idx, int64_t t, int k)
+{
+    return X + (idx ? idx[t] : t) * (int64_t)k;
+}
+
 static void dot8_rows_c(int k, int64_t n, const double *X, const int64_t *idx, const double *x,
                         double *out)
 {
     for (int64_t t = 0; t < n; t++)
-        out[t] = als_dot8(X + (idx ? idx[t] : t) * (int64_t)k, x, k);
+        out[t] = als_dot8(d8_row(X, idx, t, k), x, k);
 }
 
 #if ALS_HAVE_X86 && defined(__GNUC__)
 #include "als_dot8_vec.h"
-/* Four rows at a time on avx512 (zmm) or avx2 (ymm pairs); k % 8 == 0. */
-#define DOT8_ROWS_BODY(ISA, DOTS4)                                                           \
-    __attribute__((target(ISA))) static void DOTS4##_rows(int k, int64_t n, const double *X, \
-                                                          const int64_t *idx,                \
-                                                          const double *x, double *out)      \
-    {                                                                                        \
-        for (int64_t t = 0; t < n; t += 4) {                                                 \
-            const int m = n - t < 4 ? (int)(n - t) : 4;                                      \
-            const double *y[4] = {x, x, x, x};                                               \
-            for (int j = 0; j < m; j++)                                                      \
-                y[j] = X + (idx ? idx[t + j] : t + j) * (int64_t)k;                          \
-            double sv[4];                                                                    \
-            DOTS4(k, y, m, x, sv);                                                           \
-            for (int j = 0; j < m; j++)                                                      \
-                out[t + j] = sv[j];                                                          \
-        }                                                                                    \
-    }
-DOT8_ROWS_BODY("avx2", als_d8_dots4_256)
-/* avx2: whole blocks of four rows with their lane sums in registers and the
- * four trees stored at once (als_d8_tree4_256v: the same adds), the tail by
- * als_d8_dots4_256 (through DOT8_ROWS_BODY's loop). */
-__attribute__((target("avx2"))) static void als_d8_dots4_256_blocks(int k, int64_t n,
-                                                                    const double *X,
-                                                                    const int64_t *idx,
-                                                                    const double *x,
-                                                                    double *out)
+/* y[j] = rows t + j < n, the rest x (read, never stored): the rows of one
+ * group of four. Returns how many are rows (1..4). */
+static inline int d8_group(const double *X, const int64_t *idx, int64_t t, int64_t n, int k,
+                           const double *x, const double *y[4])
+{
+    const int m = n - t < 4 ? (int)(n - t) : 4;
+    for (int j = 0; j < 4; j++)
+        y[j] = j < m ? d8_row(X, idx, t + j, k) : x;
+    return m;
+}
+
+/* Four rows at a time, k % 8 == 0: whole groups with their lane sums in
+ * registers and the four trees stored at once (als_d8_tree4_*v), the last
+ * partial group by als_d8_dots4_* (the same adds, so als_dot8's bits). */
+__attribute__((target("avx2"))) static void dot8_rows_256(int k, int64_t n, const double *X,
+                                                          const int64_t *idx, const double *x,
+                                                          double *out)
 {
     const __m256d z = _mm256_setzero_pd();
+    const double *y[4];
     int64_t t = 0;
     for (; t + 4 <= n; t += 4) {
-        const double *y0 = X + (idx ? idx[t] : t) * (int64_t)k,
-                     *y1 = X + (idx ? idx[t + 1] : t + 1) * (int64_t)k,
-                     *y2 = X + (idx ? idx[t + 2] : t + 2) * (int64_t)k,
-                     *y3 = X + (idx ? idx[t + 3] : t + 3) * (int64_t)k;
+        d8_group(X, idx, t, n, k, x, y);
         __m256d l0 = z, h0 = z, l1 = z, h1 = z, l2 = z, h2 = z, l3 = z, h3 = z;
         for (int c = 0; c < k; c += 8) {
             const __m256d xl = _mm256_loadu_pd(x + c), xh = _mm256_loadu_pd(x + c + 4);
-            l0 = _mm256_add_pd(l0, _mm256_mul_pd(_mm256_loadu_pd(y0 + c), xl));
-            h0 = _mm256_add_pd(h0, _mm256_mul_pd(_mm256_loadu_pd(y0 + c + 4), xh));
-            l1 = _mm256_add_pd(l1, _mm256_mul_pd(_mm256_loadu_pd(y1 + c), xl));
-            h1 = _mm256_add_pd(h1, _mm256_mul_pd(_mm256_loadu_pd(y1 + c + 4), xh));
-            l2 = _mm256_add_pd(l2, _mm256_mul_pd(_mm256_loadu_pd(y2 + c), xl));
-            h2 = _mm256_add_pd(h2, _mm256_mul_pd(_mm256_loadu_pd(y2 + c + 4), xh));
-            l3 = _mm256_add_pd(l3, _mm256_mul_pd(_mm256_loadu_pd(y3 + c), xl));
-            h3 = _mm256_add_pd(h3, _mm256_mul_pd(_mm256_loadu_pd(y3 + c + 4), xh));
+            l0 = _mm256_add_pd(l0, _mm256_mul_pd(_mm256_loadu_pd(y[0] + c), xl));
+            h0 = _mm256_add_pd(h0, _mm256_mul_pd(_mm256_loadu_pd(y[0] + c + 4), xh));
+            l1 = _mm256_add_pd(l1, _mm256_mul_pd(_mm256_loadu_pd(y[1] + c), xl));
+            h1 = _mm256_add_pd(h1, _mm256_mul_pd(_mm256_loadu_pd(y[1] + c + 4), xh));
+            l2 = _mm256_add_pd(l2, _mm256_mul_pd(_mm256_loadu_pd(y[2] + c), xl));
+            h2 = _mm256_add_pd(h2, _mm256_mul_pd(_mm256_loadu_pd(y[2] + c + 4), xh));
+            l3 = _mm256_add_pd(l3, _mm256_mul_pd(_mm256_loadu_pd(y[3] + c), xl));
+            h3 = _mm256_add_pd(h3, _mm256_mul_pd(_mm256_loadu_pd(y[3] + c + 4), xh));
         }
         _mm256_storeu_pd(out + t, als_d8_tree4_256v(l0, h0, l1, h1, l2, h2, l3, h3));
     }
-    if (t < n) /* rows t.. of the panel, or through idx */
-        als_d8_dots4_256_rows(k, n - t, idx ? X : X + t * (int64_t)k, idx ? idx + t : NULL, x,
-                              out + t);
+    if (t < n) {
+        double sv[4];
+        const int m = d8_group(X, idx, t, n, k, x, y);
+        als_d8_dots4_256(k, y, m, x, sv);
+        memcpy(out + t, sv, (size_t)m * sizeof *out);
+    }
 }
-/* avx512: whole blocks of four rows with their lane sums in registers and
- * the four trees stored at once (als_d8_tree4_512v: the same adds), the
- * tail by als_d8_dots4_512. */
-__attribute__((target("avx512f"))) static void als_d8_dots4_512_rows(int k, int64_t n,
-                                                                     const double *X,
-                                                                     const int64_t *idx,
-                                                                     const double *x,
-                                                                     double *out)
+
+__attribute__((target("avx512f"))) static void dot8_rows_512(int k, int64_t n, const double *X,
+                                                             const int64_t *idx,
+                                                             const double *x, double *out)
 {
     const __m512d z = _mm512_setzero_pd();
+    const double *y[4];
     int64_t t = 0;
     for (; t + 4 <= n; t += 4) {
-        const double *y0 = X + (idx ? idx[t] : t) * (int64_t)k,
-                     *y1 = X + (idx ? idx[t + 1] : t + 1) * (int64_t)k,
-                     *y2 = X + (idx ? idx[t + 2] : t + 2) * (int64_t)k,
-                     *y3 = X + (idx ? idx[t + 3] : t + 3) * (int64_t)k;
+        d8_group(X, idx, t, n, k, x, y);
         __m512d a0 = z, a1 = z, a2 = z, a3 = z;
         for (int c = 0; c < k; c += 8) {
             const __m512d xv = _mm512_loadu_pd(x + c);
-            a0 = _mm512_add_pd(a0, _mm512_mul_pd(_mm512_loadu_pd(y0 + c), xv));
-            a1 = _mm512_add_pd(a1, _mm512_mul_pd(_mm512_loadu_pd(y1 + c), xv));
-            a2 = _mm512_add_pd(a2, _mm512_mul_pd(_mm512_loadu_pd(y2 + c), xv));
-            a3 = _mm512_add_pd(a3, _mm512_mul_pd(_mm512_loadu_pd(y3 + c), xv));
+            a0 = _mm512_add_pd(a0, _mm512_mul_pd(_mm512_loadu_pd(y[0] + c), xv));
+            a1 = _mm512_add_pd(a1, _mm512_mul_pd(_mm512_loadu_pd(y[1] + c), xv));
+            a2 = _mm512_add_pd(a2, _mm512_mul_pd(_mm512_loadu_pd(y[2] + c), xv));
+            a3 = _mm512_add_pd(a3, _mm512_mul_pd(_mm512_loadu_pd(y[3] + c), xv));
         }
         _mm256_storeu_pd(out + t, als_d8_tree4_512v(a0, a1, a2, a3));
     }
     if (t < n) {
-        const int m = (int)(n - t);
-        const double *y[4] = {x, x, x, x};
-        for (int j = 0; j < m; j++)
-            y[j] = X + (idx ? idx[t + j] : t + j) * (int64_t)k;
         double sv[4];
+        const int m = d8_group(X, idx, t, n, k, x, y);
         als_d8_dots4_512(k, y, m, x, sv);
-        for (int j = 0; j < m; j++)
-            out[t + j] = sv[j];
+        memcpy(out + t, sv, (size_t)m * sizeof *out);
     }
 }
 #define ALS_DOT8_VEC 1
@@ -1330,11 +1318,11 @@ static int dot8_rows_vec(const char *isa, int k, int64_t n, const double *X, con
 {
 #if ALS_DOT8_VEC
     if (k % 8 == 0 && strcmp(isa, "avx512") == 0) {
-        als_d8_dots4_512_rows(k, n, X, idx, x, out);
+        dot8_rows_512(k, n, X, idx, x, out);
         return 0;
     }
     if (k % 8 == 0 && strcmp(isa, "avx2") == 0) {
-        als_d8_dots4_256_blocks(k, n, X, idx, x, out);
+        dot8_rows_256(k, n, X, idx, x, out);
         return 0;
     }
 #else

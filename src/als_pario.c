@@ -22,7 +22,6 @@
 /* Largest staging buffer of a read into wider rows, in bytes. */
 #define ALS_PARIO_STAGE ((int64_t)64 << 20)
 
-
 int64_t als_pario_chunk(void)
 {
     const char *s = getenv("ALS_PARIO_CHUNK");

@@ -37,7 +37,6 @@ static int cmp_i64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-
 int als_rankeval_init(als_solver_t *s, als_err_t *err)
 {
     const als_data_t *d = s->data;

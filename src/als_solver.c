@@ -19,6 +19,7 @@
 #include "als_egram.h"
 #include "als_implicit.h"
 #include "als_rankeval.h"
+#include "als_clones.h"
 
 /* Rows per chunk of solve_rows (the unit of the dynamic schedule), solved
  * in batches of at most this many. */
@@ -119,15 +120,6 @@ static inline void add_implicit_term(const als_conf_t *cf, double r, double sx, 
     *bound += 2.0 * fabs(cm1 * sx - c * p) * delta + cm1 * delta * delta +
               4.0 * 0x1p-53 * (fabs(cm1 * sx * sx) + fabs(c * p) * (1.0 + 2.0 * fabs(sx)));
 }
-
-/* Compiled for AVX-512 and AVX2 too on x86-64 (chosen at load time); with
- * contraction off (-std=c11) and dot()'s 8 lanes the same bits in every
- * clone. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(ALS_NO_CLONES)
-#define ALS_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define ALS_CLONES
-#endif
 
 /* One solved row x's residuals against the n rows it read: their terms
  * summed in rating order in double, that sum added exactly to *sse (one
