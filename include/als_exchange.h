@@ -28,7 +28,9 @@ void als_exchange_init_from_env(void);
  * from its local buffer blk (row-major, (beg[r+1]-beg[r])×k doubles); on
  * return all[0..beg[p])×k holds every block on every rank. Uses
  * MPI_Allgatherv with a row datatype, in rounds of at most
- * als_exchange_chunk rows per rank. Returns an MPI error code. */
+ * als_exchange_chunk rows per rank. blk may be all + beg[rank]×k (the block
+ * already in its place: sent with MPI_IN_PLACE, no copy). Returns an MPI
+ * error code. */
 int als_allgather_rows(MPI_Comm comm, const double *blk, double *all, int64_t k,
                        const int64_t *beg);
 

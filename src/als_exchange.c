@@ -42,6 +42,8 @@ int als_allgather_rows(MPI_Comm comm, const double *blk, double *all, int64_t k,
         maxrows = beg[r + 1] - beg[r] > maxrows ? beg[r + 1] - beg[r] : maxrows;
     int rc = MPI_SUCCESS;
     int64_t chunk = als_exchange_chunk;
+    /* The block already in its place in all (rows solved in place). */
+    const int inplace = blk == all + (size_t)beg[rank] * (size_t)k;
     if (beg[p] > als_exchange_disp_max) {
         /* Row displacements would not fit an int: every rank broadcasts its
          * block in pieces instead (the same bytes land in the same place). */
@@ -68,7 +70,8 @@ int als_allgather_rows(MPI_Comm comm, const double *blk, double *all, int64_t k,
             cnt[r] = (int)c;
             dsp[r] = (int)(beg[r] + (nr > off ? off : nr));
         }
-        rc = MPI_Allgatherv(blk + (size_t)min64(off, beg[rank + 1] - beg[rank]) * k,
+        rc = MPI_Allgatherv(inplace ? MPI_IN_PLACE
+                                    : blk + (size_t)min64(off, beg[rank + 1] - beg[rank]) * k,
                             cnt[rank], row, all, cnt, dsp, row, comm);
         if (rc != MPI_SUCCESS)
             break;

@@ -24,15 +24,14 @@ void als_planstats_rank(const als_planstats_counts_t *c, int64_t m, int64_t n, i
                           c->wnnz * 16 +
                           ((c->users + 1) * 2 + (c->items + 1)) * 8 + c->users * 8;
     const int64_t work = (int64_t)threads * 4 * (int64_t)k * k * 8;
-    const int64_t blocks = (c->users + c->items) * row;
-    out->mem_allgather = (m + n) * row + blocks + local + work;
-    /* Sharded: rows solved in place (no new V block; no new U block when
-     * the rank has no W rows); the send buffer is packed in rounds of at
-     * most ALS_GHOST_ROUND_BYTES. */
+    /* Both modes solve rows in place (no new V block; no new U block when
+     * the rank has no W rows). Sharded, the send buffer is packed in rounds
+     * of at most ALS_GHOST_ROUND_BYTES. */
+    const int64_t nblocks = (c->wnnz > 0 ? c->users : 0) * row;
+    out->mem_allgather = (m + n) * row + nblocks + local + work;
     int64_t sendbuf = (c->usent > c->vsent ? c->usent : c->vsent) * row;
     if (sendbuf > ALS_GHOST_ROUND_BYTES)
         sendbuf = ALS_GHOST_ROUND_BYTES;
-    const int64_t nblocks = (c->wnnz > 0 ? c->users : 0) * row;
     out->mem_neighbor = (c->users + c->ughost) * row + (c->items + c->vghost) * row + nblocks +
                         sendbuf + (c->ughost + c->vghost + c->usent + c->vsent) * 8 + local +
                         work;

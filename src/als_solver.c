@@ -474,12 +474,15 @@ int als_solver_init_test(MPI_Comm comm, const als_options_t *opt, const als_data
         s->mem_other = mem_a;
     }
     const int sharded = s->mode == ALS_EXCH_NEIGHBOR;
-    /* Sharded, the new rows are solved in place when nothing on this rank
-     * reads the old ones during the half-step: always for V (the V-step
-     * reads only U), for U when this rank's users have no social rows (the
-     * U-step reads own U rows only through W). Results are unchanged. */
-    s->v_inplace = sharded;
-    s->u_inplace = sharded && d->lwnnz == 0;
+    /* In both modes the new rows are solved in place when nothing on this
+     * rank reads the old ones during the half-step: always for V (the
+     * V-step reads only U), for U when this rank's users have no social
+     * rows (the U-step reads own U rows only through W). Other ranks read
+     * their own copies, so this is a local decision. Results are
+     * unchanged; the allgather then sends from its receive buffer
+     * (MPI_IN_PLACE) instead of copying a new block. */
+    s->v_inplace = 1;
+    s->u_inplace = d->lwnnz == 0;
     if (sharded) {
         if (als_ghost_plan_rounds(comm, &s->pu, (int)k) != MPI_SUCCESS ||
             als_ghost_plan_rounds(comm, &s->pv, (int)k) != MPI_SUCCESS)
@@ -1009,8 +1012,8 @@ static int exchange(als_solver_t *s, int which, als_err_t *err)
         rc = which == 0 ? als_ghost_exchange(&s->pu, new_rows(s, 0), s->U, s->k, s->sendbuf)
                         : als_ghost_exchange(&s->pv, new_rows(s, 1), s->V, s->k, s->sendbuf);
     else
-        rc = which == 0 ? als_allgather_rows(s->comm, s->ublk, s->U, s->k, d->ubeg)
-                        : als_allgather_rows(s->comm, s->vblk, s->V, s->k, d->ibeg);
+        rc = which == 0 ? als_allgather_rows(s->comm, new_rows(s, 0), s->U, s->k, d->ubeg)
+                        : als_allgather_rows(s->comm, new_rows(s, 1), s->V, s->k, d->ibeg);
     s->timers[ALS_T_EXCHANGE] += MPI_Wtime() - t0;
     /* Count what arrived: ghost rows, or every row but the own block. */
     const als_ghost_plan_t *g = which ? &s->pv : &s->pu;

@@ -80,9 +80,9 @@ def main():
         ba.append(((m - nu) + (n - ni)) * k * 8)
         local = (ru + ri) * 16 + wn * 16 + ((nu + 1) * 2 + ni + 1) * 8 + nu * 8
         work = threads * 4 * k * k * 8
-        ma.append((m + n) * k * 8 + (nu + ni) * k * 8 + local + work)
-        # sharded: V solved in place, U too when the rank has no W rows; the
-        # send buffer is packed in rounds of at most 16 MiB
+        # both modes: V solved in place, U too when the rank has no W rows;
+        # sharded, the send buffer is packed in rounds of at most 16 MiB
+        ma.append((m + n) * k * 8 + (nu if wn > 0 else 0) * k * 8 + local + work)
         mn.append((nu + len(ug)) * k * 8 + (ni + len(vg)) * k * 8 + (nu if wn > 0 else 0) * k * 8
                   + min(max(usent[r], vsent[r]) * k * 8, 16 << 20)
                   + (len(ug) + len(vg) + usent[r] + vsent[r]) * 8 + local + work)
