@@ -92,6 +92,12 @@ typedef struct {
      * gu_ok/gv_ok: they match the current views. */
     double *gu, *gv;
     int gu_ok, gv_ok;
+    /* This rank's exact sums of the per-row loss terms of each side (U:
+     * social, regularization; V: regularization), kept between the
+     * evaluations after half-steps: a half-step changes one side only.
+     * uterm_ok/vterm_ok: they match the current views. */
+    als_rsum_t uterm[2], vterm;
+    int uterm_ok, vterm_ok;
     int64_t maxrow;             /* longest local user or item row (per-thread weights) */
     int64_t cg_bad;             /* CG rows whose solve reported trouble (unused = 0) */
     struct als_rankeval *rk;    /* ranking metrics state (--implicit --test), or NULL */

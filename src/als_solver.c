@@ -1039,9 +1039,9 @@ int als_solver_exchange(als_solver_t *s, int which, als_err_t *err)
         memcpy(blk, view + g->own_slot * s->k,
                (size_t)((g->own1 - g->own0) * s->k) * sizeof *blk);
     if (which)
-        s->gv_ok = 0;
+        s->gv_ok = s->vterm_ok = 0;
     else
-        s->gu_ok = 0;
+        s->gu_ok = s->uterm_ok = 0;
     exchange(s, which, err);
     return als_err_agree(s->comm, err);
 }
@@ -1103,7 +1103,7 @@ int als_solver_ustep(als_solver_t *s, als_err_t *err)
     if (check_failure(s, bad, info, "user", d->user_ids, nr, "--lambda-u", err))
         return err->code;
     exchange(s, 0, err);
-    s->gu_ok = 0;
+    s->gu_ok = s->uterm_ok = 0;
     if (als_err_agree(s->comm, err) != ALS_OK)
         return err->code;
     return ensure_gram(s, 0, err); /* X'X of the new U: the V-step's and the loss's */
@@ -1127,7 +1127,7 @@ int als_solver_vstep(als_solver_t *s, als_err_t *err)
     if (check_failure(s, bad, info, "item", d->item_ids, nr, "--lambda-v", err))
         return err->code;
     exchange(s, 1, err);
-    s->gv_ok = 0;
+    s->gv_ok = s->vterm_ok = 0;
     if (als_err_agree(s->comm, err) != ALS_OK)
         return err->code;
     hot_residuals(s);
@@ -1183,14 +1183,17 @@ static void implicit_trace(const als_solver_t *s, double *tr, double *bound)
  * (LOSS_AFTER_U) or the items' rows of the last V-step (LOSS_AFTER_V).
  * Every squared residual is added exactly, so the three give the same bits.
  * Per-row terms (social, regularization) are added exactly too, then all is
- * reduced over ranks exactly: nothing O(m + n) per rank. */
+ * reduced over ranks exactly: nothing O(m + n) per rank. After a half-step
+ * the other side's terms are this rank's sums kept from the last
+ * evaluation (uterm, vterm), unless that side changed since: exact sums of
+ * the same terms, so the same bits as recomputing them. */
 enum { LOSS_DIRECT, LOSS_AFTER_U, LOSS_AFTER_V };
 static void loss_eval(als_solver_t *s, int mode, als_loss_t *L)
 {
     double t0 = MPI_Wtime();
     const als_data_t *d = s->data;
     const int k = s->k;
-    int64_t nu = d->u1 - d->u0, ni = d->i1 - d->i0;
+    const int64_t nu = d->u1 - d->u0, ni = d->i1 - d->i0;
     /* sse, social, reg_u, reg_v, sse bound */
     als_rsum_t acc[5];
     for (int c = 0; c < 5; c++)
@@ -1214,13 +1217,17 @@ static void loss_eval(als_solver_t *s, int mode, als_loss_t *L)
         als_rsum_merge(&acc[0], mode == LOSS_AFTER_U ? &s->usse : &s->vsse);
         als_rsum_merge(&acc[4], mode == LOSS_AFTER_U ? &s->usse_bound : &s->vsse_bound);
     }
+    /* A side's terms are recomputed unless kept (always, directly). */
+    const int keep = mode != LOSS_DIRECT;
+    const int do_u = !(keep && s->uterm_ok), do_v = !(keep && s->vterm_ok);
+    const int64_t nu_pass = do_u ? nu : 0, ni_pass = do_v ? ni : 0;
 #pragma omp parallel
     {
         als_rsum_t my[5];
         for (int c = 0; c < 5; c++)
             als_rsum_init(&my[c]);
 #pragma omp for schedule(dynamic, 64)
-        for (int64_t t = 0; t < nu; t++) {
+        for (int64_t t = 0; t < nu_pass; t++) {
             const double *u = s->U + (s->pu.own_slot + t) * k;
             if (mode == LOSS_DIRECT)
                 row_residuals(s, d->uptr[t + 1] - d->uptr[t], d->uval + d->uptr[t],
@@ -1233,13 +1240,27 @@ static void loss_eval(als_solver_t *s, int mode, als_loss_t *L)
                                          s->ufix, s->latent));
         }
 #pragma omp for schedule(static)
-        for (int64_t t = 0; t < ni; t++)
+        for (int64_t t = 0; t < ni_pass; t++)
             als_rsum_add(&my[3], row_reg(s, s->V + (s->pv.own_slot + t) * k,
                                          d->iptr[t + 1] - d->iptr[t], s->opt->lambda_v, s->vfix,
                                          s->latent + 1));
 #pragma omp critical
         for (int c = 0; c < 5; c++)
             als_rsum_merge(&acc[c], &my[c]);
+    }
+    if (!do_u) {
+        acc[1] = s->uterm[0];
+        acc[2] = s->uterm[1];
+    } else if (keep) {
+        s->uterm[0] = acc[1];
+        s->uterm[1] = acc[2];
+        s->uterm_ok = 1;
+    }
+    if (!do_v)
+        acc[3] = s->vterm;
+    else if (keep) {
+        s->vterm = acc[3];
+        s->vterm_ok = 1;
     }
     als_rsum_allreduce(s->comm, acc, 5);
     L->sse = als_rsum_value(&acc[0]);
