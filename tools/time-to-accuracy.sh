@@ -30,14 +30,22 @@
 #   libpmf        the cumulative "time" it prints per rank-one update (its own
 #                 timer, evaluation excluded).
 # Parameters (count-scaled regularization in all three: LIBMF's SGD and
-# libpmf's CCD++ regularize per rating): per data set, each tool's best
-# lambda at k = 10 by test RMSE over a small grid (MovieLens {0.05, 0.1,
-# 0.15, 0.2}, the 2M set {0.02, 0.05, 0.1}; the same lambda at k = 64):
-#   this project --lambda-scale count --lambda 0.15 (MovieLens) / 0.05 (2M),
-#                Cholesky, and --solver cg --cg-steps 3 (its default);
-#   LIBMF        -l2 0.1 / 0.05 (learning rate 0.1, its default);
-#   libpmf       -l 0.1 / 0.05, -T 5 (its default inner iterations).
-# Override with TTA_LAMBDA_<TOOL>_<SET>, e.g. TTA_LAMBDA_LIBMF_gen2m=0.1.
+# libpmf's CCD++ regularize per rating): per data set AND rank k, each tool's
+# best lambda by test RMSE over a small grid (TTA_GRID=1 below); the values
+# in lam() are that grid's result of 2026-12-01 (docs/PERFORMANCE.md):
+#                     MovieLens k=10  k=64    2M k=10  k=64
+#   this project      0.15            0.15    0.05     0.1   (--lambda-scale count)
+#   LIBMF (-l2)       0.1             0.1     0.05     0.07  (learning rate 0.1, its default)
+#   libpmf (-l)       0.15            0.1     0.05     0.07  (-T 5, its default)
+# Grids: MovieLens {0.05, 0.1, 0.15, 0.2, 0.3}, the 2M set {0.02, 0.05, 0.07,
+# 0.1, 0.15}. This project runs Cholesky and --solver cg
+# --cg-steps 3 (its default) with the same lambda.
+# Override with TTA_LAMBDA_<TOOL>_<SET>_<K>, e.g. TTA_LAMBDA_LIBMF_gen2m_64=0.1.
+#
+#   TTA_GRID=1 tools/time-to-accuracy.sh   # the lambda grid instead of the
+#       table: every tool, set and k in TTA_SETS/TTA_K, 1 core, one run per
+#       lambda, the best test RMSE of each run; prints the best lambda of each
+#       (tool, set, k) and writes $OUT/grid.txt
 set -eu
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${ALS_BIN:-$REPO/bin}
@@ -49,14 +57,19 @@ CORES=${TTA_CORES:-1 2}
 REPS=${TTA_REPS:-1}
 OUT=${TTA_OUT:-$TTA_DIR/results}
 PY=/usr/bin/python3
-lam() { # tool set -> lambda
-    local v="TTA_LAMBDA_$1_$2"
+lam() { # tool set k -> lambda
+    local v="TTA_LAMBDA_$1_$2_$3"
     if [ -n "${!v:-}" ]; then echo "${!v}"; return; fi
-    case "$1:$2" in
-        OURS:ml) echo 0.15 ;; LIBMF:ml|PMF:ml) echo 0.1 ;;
-        *:gen2m) echo 0.05 ;;
+    case "$1:$2:$3" in
+        OURS:ml:*) echo 0.15 ;; LIBMF:ml:*) echo 0.1 ;; PMF:ml:10) echo 0.15 ;; PMF:ml:*) echo 0.1 ;;
+        OURS:gen2m:64) echo 0.1 ;; *:gen2m:64) echo 0.07 ;;
+        *:gen2m:*) echo 0.05 ;;
         *) echo 0.1 ;;
     esac
+}
+GRID=${TTA_GRID:-0}
+grid_of() { # set -> the lambdas tried
+    case "$1" in ml) echo 0.05 0.1 0.15 0.2 0.3 ;; *) echo 0.02 0.05 0.07 0.1 0.15 ;; esac
 }
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 case "$TTA_DIR" in "$REPO"|"$REPO"/*) echo "tta: TTA_DIR must be outside the repository" >&2; exit 2 ;; esac
@@ -121,13 +134,13 @@ run_ours() { # set k cores solver tag
     local dir=$D/$1 extra=""; [ "$4" = cg ] && extra="--solver cg --cg-steps 3"
     # shellcheck disable=SC2086
     mpirun -np 1 --bind-to none "$BIN/als-train" --ratings "$dir/train.txt" --test "$dir/test.txt" \
-        --rank "$2" --lambda-scale count --lambda "$(lam OURS "$1")" --iters "$(iters_for "$1" "$2" "$4")" \
+        --rank "$2" --lambda-scale count --lambda "${TTA_LAM:-$(lam OURS "$1" "$2")}" --iters "$(iters_for "$1" "$2" "$4")" \
         --threads "$3" $extra > "$OUT/$5.log" 2>&1
     awk '/^ iter /{on=1; next} on && /^ *[0-9]+ /{t += $6; print t, $4} /^----/{on=0}' "$OUT/$5.log" > "$OUT/$5.curve"
 }
 run_libmf() { # set k cores tag
     local dir=$D/$1
-    "$LIBMF/mf-train" -k "$2" -l2 "$(lam LIBMF "$1")" -t "$(iters_for "$1" "$2" libmf)" -s "$3" -p "$dir/test.txt" \
+    "$LIBMF/mf-train" -k "$2" -l2 "${TTA_LAM:-$(lam LIBMF "$1" "$2")}" -t "$(iters_for "$1" "$2" libmf)" -s "$3" -p "$dir/test.txt" \
         "$dir/train.txt" "$OUT/$4.model" 2>&1 | $PY -u -c '
 import sys, time
 t0 = None
@@ -144,7 +157,7 @@ for line in sys.stdin:
 run_pmf() { # set k cores tag (libpmf also writes p.txt and q.txt into the
     # working directory: run it in $OUT, never in the repository)
     cd "$OUT"
-    OMP_NUM_THREADS=$3 "$PMF/omp-pmf-train" -k "$2" -l "$(lam PMF "$1")" -t "$(iters_for "$1" "$2" pmf)" -n "$3" \
+    OMP_NUM_THREADS=$3 "$PMF/omp-pmf-train" -k "$2" -l "${TTA_LAM:-$(lam PMF "$1" "$2")}" -t "$(iters_for "$1" "$2" pmf)" -n "$3" \
         -p 1 -q 1 "$D/$1" "$OUT/$4.model" > "$OUT/$4.log" 2>&1
     awk '/^iter/ {for (i = 1; i < NF; i++) {if ($i == "time") t = $(i + 1); if ($i == "rmse") r = $(i + 1)}; print t, r}' \
         "$OUT/$4.log" > "$OUT/$4.curve"
@@ -156,6 +169,34 @@ tta() {
     awk 'NR == FNR {if (b == "" || $2 < b) b = $2; next}
          !done && $2 <= b * 1.005 {printf "%.3f %.4f\n", $1, b; done = 1}' "$1" "$1"
 }
+
+best_rmse() { awk '{if (b == "" || $2 < b) b = $2} END {print b}' "$1"; }
+if [ "$GRID" = 1 ]; then
+    echo "tta grid: $(date -u +%FT%TZ), git $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?')"
+    G=$OUT/grid.txt
+    : > "$G"
+    for set in $sets; do
+        for k in $KS; do
+            for solver in cg libmf pmf; do
+                [ "$solver" = libmf ] && [ $have_libmf = 0 ] && continue
+                [ "$solver" = pmf ] && [ $have_pmf = 0 ] && continue
+                for l in $(grid_of "$set"); do
+                    tag=grid-$set-k$k-$solver-$l
+                    case $solver in
+                        cg) TTA_LAM=$l run_ours "$set" "$k" 1 cg "$tag" ;;
+                        libmf) TTA_LAM=$l run_libmf "$set" "$k" 1 "$tag" ;;
+                        pmf) TTA_LAM=$l run_pmf "$set" "$k" 1 "$tag" ;;
+                    esac
+                    echo "$set $k $solver $l $(best_rmse "$OUT/$tag.curve")" | tee -a "$G"
+                done
+            done
+        done
+    done
+    echo
+    echo "best lambda by test RMSE (set k tool lambda rmse):"
+    sort -k1,1 -k2,2n -k3,3 -k5,5g "$G" | awk '{key = $1 " " $2 " " $3} key != last {print "  " $0; last = key}'
+    exit 0
+fi
 
 echo "tta: $(date -u +%FT%TZ) $(uname -n), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $REPS repetition(s)"
 echo "tta: git $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?'), this project $BIN"
@@ -203,15 +244,20 @@ for (s, k, c), r in sorted(rows.items(), key=lambda x: (x[0][0] != "ml", x[0][1]
           cell("chol"), cell("cg"), cell("libmf"), cell("pmf")))
 EOF
 
-# --solver cg iteration vs a LIBMF epoch at k = 64 on the 2M set (same cores).
-if [ $have_libmf = 1 ] && echo "$sets" | grep -q gen2m; then
+# --solver cg iteration vs a LIBMF epoch at k = 64 on the 2M set (same cores):
+# the fastest of the first repetition, and the medians over all repetitions.
+steps() { # curve files -> one per-iteration time per line (after the first line of each)
+    for f in "$@"; do [ -s "$f" ] && awk 'NR > 1 {print $1 - p} {p = $1}' "$f"; done
+}
+median() { sort -g | awk '{a[NR] = $1} END {if (NR) print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2)}'; }
+if [ $have_libmf = 1 ] && echo "$sets" | grep -q gen2m && echo " $KS " | grep -q " 64 "; then
     echo
     for c in $CORES; do
-        cg=$(awk 'NR == 1 {p = 0} {d = $1 - p; p = $1; if (NR > 1 && (m == "" || d < m)) m = d} END {print m}' \
-             "$OUT/gen2m-k64-c$c-cg-1.curve" 2>/dev/null || true)
-        ep=$(awk '{d = $1 - p; p = $1; if (NR > 1 && (m == "" || d < m)) m = d} END {print m}' \
-             "$OUT/gen2m-k64-c$c-libmf-1.curve" 2>/dev/null || true)
-        [ -n "$cg" ] && [ -n "$ep" ] && awk -v a="$cg" -v b="$ep" -v c="$c" \
-            'BEGIN {printf "k = 64, 2M, %d core(s): --solver cg iteration %.3f s, LIBMF epoch %.3f s (%.2fx)\n", c, a, b, a / b}'
+        cg=$(steps "$OUT/gen2m-k64-c$c-cg-1.curve" | sort -g | head -1)
+        ep=$(steps "$OUT/gen2m-k64-c$c-libmf-1.curve" | sort -g | head -1)
+        cgm=$(steps "$OUT"/gen2m-k64-c$c-cg-*.curve | median)
+        epm=$(steps "$OUT"/gen2m-k64-c$c-libmf-*.curve | median)
+        [ -n "$cg" ] && [ -n "$ep" ] && awk -v a="$cg" -v b="$ep" -v am="$cgm" -v bm="$epm" -v c="$c" \
+            'BEGIN {printf "k = 64, 2M, %d core(s): --solver cg iteration %.3f s, LIBMF epoch %.3f s (%.2fx); medians over all repetitions %.4f s, %.4f s (%.2fx)\n", c, a, b, a / b, am, bm, am / bm}'
     done
 fi
