@@ -167,14 +167,29 @@ echo "bench: results appended to $D/results.jsonl (phases: seconds per iteration
 $PY - "$D/results.jsonl" "$REV" "$SIZE" $KS <<'PYEOF'
 import json, sys
 rev, size, ks = sys.argv[2], sys.argv[3], [int(k) for k in sys.argv[4:]]
-last = {}
+last, runs = {}, {}
 for l in open(sys.argv[1]):
     r = json.loads(l)
-    if r["git"] == rev and r["size"] == size and r["ranks"] == 1 and r["threads"] == 1:
-        last[r["k"]] = r
+    if r["git"] == rev and r["size"] == size:
+        runs[(r["k"], r["ranks"], r["threads"])] = r
+        if r["ranks"] == 1 and r["threads"] == 1:
+            last[r["k"]] = r
 isa = ", ".join(sorted({last[k]["kernel_isa"] for k in ks if k in last}))
 print("bench: whole iteration of a real als-train run (P = 1, 1 thread, kernels %s), fraction of the dgemm:" % isa,
       ", ".join("k = %d: %.0f%%" % (k, 100 * last[k]["fraction_of_dgemm"]) for k in ks if k in last))
+# Against 1 x 1 of the same run: P = 2 ranks' parallel efficiency and the
+# speed-up of 2 threads in one rank (one run each: on a busy machine, repeat).
+for k in ks:
+    one = runs.get((k, 1, 1))
+    if not one:
+        continue
+    t1, parts = one["seconds_per_iteration"], []
+    if (k, 2, 1) in runs:
+        parts.append("P = 2 efficiency %.0f%%" % (100 * t1 / (2 * runs[(k, 2, 1)]["seconds_per_iteration"])))
+    if (k, 1, 2) in runs:
+        parts.append("2 threads %.2fx" % (t1 / runs[(k, 1, 2)]["seconds_per_iteration"]))
+    if parts:
+        print("bench: k = %d: %s" % (k, ", ".join(parts)))
 PYEOF
 
 # Time to accuracy on MovieLens 100K u1 (read from ../shared/data, never copied).
