@@ -11,6 +11,8 @@ typedef struct {
     char cpu_isa[16];        /* best of avx512 / avx2 / generic the CPU has */
     char kernel_isa[16];     /* ISA of the fast kernels */
     int omp_threads;         /* OpenMP threads per rank */
+    int blas_load_threads;   /* threads OpenBLAS started at load (its pool + 1; the
+                                environment's OPENBLAS_NUM_THREADS or the cores) */
 } als_sysinfo_t;
 
 /* Force single-threaded BLAS (threads come from OpenMP over rows) and

@@ -106,7 +106,7 @@ als_launch_cmd() {
         # shellcheck disable=SC2086
         [ -n "${ALS_SRUN_FLAGS:-}" ] && printf '%s\n' $ALS_SRUN_FLAGS
     else
-        printf '%s\n' mpirun -np "$p" -x OMP_NUM_THREADS
+        printf '%s\n' mpirun -np "$p" -x OMP_NUM_THREADS -x OPENBLAS_NUM_THREADS
         local slots
         if [ -n "${SLURM_JOB_ID:-}" ]; then slots=${SLURM_NTASKS:-$(als_ncpus)}
         else slots=$(als_ncpus); fi
@@ -240,7 +240,10 @@ als_run() {
     local start end rc load
     load=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo null)
     start=$(date +%s.%N)
-    OMP_NUM_THREADS=$t "${to[@]}" "${cmd[@]}" > "$dir/stdout.log" 2>&1
+    # OpenBLAS's calls run on one thread inside ranks: without this, each
+    # rank would start a pool of idle BLAS threads (one per core) at load.
+    OMP_NUM_THREADS=$t OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1} "${to[@]}" "${cmd[@]}" \
+        > "$dir/stdout.log" 2>&1
     rc=$?
     end=$(date +%s.%N)
     local wall

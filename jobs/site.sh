@@ -13,6 +13,10 @@
 # reference kernel and LAPACK do. Uncomment to force a kernel:
 # export OPENBLAS_CORETYPE=SKYLAKEX
 
+# Each run's ranks get OPENBLAS_NUM_THREADS=1 unless it is set here (als-train
+# runs its BLAS calls on one thread; a larger value only starts idle threads).
+# export OPENBLAS_NUM_THREADS=1
+
 # Extra options for the launchers (appended to the defaults):
 # ALS_SRUN_FLAGS="--cpu-bind=cores"
 # ALS_MPIRUN_FLAGS="--mca btl ^openib"

@@ -11,10 +11,14 @@
 extern char *openblas_get_config(void);
 extern char *openblas_get_corename(void);
 extern void openblas_set_num_threads(int);
+extern int openblas_get_num_threads(void);
 
 void als_sysinfo_init(als_sysinfo_t *si)
 {
     memset(si, 0, sizeof *si);
+    /* Before it is set to 1: the pool OpenBLAS created when it was loaded
+     * (setting 1 now makes its calls single-threaded but keeps the pool). */
+    si->blas_load_threads = openblas_get_num_threads();
     openblas_set_num_threads(1);
     snprintf(si->blas_config, sizeof si->blas_config, "%s", openblas_get_config());
     snprintf(si->blas_core, sizeof si->blas_core, "%s", openblas_get_corename());

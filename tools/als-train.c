@@ -65,6 +65,12 @@ static void print_params(FILE *out, const als_options_t *o, int p, const als_sys
             o->kernel == ALS_KERNEL_REF ? "ref" : "fast", si->kernel_isa);
     fprintf(out, "kernels: %s\n", als_kernel_config());
     fprintf(out, "blas: %s (core %s, 1 thread inside ranks)\n", si->blas_config, si->blas_core);
+    if (si->blas_load_threads > 1)
+        fprintf(out, "note: OpenBLAS started %d threads in each rank when it was loaded "
+                "(OPENBLAS_NUM_THREADS unset or > 1); its calls here run on 1 thread, so the "
+                "other %d only wait (spinning at start-up). With many ranks per node set "
+                "OPENBLAS_NUM_THREADS=1, as the jobs/ scripts do.\n",
+                si->blas_load_threads, si->blas_load_threads - 1);
     if (si->blas_generic)
         fprintf(out, "warning: OpenBLAS runs its %s kernel on a CPU with %s; dgemm is several "
                 "times slower than it could be (try OPENBLAS_CORETYPE=SKYLAKEX or HASWELL). "
@@ -154,7 +160,8 @@ static void build_metrics(als_buf_t *b, const als_options_t *o, const als_data_t
     als_buf_json_str(b, si->blas_core);
     als_buf_printf(b, ", \"blas_config\": ");
     als_buf_json_str(b, si->blas_config);
-    als_buf_printf(b, ", \"blas_generic_kernel\": %s},\n", si->blas_generic ? "true" : "false");
+    als_buf_printf(b, ", \"blas_generic_kernel\": %s, \"blas_load_threads\": %d},\n",
+                   si->blas_generic ? "true" : "false", si->blas_load_threads);
     const als_data_stats_t *st = &d->stats;
     als_buf_printf(b, "  \"dataset\": {\"users\": %" PRId64 ", \"items\": %" PRId64
                    ", \"ratings\": %" PRId64 ", \"ratings_read\": %" PRId64
