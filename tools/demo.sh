@@ -5,6 +5,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1} # see README "Hybrid runs"
 P=${P:-2}
 OUT=${OUT:-build/demo}
 K=${K:-5}; LAMBDA=${LAMBDA:-8}; ALPHA=${ALPHA:-2}; ITERS=${ITERS:-15}
