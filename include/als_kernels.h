@@ -53,6 +53,11 @@ typedef enum { ALS_KERNEL_REF = 0, ALS_KERNEL_FAST = 1 } als_kernel_t;
  * "avx512", "avx2" or "generic". Local. */
 const char *als_kernel_isa(void);
 
+/* The same as an id, for the per-row dispatch of the hot loops (no string
+ * compares there). Local. */
+typedef enum { ALS_ISA_GENERIC = 0, ALS_ISA_AVX2 = 1, ALS_ISA_AVX512 = 2 } als_isa_t;
+als_isa_t als_kernel_isa_id(void);
+
 /* Force the ISA used by the fast kernels ("avx512", "avx2", "generic"), for
  * tests and for clusters with mixed CPUs (every rank must use the same ISA to
  * keep results bitwise identical). Returns 0, or -1 if the CPU lacks it. */

@@ -276,10 +276,9 @@ static int cg_panel_vec(const als_cg_row_t *row, int avx512, const double *coef,
  * C sum's; they differ by rounding). */
 static void cg_panel(const als_cg_row_t *row, const double *coef, const double *p, double *q)
 {
-    const char *isa = als_kernel_isa();
-    const int avx512 = strcmp(isa, "avx512") == 0;
-    if (row->n > 0 && (avx512 || strcmp(isa, "avx2") == 0) &&
-        cg_panel_vec(row, avx512, coef, p, q) == 0)
+    const als_isa_t isa = als_kernel_isa_id();
+    if (row->n > 0 && isa != ALS_ISA_GENERIC &&
+        cg_panel_vec(row, isa == ALS_ISA_AVX512, coef, p, q) == 0)
         return;
     cg_panel_generic(row, coef, p, q);
 }

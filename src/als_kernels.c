@@ -934,6 +934,7 @@ typedef void (*batch_fn)(int k, int ng, const double *const *A, double *const *b
 
 typedef struct {
     const char *name;
+    als_isa_t id;
     block_fn block;
     solve_fn solve;
     int rows, cols; /* tile shape of the gram kernel (rows × widest columns) */
@@ -943,14 +944,14 @@ typedef struct {
     const char *solve_desc; /* the batched solve's shape, for the start-up line */
 } isa_impl;
 
-static const isa_impl impl_generic = {"generic", gen_block, gen_solve, 4, 4, 0,
+static const isa_impl impl_generic = {"generic", ALS_ISA_GENERIC, gen_block, gen_solve, 4, 4, 0,
                                       als__compact_solve_generic, 4,
                                       "compact 4 lanes (vector extensions), 2x2 update tiles"};
 #if ALS_HAVE_X86
-static const isa_impl impl_avx2 = {"avx2", avx2_block, avx2_solve, 4, 12, 0,
+static const isa_impl impl_avx2 = {"avx2", ALS_ISA_AVX2, avx2_block, avx2_solve, 4, 12, 0,
                                    als__compact_solve_avx2, 4,
                                    "compact 4 lanes (ymm), 3x4 update tiles"};
-static const isa_impl impl_avx512 = {"avx512", avx512_block, avx512_solve, 8, 24, 1,
+static const isa_impl impl_avx512 = {"avx512", ALS_ISA_AVX512, avx512_block, avx512_solve, 8, 24, 1,
                                      als__compact_solve_avx512, 8,
                                      "compact 8 lanes (zmm), 4x6 update tiles"};
 #endif
@@ -1029,6 +1030,11 @@ __attribute__((constructor)) static void als_kernels_init(void)
 const char *als_kernel_isa(void)
 {
     return g_impl->name;
+}
+
+als_isa_t als_kernel_isa_id(void)
+{
+    return g_impl->id;
 }
 
 int als_kernel_set_isa(const char *isa)
@@ -1310,18 +1316,18 @@ __attribute__((target("avx512f"))) static void dot8_rows_512(int k, int64_t n, c
 #define ALS_DOT8_VEC 0
 #endif
 
-/* The vector path by name ("avx512", "avx2"), k % 8 == 0 checked here;
- * -1 when it cannot run (k, or no x86 vectors in this build). The caller
- * has checked the CPU. */
-static int dot8_rows_vec(const char *isa, int k, int64_t n, const double *X, const int64_t *idx,
+/* The vector path of an ISA, k % 8 == 0 checked here; -1 when it cannot
+ * run (generic, k, or no x86 vectors in this build). The caller has checked
+ * the CPU. */
+static int dot8_rows_vec(als_isa_t isa, int k, int64_t n, const double *X, const int64_t *idx,
                          const double *x, double *out)
 {
 #if ALS_DOT8_VEC
-    if (k % 8 == 0 && strcmp(isa, "avx512") == 0) {
+    if (k % 8 == 0 && isa == ALS_ISA_AVX512) {
         dot8_rows_512(k, n, X, idx, x, out);
         return 0;
     }
-    if (k % 8 == 0 && strcmp(isa, "avx2") == 0) {
+    if (k % 8 == 0 && isa == ALS_ISA_AVX2) {
         dot8_rows_256(k, n, X, idx, x, out);
         return 0;
     }
@@ -1334,7 +1340,7 @@ static int dot8_rows_vec(const char *isa, int k, int64_t n, const double *X, con
 void als_dot8_rows(int k, int64_t n, const double *X, const int64_t *idx, const double *x,
                    double *out)
 {
-    if (n == 0 || dot8_rows_vec(als_kernel_isa(), k, n, X, idx, x, out) != 0)
+    if (n == 0 || dot8_rows_vec(g_impl->id, k, n, X, idx, x, out) != 0)
         dot8_rows_c(k, n, X, idx, x, out);
 }
 
@@ -1347,5 +1353,8 @@ int als_dot8_rows_isa(const char *isa, int k, int64_t n, const double *X, const 
     }
     if (!cpu_has(isa))
         return -1;
-    return dot8_rows_vec(isa, k, n, X, idx, x, out);
+    return dot8_rows_vec(strcmp(isa, "avx512") == 0 ? ALS_ISA_AVX512
+                         : strcmp(isa, "avx2") == 0 ? ALS_ISA_AVX2
+                                                    : ALS_ISA_GENERIC,
+                         k, n, X, idx, x, out);
 }
