@@ -1009,12 +1009,18 @@ static double *new_rows(const als_solver_t *s, int which)
     return s->u_inplace ? s->U + s->pu.own_slot * s->k : s->ublk;
 }
 
-/* Copy the own block into the view and move it to the readers. */
+/* Copy the own block into the view and move it to the readers. The view
+ * of that side changes: its Gram (--implicit) and kept loss terms no longer
+ * match it. */
 static int exchange(als_solver_t *s, int which, als_err_t *err)
 {
     const als_data_t *d = s->data;
     double t0 = MPI_Wtime();
     int rc;
+    if (which)
+        s->gv_ok = s->vterm_ok = 0;
+    else
+        s->gu_ok = s->uterm_ok = 0;
     if (s->mode == ALS_EXCH_NEIGHBOR)
         rc = which == 0 ? als_ghost_exchange(&s->pu, new_rows(s, 0), s->U, s->k, s->sendbuf)
                         : als_ghost_exchange(&s->pv, new_rows(s, 1), s->V, s->k, s->sendbuf);
@@ -1045,10 +1051,6 @@ int als_solver_exchange(als_solver_t *s, int which, als_err_t *err)
     if (blk != view + g->own_slot * s->k)
         memcpy(blk, view + g->own_slot * s->k,
                (size_t)((g->own1 - g->own0) * s->k) * sizeof *blk);
-    if (which)
-        s->gv_ok = s->vterm_ok = 0;
-    else
-        s->gu_ok = s->uterm_ok = 0;
     exchange(s, which, err);
     return als_err_agree(s->comm, err);
 }
@@ -1110,7 +1112,6 @@ int als_solver_ustep(als_solver_t *s, als_err_t *err)
     if (check_failure(s, bad, info, "user", d->user_ids, nr, "--lambda-u", err))
         return err->code;
     exchange(s, 0, err);
-    s->gu_ok = s->uterm_ok = 0;
     if (als_err_agree(s->comm, err) != ALS_OK)
         return err->code;
     return ensure_gram(s, 0, err); /* X'X of the new U: the V-step's and the loss's */
@@ -1134,7 +1135,6 @@ int als_solver_vstep(als_solver_t *s, als_err_t *err)
     if (check_failure(s, bad, info, "item", d->item_ids, nr, "--lambda-v", err))
         return err->code;
     exchange(s, 1, err);
-    s->gv_ok = s->vterm_ok = 0;
     if (als_err_agree(s->comm, err) != ALS_OK)
         return err->code;
     hot_residuals(s);
