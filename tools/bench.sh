@@ -104,12 +104,13 @@ if [ -n "${best:-}" ] && $PY -c "import sys; sys.exit(0 if float('$best') > floa
     DGEMM=$best
 fi
 # BENCH_ISA pins the fast kernels' path of the runs; with avx2 the reference
-# is the best AVX2-only dgemm (ZEN, HASWELL core types), measured now.
+# is the best AVX2-only dgemm (ZEN, HASWELL core types): the kernel section's,
+# or measured now when that section was skipped.
 if [ -n "${BENCH_ISA:-}" ]; then
     export ALS_KERNEL_ISA=$BENCH_ISA
     if [ "$BENCH_ISA" = avx2 ]; then
-        d2=0
-        for ct in ZEN HASWELL; do
+        d2=${best2:-0}
+        [ "$d2" = 0 ] && for ct in ZEN HASWELL; do
             g=$(OPENBLAS_CORETYPE=$ct bin/als-bench-kernels --dgemm-only --reps 3 2>/dev/null |
                 $PY -c 'import json,sys; print(json.load(sys.stdin)["dgemm_gflops"])') || continue
             if $PY -c "import sys; sys.exit(0 if float('$g') > float('$d2') else 1)"; then d2=$g; fi
