@@ -88,17 +88,41 @@ static void row_norms(const double *X, int64_t n, int k, double *out)
         out[t] = sqrt(dot(X + t * k, X + t * k, k));
 }
 
-/* The squared residual of one rating, added to the row's sum *sum, and its
- * rounding-error bound (per rating: the computed e = r - x.y is within
- * delta = (k + 2) u (|r| + |x| |y|) of the exact one, so e^2 is within
- * 2|e| delta + delta^2 + u e^2) added to *bound. xy: als_dot8(x, y). */
-static inline void add_residual(double r, double xy, int k, double nx, double ny, double *sum,
-                                double *bound)
+/* The largest Euclidean norm of any row of side `which` (0 U, 1 V) over
+ * all ranks: the explicit model's residual bounds use it for every row of
+ * that side (row_residuals). A maximum is exact, so every P gives the same
+ * value; a non-finite row gives +Inf. Collective. */
+static double side_norm_max(const als_solver_t *s, int which)
 {
-    double e = r - xy;
-    double delta = (double)(k + 2) * 0x1p-53 * (fabs(r) + nx * ny);
-    *sum += e * e;
-    *bound += 2.0 * fabs(e) * delta + delta * delta + 0x1p-53 * e * e;
+    const als_ghost_plan_t *g = which ? &s->pv : &s->pu;
+    const int k = s->k;
+    const double *X = (which ? s->V : s->U) + g->own_slot * k;
+    const int64_t n = g->own1 - g->own0;
+    double m = 0.0;
+#pragma omp parallel for schedule(static) reduction(max : m)
+    for (int64_t t = 0; t < n; t++) {
+        double v = sqrt(dot(X + t * k, X + t * k, k));
+        v = isfinite(v) ? v : INFINITY;
+        m = v > m ? v : m;
+    }
+    double all = m;
+    MPI_Allreduce(&m, &all, 1, MPI_DOUBLE, MPI_MAX, s->comm);
+    return all;
+}
+
+/* What the residual bounds of a pass against side `which` need: the norms
+ * of every view row with --implicit (per-rating bounds), else the side's
+ * largest row norm (umax, vmax). Collective. */
+static void side_norms(als_solver_t *s, int which)
+{
+    if (s->opt->implicit) {
+        const als_ghost_plan_t *g = which ? &s->pv : &s->pu;
+        row_norms(which ? s->V : s->U, g->nview, s->k, which ? s->vnorm : s->unorm);
+    } else if (which) {
+        s->vmax = side_norm_max(s, 1);
+    } else {
+        s->umax = side_norm_max(s, 0);
+    }
 }
 
 /* --implicit: one observed entry's share of the loss beyond the all-pairs
@@ -124,18 +148,69 @@ static inline void add_implicit_term(const als_conf_t *cf, double r, double sx, 
 /* One solved row x's residuals against the n rows it read: their terms
  * summed in rating order in double, that sum added exactly to *sse (one
  * superaccumulator add per row, not per rating; a row's ratings and their
- * order do not depend on P or threads, so neither does the sum), their
- * rounding bound, with the row sum's own (gamma_{n-1} sum |term|, Higham
- * (4.4), doubled for the rounding of sum |term|), summed in rating order and
- * added to *bsum. Y: the rows gathered in rating order (a CG panel), or NULL
- * to read X through idx. Local. */
+ * order do not depend on P or threads, so neither does the sum), and a
+ * rounding-error bound of that sum, with the row sum's own (gamma_{n-1}
+ * sum |term|, Higham (4.4), doubled for the rounding of sum |term|), added
+ * to *bsum. Y: the rows gathered in rating order (a CG panel), or NULL to
+ * read X through idx.
+ *
+ * Explicit model: one bound per row, not per rating. Each computed
+ * e_t = r_t - x.y_t is within delta_t = c (|r_t| + |x| |y_t|) of the exact
+ * residual, c = (k + 2) u, so e_t^2 is within 2|e_t| delta_t + delta_t^2 +
+ * u e_t^2. With |y_t| <= ymax (the largest row norm of the other side,
+ * side_norm_max) and Cauchy-Schwarz, the row's terms add up to at most
+ *   u S + 2 sqrt(S D) + D,  S = sum e_t^2,
+ *   D = sum delta_t^2 <= c^2 (sum r_t^2 + 2 |x| ymax sum |r_t| + n |x|^2 ymax^2),
+ * taken 1.01 times for the rounding of the bound's own few operations (each
+ * relative u, n u << 0.01). sum r_t^2 and sum |r_t| in 8 lanes, which the
+ * compiler vectorizes: no per-rating chain or norm lookup beyond the one sum
+ * of squares. The bound is looser than the per-rating one it replaces (by
+ * about the ratio of the largest to a typical row norm), still rigorous.
+ * --implicit keeps the per-rating bound of add_implicit_term with the norms
+ * xnorm of the rows read. Local. */
 ALS_CLONES static void row_residuals(const als_solver_t *s, int64_t n, const double *val,
                                      const int64_t *idx, const double *X, const double *Y,
-                                     const double *xnorm, const double *x, als_rsum_t *sse,
-                                     als_rsum_t *bsum)
+                                     const double *xnorm, double ymax, const double *x,
+                                     als_rsum_t *sse, als_rsum_t *bsum)
 {
     const int k = s->k;
     double nx = sqrt(dot(x, x, k)), bound = 0.0, xy[64], sum = 0.0, asum = 0.0;
+    if (!s->opt->implicit) {
+        double r1[8] = {0}, r2[8] = {0};
+        int64_t t = 0;
+        for (; t + 8 <= n; t += 8)
+            for (int l = 0; l < 8; l++) {
+                r1[l] += fabs(val[t + l]);
+                r2[l] += val[t + l] * val[t + l];
+            }
+        for (int l = 0; t + l < n; l++) {
+            r1[l] += fabs(val[t + l]);
+            r2[l] += val[t + l] * val[t + l];
+        }
+        double s1 = 0.0, s2 = 0.0;
+        for (int l = 0; l < 8; l++) {
+            s1 += r1[l];
+            s2 += r2[l];
+        }
+        for (int64_t t0 = 0; t0 < n; t0 += 64) {
+            const int64_t m = n - t0 < 64 ? n - t0 : 64;
+            if (Y)
+                als_dot8_rows(k, m, Y + t0 * k, NULL, x, xy);
+            else
+                als_dot8_rows(k, m, X, idx + t0, x, xy);
+            for (int64_t j = 0; j < m; j++) {
+                double e = val[t0 + j] - xy[j];
+                sum += e * e;
+            }
+        }
+        const double u = 0x1p-53, c = (double)(k + 2) * u, xm = nx * ymax;
+        const double D = c * c * (s2 + 2.0 * xm * s1 + (double)n * xm * xm);
+        bound = 1.01 * (u * sum + 2.0 * sqrt(sum * D) + D);
+        const double g = (double)(n > 1 ? n - 1 : 0) * u;
+        als_rsum_add(sse, sum);
+        als_rsum_add(bsum, bound + 2.0 * (g / (1.0 - g)) * sum);
+        return;
+    }
     for (int64_t t0 = 0; t0 < n; t0 += 64) {
         /* The dots of a block of ratings first (als_dot8_rows: dot()'s bits). */
         const int64_t m = n - t0 < 64 ? n - t0 : 64;
@@ -145,15 +220,10 @@ ALS_CLONES static void row_residuals(const als_solver_t *s, int64_t n, const dou
             als_dot8_rows(k, m, X, idx + t0, x, xy);
         for (int64_t j = 0; j < m; j++) {
             const int64_t t = t0 + j;
-            if (s->opt->implicit)
-                add_implicit_term(&s->opt->conf, val[t], xy[j], k, nx, xnorm[idx[t]], &sum,
-                                  &asum, &bound);
-            else
-                add_residual(val[t], xy[j], k, nx, xnorm[idx[t]], &sum, &bound);
+            add_implicit_term(&s->opt->conf, val[t], xy[j], k, nx, xnorm[idx[t]], &sum, &asum,
+                              &bound);
         }
     }
-    if (!s->opt->implicit)
-        asum = sum; /* squares: every term >= 0 */
     const double g = (double)(n > 1 ? n - 1 : 0) * 0x1p-53;
     als_rsum_add(sse, sum);
     als_rsum_add(bsum, bound + 2.0 * (g / (1.0 - g)) * asum);
@@ -358,7 +428,7 @@ static void hot_residuals(als_solver_t *s)
     const int k = s->k;
     for (int64_t x = 0; x < d->nhc; x++)
         row_residuals(s, d->hc_ptr[x + 1] - d->hc_ptr[x], d->hc_ival + d->hc_ptr[x],
-                      s->hc_irow_s + d->hc_ptr[x], s->U, NULL, s->unorm,
+                      s->hc_irow_s + d->hc_ptr[x], s->U, NULL, s->unorm, s->umax,
                       s->V + s->hc_vslot[x] * k, &s->vsse, &s->vsse_bound);
 }
 
@@ -758,7 +828,8 @@ static void note_failure(int64_t t, int info, int64_t *bad, int *bad_info)
 }
 
 /* Solve the rows [0, nrows) of one half-step. For row t: ratings
- * idx/val[ptr[t]..ptr[t+1]) against X (view rows; norms xnorm), diagonal
+ * idx/val[ptr[t]..ptr[t+1]) against X (view rows; norms xnorm with
+ * --implicit, the largest row norm of X's side xmax otherwise), diagonal
  * shift reg + alpha*deg[t], social right-hand side alpha * sum W[t,f] Y[f]
  * (wptr NULL for items). After each solve the row's residuals against the
  * rows just read are added exactly to *sse (with their rounding bound).
@@ -767,7 +838,8 @@ static void note_failure(int64_t t, int info, int64_t *bad, int *bad_info)
  * row's k×k system is formed and factored (Cholesky).
  * Returns the lowest local row whose factorization failed, or -1. */
 static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, const int64_t *idx,
-                          const double *val, const double *X, const double *xnorm, double reg,
+                          const double *val, const double *X, const double *xnorm, double xmax,
+                          double reg,
                           const int64_t *wptr, const int64_t *wcol, const double *wval,
                           const double *deg, const double *Y, const int *fix,
                           const double *fixval, int bcoord, const int64_t *hot_slot,
@@ -871,7 +943,7 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
                          * Hot rows: hot_residuals, where the chunks are. */
                         if (info == 0 && !(hot_slot && hot_slot[t] >= 0))
                             row_residuals(s, ptr[t + 1] - ptr[t], val + ptr[t], idx + ptr[t], X,
-                                          NULL, xnorm, b, &my_sse, &my_bound);
+                                          NULL, xnorm, xmax, b, &my_sse, &my_bound);
                         if (info != 0)
                             note_failure(t, info, &bad, &bad_info);
                     }
@@ -901,7 +973,8 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
                     /* The residuals now, from the panel the steps just read. */
                     if (info == 0)
                         row_residuals(s, nt, val + ptr[t], idx + ptr[t], X,
-                                      nt <= npanel ? panel : NULL, xnorm, b, &my_sse, &my_bound);
+                                      nt <= npanel ? panel : NULL, xnorm, xmax, b, &my_sse,
+                                      &my_bound);
                     else
                         note_failure(t, info, &bad, &bad_info);
                     continue;
@@ -1102,9 +1175,9 @@ int als_solver_ustep(als_solver_t *s, als_err_t *err)
     int info = 0;
     if (ensure_gram(s, 1, err) != ALS_OK) /* Y'Y of the V the users are solved against */
         return err->code;
-    row_norms(s->V, s->pv.nview, s->k, s->vnorm);
+    side_norms(s, 1);
     int64_t bad = solve_rows(s, d->u1 - d->u0, d->uptr, s->ucol_s, d->uval, s->V, s->vnorm,
-                             s->opt->lambda_u, d->wptr, s->wcol_s, d->wval, d->wdeg, s->U,
+                             s->vmax, s->opt->lambda_u, d->wptr, s->wcol_s, d->wval, d->wdeg, s->U,
                              s->ufix, s->ufixval, s->opt->bias ? s->latent : -1, NULL, NULL,
                              s->U + s->pu.own_slot * s->k, s->opt->implicit ? s->gv : NULL,
                              new_rows(s, 0), &s->usse, &s->usse_bound, &info);
@@ -1121,13 +1194,13 @@ int als_solver_vstep(als_solver_t *s, als_err_t *err)
 {
     const als_data_t *d = s->data;
     int info = 0;
-    row_norms(s->U, s->pu.nview, s->k, s->unorm);
+    side_norms(s, 0);
     if (ensure_gram(s, 0, err) != ALS_OK)
         return err->code;
     if (hot_gram(s, err) != ALS_OK)
         return als_err_agree(s->comm, err);
     int64_t bad = solve_rows(s, d->i1 - d->i0, d->iptr, s->irow_s, d->ival, s->U, s->unorm,
-                             s->opt->lambda_v, NULL, NULL, NULL, NULL, NULL, s->vfix, s->vfixval,
+                             s->umax, s->opt->lambda_v, NULL, NULL, NULL, NULL, NULL, s->vfix, s->vfixval,
                              s->opt->bias ? s->latent + 1 : -1, s->hot_slot, s->hotA,
                              s->V + s->pv.own_slot * s->k, s->opt->implicit ? s->gu : NULL,
                              new_rows(s, 1), &s->vsse, &s->vsse_bound, &info);
@@ -1188,7 +1261,10 @@ static void implicit_trace(const als_solver_t *s, double *tr, double *bound)
 /* The loss, with the squared errors taken from (mode) a direct pass over
  * the ratings (LOSS_DIRECT), the users' rows of the last U-step
  * (LOSS_AFTER_U) or the items' rows of the last V-step (LOSS_AFTER_V).
- * Every squared residual is added exactly, so the three give the same bits.
+ * Each row's squared residuals are summed in rating order and that sum is
+ * added exactly: LOSS_DIRECT and LOSS_AFTER_U sum the same user rows, so
+ * they give the same bits; LOSS_AFTER_V sums the same terms by item rows,
+ * equal to rounding (within the two bounds), and the same bits for every P.
  * Per-row terms (social, regularization) are added exactly too, then all is
  * reduced over ranks exactly: nothing O(m + n) per rank. After a half-step
  * the other side's terms are this rank's sums kept from the last
@@ -1219,7 +1295,7 @@ static void loss_eval(als_solver_t *s, int mode, als_loss_t *L)
         }
     }
     if (mode == LOSS_DIRECT) {
-        row_norms(s->V, s->pv.nview, k, s->vnorm);
+        side_norms(s, 1);
     } else {
         als_rsum_merge(&acc[0], mode == LOSS_AFTER_U ? &s->usse : &s->vsse);
         als_rsum_merge(&acc[4], mode == LOSS_AFTER_U ? &s->usse_bound : &s->vsse_bound);
@@ -1238,7 +1314,8 @@ static void loss_eval(als_solver_t *s, int mode, als_loss_t *L)
             const double *u = s->U + (s->pu.own_slot + t) * k;
             if (mode == LOSS_DIRECT)
                 row_residuals(s, d->uptr[t + 1] - d->uptr[t], d->uval + d->uptr[t],
-                              s->ucol_s + d->uptr[t], s->V, NULL, s->vnorm, u, &my[0], &my[4]);
+                              s->ucol_s + d->uptr[t], s->V, NULL, s->vnorm, s->vmax, u, &my[0],
+                              &my[4]);
             double soc = 0.0;
             for (int64_t x = d->wptr[t]; x < d->wptr[t + 1]; x++)
                 soc += d->wval[x] * dist2(u, s->U + s->wcol_s[x] * k, k);

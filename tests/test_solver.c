@@ -494,6 +494,146 @@ static void test_solver_monotone_variants(void **state)
     }
 }
 
+/* ---- the loss's rounding-error bound ------------------------------------ */
+
+/* The explicit loss of U, V in long double (64-bit significands: its own
+ * error is ~2^-11 of the double evaluation's), from the global triplets. */
+static long double oracle_loss_ld(const inst_t *I, const double *U, const double *V)
+{
+    const als_global_t *g = &I->g;
+    const int k = I->o.rank_k;
+    long double L = 0.0L, ru = 0.0L, rv = 0.0L;
+    for (int64_t u = 0; u < g->m; u++)
+        for (int64_t x = g->uptr[u]; x < g->uptr[u + 1]; x++) {
+            long double p = 0.0L;
+            for (int c = 0; c < k; c++)
+                p += (long double)U[u * k + c] * V[g->ucol[x] * k + c];
+            long double e = (long double)g->uval[x] - p;
+            L += 0.5L * e * e;
+        }
+    for (int64_t x = 0; x < g->m * k; x++)
+        ru += (long double)U[x] * U[x];
+    for (int64_t x = 0; x < g->n * k; x++)
+        rv += (long double)V[x] * V[x];
+    return L + 0.5L * I->o.lambda_u * ru + 0.5L * I->o.lambda_v * rv;
+}
+
+/* The first-order bound rating by rating (the oracle of row_residuals'
+ * per-row bound): each computed residual e = r - u.v is within
+ * delta = (k + 2) u (|r| + |u| |v|) of the exact one, so e^2 is within
+ * 2|e| delta + delta^2 + u e^2; plus each row sum's own rounding,
+ * 2 gamma_{n-1} sum e^2 over the row's n ratings (rows: the items' after a
+ * V-step, else the users'), and 4 u |L| for the final combination. The loss
+ * has 1/2 of the squares. L: the loss. */
+static double per_rating_bound(const inst_t *I, const double *U, const double *V, int item_rows,
+                               double L)
+{
+    const als_global_t *g = &I->g;
+    const int k = I->o.rank_k;
+    const double u = 0x1p-53;
+    double B = 0.0, *rs = calloc((size_t)(g->m + g->n), sizeof *rs);
+    int64_t *rn = calloc((size_t)(g->m + g->n), sizeof *rn);
+    assert_non_null(rs);
+    assert_non_null(rn);
+    for (int64_t a = 0; a < g->m; a++)
+        for (int64_t x = g->uptr[a]; x < g->uptr[a + 1]; x++) {
+            const double *p_ = U + a * k, *q_ = V + g->ucol[x] * k;
+            double p = 0.0, na = 0.0, nb = 0.0, r = g->uval[x];
+            for (int c = 0; c < k; c++) {
+                p += p_[c] * q_[c];
+                na += p_[c] * p_[c];
+                nb += q_[c] * q_[c];
+            }
+            double e = r - p, d = (k + 2) * u * (fabs(r) + sqrt(na) * sqrt(nb));
+            B += 0.5 * (2.0 * fabs(e) * d + d * d + u * e * e);
+            int64_t row = item_rows ? g->m + g->ucol[x] : a;
+            rs[row] += e * e;
+            rn[row]++;
+        }
+    for (int64_t row = 0; row < g->m + g->n; row++) {
+        double gm = (double)(rn[row] > 1 ? rn[row] - 1 : 0) * u;
+        B += 0.5 * 2.0 * gm / (1.0 - gm) * rs[row];
+    }
+    free(rs);
+    free(rn);
+    return B + 4.0 * u * fabs(L);
+}
+
+/* The loss's rounding-error bound (loss_bound) after a direct pass and after
+ * each half-step (the per-row bounds of row_residuals), on planted data with
+ * heavy cancellation: factors of norm ~300-600, ratings = u.v + 1e-3 noise,
+ * so every residual loses ~10 digits to the rounding of its dot product and
+ * the loss is wrong in its 8th digit; then with factors 1e-3 times smaller
+ * (the ratings' own size dominates). The bound must cover the actual error
+ * (against a long double evaluation), dominate the per-rating first-order
+ * bound (a dropped term fails here) and stay within 10 times it. */
+static void test_solver_loss_bound(void **state)
+{
+    (void)state;
+    const int ks[3] = {16, 13, 8};
+    for (int trial = 0; trial < 3; trial++) {
+        const int m = 40, n = 40, k = ks[trial];
+        uint64_t st = 77 + trial;
+        double *Up = malloc(sizeof(double) * m * k), *Vp = malloc(sizeof(double) * n * k);
+        for (int x = 0; x < m * k; x++)
+            Up[x] = 100.0 * (1.5 + als_test_uniform(&st));
+        for (int x = 0; x < n * k; x++)
+            Vp[x] = 100.0 * als_test_uniform(&st);
+        inst_t I;
+        memset(&I, 0, sizeof I);
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+                if ((als_test_uniform(&st) + 1) / 2 < 0.6 || j == i % n) {
+                    long double p = 0.0L;
+                    for (int c = 0; c < k; c++)
+                        p += (long double)Up[i * k + c] * Vp[j * k + c];
+                    als_test_add(&I.r, (uint64_t)i * 7 + 3, (uint64_t)j * 5 + 1,
+                                 (double)p + 1e-3 * als_test_uniform(&st));
+                }
+        als_err_t err;
+        als_err_clear(&err);
+        assert_int_equal(als_global_build(&I.r, NULL, ALS_DUP_KEEP, "test", &I.g, &err), ALS_OK);
+        assert_int_equal(als_data_scatter(MPI_COMM_WORLD, 0, &I.g, ALS_TEST_K, &I.d, &err),
+                         ALS_OK);
+        als_options_defaults(&I.o);
+        I.o.rank_k = k;
+        I.o.lambda_u = I.o.lambda_v = 1e-12;
+        assert_int_equal(als_solver_init(MPI_COMM_WORLD, &I.o, &I.d, &I.sv, &err), ALS_OK);
+        memcpy(I.sv.U, Up, sizeof(double) * m * k); /* one rank: the views are U and V */
+        memcpy(I.sv.V, Vp, sizeof(double) * n * k);
+        for (int step = 0; step < 4; step++) {
+            als_loss_t L;
+            if (step == 3) { /* factors 1e-3 times smaller: |r| >> |u| |v| */
+                for (int x = 0; x < m * k; x++)
+                    I.sv.U[x] *= 1e-3;
+                for (int x = 0; x < n * k; x++)
+                    I.sv.V[x] *= 1e-3;
+            }
+            if (step == 0 || step == 3) {
+                als_solver_loss(&I.sv, &L);
+            } else {
+                assert_int_equal(step == 1 ? als_solver_ustep(&I.sv, &err)
+                                           : als_solver_vstep(&I.sv, &err),
+                                 ALS_OK);
+                als_solver_loss_after(&I.sv, step == 2, &L);
+            }
+            long double ex = oracle_loss_ld(&I, I.sv.U, I.sv.V);
+            double err_abs = (double)fabsl((long double)L.total - ex), bound = I.sv.loss_bound;
+            assert_true(step == 3 || err_abs > 0.0); /* the case does round */
+            double pr = per_rating_bound(&I, I.sv.U, I.sv.V, step == 2, L.total);
+            if (getenv("ALS_TEST_VERBOSE"))
+                print_message("k = %d step %d: error %.3e bound %.3e per-rating %.3e\n", k, step,
+                              err_abs, bound, pr);
+            if (!(err_abs <= bound && 0.999 * pr <= bound && bound <= 10.0 * pr))
+                fail_msg("k = %d step %d: loss %.17g, long double %.17Lg: error %.3e, bound %.3e, "
+                         "per-rating bound %.3e", k, step, L.total, ex, err_abs, bound, pr);
+        }
+        destroy(&I);
+        free(Up);
+        free(Vp);
+    }
+}
+
 /* ---- --implicit and --solver cg --------------------------------------- */
 
 /* Re-create the solver of I with the implicit model / the CG solver. */
@@ -742,6 +882,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_solver_bias_planted),
         cmocka_unit_test(test_solver_lambda_count),
         cmocka_unit_test(test_solver_monotone_variants),
+        cmocka_unit_test(test_solver_loss_bound),
         cmocka_unit_test(test_solver_implicit_loss_dense),
         cmocka_unit_test(test_solver_implicit_normal_equations),
         cmocka_unit_test(test_solver_cg_equals_cholesky),
