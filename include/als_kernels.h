@@ -88,13 +88,13 @@ static inline __attribute__((always_inline)) double als_dot8(const double *a, co
 
 /* out[t] = als_dot8(row t, x) for t < n, row t = X + idx[t] k (idx NULL:
  * X + t k): the same bits as n calls of als_dot8, four rows at a time on the
- * fast kernels' ISA (avx512, avx2: k a multiple of 8) or plain C. Local. */
+ * fast kernels' ISA (avx512, avx2: any k, the last k mod 8 coordinates under
+ * masks) or plain C. Local. */
 void als_dot8_rows(int k, int64_t n, const double *X, const int64_t *idx, const double *x,
                    double *out);
 
 /* The same on a named path: NULL (plain C), "avx512" or "avx2"; returns -1
- * when that path cannot run here (CPU, or k not a multiple of 8). For the
- * tests. Local. */
+ * when that path cannot run on this CPU. For the tests. Local. */
 int als_dot8_rows_isa(const char *isa, int k, int64_t n, const double *X, const int64_t *idx,
                       const double *x, double *out);
 

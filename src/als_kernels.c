@@ -1251,20 +1251,23 @@ static inline int d8_group(const double *X, const int64_t *idx, int64_t t, int64
     return m;
 }
 
-/* Four rows at a time, k % 8 == 0: whole groups with their lane sums in
- * registers and the four trees stored at once (als_d8_tree4_*v), the last
- * partial group by als_d8_dots4_* (the same adds, so als_dot8's bits). */
+/* Four rows at a time, any k: whole groups with their lane sums in
+ * registers (the last k mod 8 coordinates under masks, als_d8_tail_*) and
+ * the four trees stored at once (als_d8_tree4_*v), the last partial group by
+ * als_d8_dots4_* (the same adds, so als_dot8's bits). */
 __attribute__((target("avx2"))) static void dot8_rows_256(int k, int64_t n, const double *X,
                                                           const int64_t *idx, const double *x,
                                                           double *out)
 {
     const __m256d z = _mm256_setzero_pd();
+    const int kf = k & ~7;
+    const als_d8_tail256_t tail = als_d8_tail_setup_256(k, x);
     const double *y[4];
     int64_t t = 0;
     for (; t + 4 <= n; t += 4) {
         d8_group(X, idx, t, n, k, x, y);
         __m256d l0 = z, h0 = z, l1 = z, h1 = z, l2 = z, h2 = z, l3 = z, h3 = z;
-        for (int c = 0; c < k; c += 8) {
+        for (int c = 0; c < kf; c += 8) {
             const __m256d xl = _mm256_loadu_pd(x + c), xh = _mm256_loadu_pd(x + c + 4);
             l0 = _mm256_add_pd(l0, _mm256_mul_pd(_mm256_loadu_pd(y[0] + c), xl));
             h0 = _mm256_add_pd(h0, _mm256_mul_pd(_mm256_loadu_pd(y[0] + c + 4), xh));
@@ -1274,6 +1277,12 @@ __attribute__((target("avx2"))) static void dot8_rows_256(int k, int64_t n, cons
             h2 = _mm256_add_pd(h2, _mm256_mul_pd(_mm256_loadu_pd(y[2] + c + 4), xh));
             l3 = _mm256_add_pd(l3, _mm256_mul_pd(_mm256_loadu_pd(y[3] + c), xl));
             h3 = _mm256_add_pd(h3, _mm256_mul_pd(_mm256_loadu_pd(y[3] + c + 4), xh));
+        }
+        if (tail.any_lo) {
+            als_d8_tail_256(&l0, &h0, y[0], kf, &tail);
+            als_d8_tail_256(&l1, &h1, y[1], kf, &tail);
+            als_d8_tail_256(&l2, &h2, y[2], kf, &tail);
+            als_d8_tail_256(&l3, &h3, y[3], kf, &tail);
         }
         _mm256_storeu_pd(out + t, als_d8_tree4_256v(l0, h0, l1, h1, l2, h2, l3, h3));
     }
@@ -1290,17 +1299,26 @@ __attribute__((target("avx512f"))) static void dot8_rows_512(int k, int64_t n, c
                                                              const double *x, double *out)
 {
     const __m512d z = _mm512_setzero_pd();
+    const int kf = k & ~7;
+    const __mmask8 tm = als_d8_mask_512(k);
+    const __m512d xt = _mm512_maskz_loadu_pd(tm, x + kf);
     const double *y[4];
     int64_t t = 0;
     for (; t + 4 <= n; t += 4) {
         d8_group(X, idx, t, n, k, x, y);
         __m512d a0 = z, a1 = z, a2 = z, a3 = z;
-        for (int c = 0; c < k; c += 8) {
+        for (int c = 0; c < kf; c += 8) {
             const __m512d xv = _mm512_loadu_pd(x + c);
             a0 = _mm512_add_pd(a0, _mm512_mul_pd(_mm512_loadu_pd(y[0] + c), xv));
             a1 = _mm512_add_pd(a1, _mm512_mul_pd(_mm512_loadu_pd(y[1] + c), xv));
             a2 = _mm512_add_pd(a2, _mm512_mul_pd(_mm512_loadu_pd(y[2] + c), xv));
             a3 = _mm512_add_pd(a3, _mm512_mul_pd(_mm512_loadu_pd(y[3] + c), xv));
+        }
+        if (tm) {
+            a0 = als_d8_tail_512(a0, y[0], kf, xt, tm);
+            a1 = als_d8_tail_512(a1, y[1], kf, xt, tm);
+            a2 = als_d8_tail_512(a2, y[2], kf, xt, tm);
+            a3 = als_d8_tail_512(a3, y[3], kf, xt, tm);
         }
         _mm256_storeu_pd(out + t, als_d8_tree4_512v(a0, a1, a2, a3));
     }
@@ -1316,18 +1334,17 @@ __attribute__((target("avx512f"))) static void dot8_rows_512(int k, int64_t n, c
 #define ALS_DOT8_VEC 0
 #endif
 
-/* The vector path of an ISA, k % 8 == 0 checked here; -1 when it cannot
- * run (generic, k, or no x86 vectors in this build). The caller has checked
- * the CPU. */
+/* The vector path of an ISA (any k); -1 when it cannot run (generic, or no
+ * x86 vectors in this build). The caller has checked the CPU. */
 static int dot8_rows_vec(als_isa_t isa, int k, int64_t n, const double *X, const int64_t *idx,
                          const double *x, double *out)
 {
 #if ALS_DOT8_VEC
-    if (k % 8 == 0 && isa == ALS_ISA_AVX512) {
+    if (isa == ALS_ISA_AVX512) {
         dot8_rows_512(k, n, X, idx, x, out);
         return 0;
     }
-    if (k % 8 == 0 && isa == ALS_ISA_AVX2) {
+    if (isa == ALS_ISA_AVX2) {
         dot8_rows_256(k, n, X, idx, x, out);
         return 0;
     }
