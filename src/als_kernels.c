@@ -317,11 +317,12 @@ static void gen_block(int k, int64_t kp, int64_t m, const double *G, double *C,
 /* AVX2 + FMA gram tiles: 4 rows × 8 columns (two ymm) and 4 × 4             */
 /* ------------------------------------------------------------------------ */
 
-/* AVX2 tile: rows p0..p0+4, columns q0..q0+8 (8 FMA accumulators), with b
- * fused when RHS. See gen_tile for the arguments. */
+/* AVX2 tile: rows p0..p0+NR (NR <= 4: fewer only in the last row block,
+ * where the rows from k on are padding and skipped), columns q0..q0+8 (8
+ * FMA accumulators), with b fused when RHS. See gen_tile for the arguments. */
 ALS_INLINE ALS_AVX2 void avx2_tile8(int64_t m, const double *G, int64_t kp, int64_t p0,
                                     int64_t q0, double *C, int first, const double *r,
-                                    double *bacc, const int RHS)
+                                    double *bacc, const int RHS, const int NR)
 {
     __m256d c00, c01, c10, c11, c20, c21, c30, c31, b0, b1;
     double *c = C + p0 * kp + q0;
@@ -329,9 +330,13 @@ ALS_INLINE ALS_AVX2 void avx2_tile8(int64_t m, const double *G, int64_t kp, int6
         c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = b0 = b1 = _mm256_setzero_pd();
     } else {
         c00 = _mm256_loadu_pd(c + 0 * kp), c01 = _mm256_loadu_pd(c + 0 * kp + 4);
-        c10 = _mm256_loadu_pd(c + 1 * kp), c11 = _mm256_loadu_pd(c + 1 * kp + 4);
-        c20 = _mm256_loadu_pd(c + 2 * kp), c21 = _mm256_loadu_pd(c + 2 * kp + 4);
-        c30 = _mm256_loadu_pd(c + 3 * kp), c31 = _mm256_loadu_pd(c + 3 * kp + 4);
+        c10 = c11 = c20 = c21 = c30 = c31 = _mm256_setzero_pd();
+        if (NR > 1)
+            c10 = _mm256_loadu_pd(c + 1 * kp), c11 = _mm256_loadu_pd(c + 1 * kp + 4);
+        if (NR > 2)
+            c20 = _mm256_loadu_pd(c + 2 * kp), c21 = _mm256_loadu_pd(c + 2 * kp + 4);
+        if (NR > 3)
+            c30 = _mm256_loadu_pd(c + 3 * kp), c31 = _mm256_loadu_pd(c + 3 * kp + 4);
         b0 = b1 = _mm256_setzero_pd();
         if (RHS)
             b0 = _mm256_loadu_pd(bacc + q0), b1 = _mm256_loadu_pd(bacc + q0 + 4);
@@ -341,48 +346,70 @@ ALS_INLINE ALS_AVX2 void avx2_tile8(int64_t m, const double *G, int64_t kp, int6
         __m256d v0 = _mm256_loadu_pd(g + q0), v1 = _mm256_loadu_pd(g + q0 + 4), s;
         s = _mm256_broadcast_sd(g + p0 + 0);
         c00 = _mm256_fmadd_pd(s, v0, c00), c01 = _mm256_fmadd_pd(s, v1, c01);
-        s = _mm256_broadcast_sd(g + p0 + 1);
-        c10 = _mm256_fmadd_pd(s, v0, c10), c11 = _mm256_fmadd_pd(s, v1, c11);
-        s = _mm256_broadcast_sd(g + p0 + 2);
-        c20 = _mm256_fmadd_pd(s, v0, c20), c21 = _mm256_fmadd_pd(s, v1, c21);
-        s = _mm256_broadcast_sd(g + p0 + 3);
-        c30 = _mm256_fmadd_pd(s, v0, c30), c31 = _mm256_fmadd_pd(s, v1, c31);
+        if (NR > 1) {
+            s = _mm256_broadcast_sd(g + p0 + 1);
+            c10 = _mm256_fmadd_pd(s, v0, c10), c11 = _mm256_fmadd_pd(s, v1, c11);
+        }
+        if (NR > 2) {
+            s = _mm256_broadcast_sd(g + p0 + 2);
+            c20 = _mm256_fmadd_pd(s, v0, c20), c21 = _mm256_fmadd_pd(s, v1, c21);
+        }
+        if (NR > 3) {
+            s = _mm256_broadcast_sd(g + p0 + 3);
+            c30 = _mm256_fmadd_pd(s, v0, c30), c31 = _mm256_fmadd_pd(s, v1, c31);
+        }
         if (RHS) {
             s = _mm256_broadcast_sd(r + t);
             b0 = _mm256_fmadd_pd(s, v0, b0), b1 = _mm256_fmadd_pd(s, v1, b1);
         }
     }
     _mm256_storeu_pd(c + 0 * kp, c00), _mm256_storeu_pd(c + 0 * kp + 4, c01);
-    _mm256_storeu_pd(c + 1 * kp, c10), _mm256_storeu_pd(c + 1 * kp + 4, c11);
-    _mm256_storeu_pd(c + 2 * kp, c20), _mm256_storeu_pd(c + 2 * kp + 4, c21);
-    _mm256_storeu_pd(c + 3 * kp, c30), _mm256_storeu_pd(c + 3 * kp + 4, c31);
+    if (NR > 1)
+        _mm256_storeu_pd(c + 1 * kp, c10), _mm256_storeu_pd(c + 1 * kp + 4, c11);
+    if (NR > 2)
+        _mm256_storeu_pd(c + 2 * kp, c20), _mm256_storeu_pd(c + 2 * kp + 4, c21);
+    if (NR > 3)
+        _mm256_storeu_pd(c + 3 * kp, c30), _mm256_storeu_pd(c + 3 * kp + 4, c31);
     if (RHS)
         _mm256_storeu_pd(bacc + q0, b0), _mm256_storeu_pd(bacc + q0 + 4, b1);
 }
 
-/* AVX2 tile: rows p0..p0+4, columns q0..q0+4 (the last, narrow tile of a row
- * block; never carries b since the first row block has kp - 0 = 0 mod 8). */
+/* AVX2 tile: rows p0..p0+NR (NR <= 4, as in avx2_tile8), columns
+ * q0..q0+4 (the last, narrow tile of a row block; never carries b since the
+ * first row block has kp - 0 = 0 mod 8). */
 ALS_INLINE ALS_AVX2 void avx2_tile4(int64_t m, const double *G, int64_t kp, int64_t p0,
-                                    int64_t q0, double *C, int first)
+                                    int64_t q0, double *C, int first, const int NR)
 {
     __m256d c0, c1, c2, c3;
     double *c = C + p0 * kp + q0;
-    if (first) {
-        c0 = c1 = c2 = c3 = _mm256_setzero_pd();
-    } else {
-        c0 = _mm256_loadu_pd(c + 0 * kp), c1 = _mm256_loadu_pd(c + 1 * kp);
-        c2 = _mm256_loadu_pd(c + 2 * kp), c3 = _mm256_loadu_pd(c + 3 * kp);
+    c0 = c1 = c2 = c3 = _mm256_setzero_pd();
+    if (!first) {
+        c0 = _mm256_loadu_pd(c + 0 * kp);
+        if (NR > 1)
+            c1 = _mm256_loadu_pd(c + 1 * kp);
+        if (NR > 2)
+            c2 = _mm256_loadu_pd(c + 2 * kp);
+        if (NR > 3)
+            c3 = _mm256_loadu_pd(c + 3 * kp);
     }
     const double *g = G;
     for (int64_t t = 0; t < m; t++, g += kp) {
         __m256d v = _mm256_loadu_pd(g + q0);
         c0 = _mm256_fmadd_pd(_mm256_broadcast_sd(g + p0 + 0), v, c0);
-        c1 = _mm256_fmadd_pd(_mm256_broadcast_sd(g + p0 + 1), v, c1);
-        c2 = _mm256_fmadd_pd(_mm256_broadcast_sd(g + p0 + 2), v, c2);
-        c3 = _mm256_fmadd_pd(_mm256_broadcast_sd(g + p0 + 3), v, c3);
+        if (NR > 1)
+            c1 = _mm256_fmadd_pd(_mm256_broadcast_sd(g + p0 + 1), v, c1);
+        if (NR > 2)
+            c2 = _mm256_fmadd_pd(_mm256_broadcast_sd(g + p0 + 2), v, c2);
+        if (NR > 3)
+            c3 = _mm256_fmadd_pd(_mm256_broadcast_sd(g + p0 + 3), v, c3);
     }
-    _mm256_storeu_pd(c + 0 * kp, c0), _mm256_storeu_pd(c + 1 * kp, c1);
-    _mm256_storeu_pd(c + 2 * kp, c2), _mm256_storeu_pd(c + 3 * kp, c3);
+    _mm256_storeu_pd(c + 0 * kp, c0);
+    if (NR > 1)
+        _mm256_storeu_pd(c + 1 * kp, c1);
+    if (NR > 2)
+        _mm256_storeu_pd(c + 2 * kp, c2);
+    if (NR > 3)
+        _mm256_storeu_pd(c + 3 * kp, c3);
 }
 
 /* AVX2 tile: rows p0..p0+4, columns q0..q0+12: 12 FMA accumulators, 3
@@ -433,31 +460,55 @@ ALS_INLINE ALS_AVX2 void avx2_tile12(int64_t m, const double *G, int64_t kp, int
 
 /* All the tiles of one gathered block, AVX2 version: the first row block
  * (which also accumulates b) in 4×8 tiles, the others in 4×12 tiles from
- * the diagonal, the remaining 8 or 4 columns in a 4×8 or 4×4 tile. Every
- * element is the same sequential FMA sum over the ratings whatever tile
- * computes it. */
+ * the diagonal, the remaining 8 or 4 columns in a 4×8 or 4×4 tile; a last
+ * row block of k mod 4 rows (one 4×8 or 4×4 tile: kp - p0 is 8 or 4 there)
+ * only over its real rows. Every element is the same sequential FMA sum over
+ * the ratings whatever tile computes it. */
 static ALS_AVX2 void avx2_block(int k, int64_t kp, int64_t m, const double *G, double *C,
                                 int first, int final, double *A, double *b,
                                 const double *r, double *bacc, pf_sched *pf)
 {
     (void)final, (void)A, (void)b; /* written by the caller from C */
     for (int64_t q0 = 0; q0 < kp; q0 += 8) {
-        avx2_tile8(m, G, kp, 0, q0, C, first, r, bacc, 1);
+        switch (k < 4 ? k : 4) {
+        case 1: avx2_tile8(m, G, kp, 0, q0, C, first, r, bacc, 1, 1); break;
+        case 2: avx2_tile8(m, G, kp, 0, q0, C, first, r, bacc, 1, 2); break;
+        case 3: avx2_tile8(m, G, kp, 0, q0, C, first, r, bacc, 1, 3); break;
+        default: avx2_tile8(m, G, kp, 0, q0, C, first, r, bacc, 1, 4); break;
+        }
         pf_step(pf);
     }
     for (int64_t p0 = 4; p0 < k; p0 += 4) {
         int64_t q0 = p0;
+        const int nr = k - p0 < 4 ? (int)(k - p0) : 4;
+        if (nr < 4) { /* the last row block */
+            if (kp - q0 == 8) {
+                switch (nr) {
+                case 1: avx2_tile8(m, G, kp, p0, q0, C, first, r, bacc, 0, 1); break;
+                case 2: avx2_tile8(m, G, kp, p0, q0, C, first, r, bacc, 0, 2); break;
+                default: avx2_tile8(m, G, kp, p0, q0, C, first, r, bacc, 0, 3); break;
+                }
+            } else {
+                switch (nr) {
+                case 1: avx2_tile4(m, G, kp, p0, q0, C, first, 1); break;
+                case 2: avx2_tile4(m, G, kp, p0, q0, C, first, 2); break;
+                default: avx2_tile4(m, G, kp, p0, q0, C, first, 3); break;
+                }
+            }
+            pf_step(pf);
+            break;
+        }
         for (; q0 + 12 <= kp; q0 += 12) {
             avx2_tile12(m, G, kp, p0, q0, C, first);
             pf_step(pf);
         }
         if (q0 + 8 <= kp) {
-            avx2_tile8(m, G, kp, p0, q0, C, first, r, bacc, 0);
+            avx2_tile8(m, G, kp, p0, q0, C, first, r, bacc, 0, 4);
             q0 += 8;
             pf_step(pf);
         }
         if (q0 < kp) {
-            avx2_tile4(m, G, kp, p0, q0, C, first);
+            avx2_tile4(m, G, kp, p0, q0, C, first, 4);
             pf_step(pf);
         }
     }
@@ -477,6 +528,7 @@ ALS_INLINE ALS_AVX512 __mmask8 cmask(int64_t c, int64_t k)
 #define Z512 _mm512_setzero_pd()
 /* One row of the tile: broadcast x_t[p0+i], NV FMAs. */
 #define T512_ROW(i)                                                    \
+    if (i < NR)                                                        \
     do {                                                               \
         __m512d s_ = _mm512_set1_pd(g[p0 + i]);                        \
         c##i##0 = _mm512_fmadd_pd(s_, v0, c##i##0);                    \
@@ -487,6 +539,7 @@ ALS_INLINE ALS_AVX512 __mmask8 cmask(int64_t c, int64_t k)
     } while (0)
 /* Load row i of the tile's accumulators from the padded buffer C. */
 #define T512_LOAD(i)                                                   \
+    if (i < NR)                                                        \
     do {                                                               \
         c##i##0 = _mm512_loadu_pd(cc + i * kp);                        \
         if (NV > 1)                                                    \
@@ -497,6 +550,7 @@ ALS_INLINE ALS_AVX512 __mmask8 cmask(int64_t c, int64_t k)
 /* Store row i: to A (leading dimension k, masked columns, rows < k only)
  * on the last block, else to C. */
 #define T512_STORE(i)                                                  \
+    if (i < NR)                                                        \
     do {                                                               \
         if (final) {                                                   \
             if (i < nr) {                                              \
@@ -515,16 +569,18 @@ ALS_INLINE ALS_AVX512 __mmask8 cmask(int64_t c, int64_t k)
         }                                                              \
     } while (0)
 
-/* AVX-512 tile: rows p0..p0+8, columns q0..q0+8·NV of the gram over the m
- * gathered rows of G (leading dimension kp): per rating NV loads, 8
- * broadcasts, 8·NV FMAs (NV more with b fused when RHS; at most 31 zmm).
+/* AVX-512 tile: rows p0..p0+NR (NR <= 8: fewer only in the last row block,
+ * where the rows from k on are padding and skipped), columns q0..q0+8·NV of
+ * the gram over the m gathered rows of G (leading dimension kp): per rating
+ * NV loads, NR broadcasts, NR·NV FMAs (NV more with b fused when RHS; at
+ * most 31 zmm).
  * first: start from zero, else from the padded accumulators C (and bacc);
  * final: write the result to A (leading dimension k, only rows and columns
  * < k) and b, else to C and bacc. */
 ALS_INLINE ALS_AVX512 void avx512_tile(int64_t m, const double *G, int64_t kp, int64_t p0,
                                        int64_t q0, double *C, int first, int final, int k,
                                        double *A, double *b, const double *r, double *bacc,
-                                       const int NV, const int RHS)
+                                       const int NV, const int RHS, const int NR)
 {
     __m512d c00 = Z512, c01 = Z512, c02 = Z512, c10 = Z512, c11 = Z512, c12 = Z512;
     __m512d c20 = Z512, c21 = Z512, c22 = Z512, c30 = Z512, c31 = Z512, c32 = Z512;
@@ -596,27 +652,48 @@ static ALS_AVX512 void avx512_block(int k, int64_t kp, int64_t m, const double *
                                     double *C, int first, int final, double *A, double *b,
                                     const double *r, double *bacc, pf_sched *pf)
 {
-    for (int64_t p0 = 0; p0 < k; p0 += 8) {
+    /* A last row block of fewer than 8 rows (k % 8 of them; its one column
+     * tile is 8 wide): only its real rows. */
+    const int64_t kf = k & ~7;
+    const int nlast = k - (int)kf;
+    for (int64_t p0 = 0; p0 < kf; p0 += 8) {
         for (int64_t q0 = p0; q0 < kp;) {
             int64_t w = avx512_width(kp - q0);
             if (p0 == 0) {
                 if (w == 24)
-                    avx512_tile(m, G, kp, p0, q0, C, first, final, k, A, b, r, bacc, 3, 1);
+                    avx512_tile(m, G, kp, p0, q0, C, first, final, k, A, b, r, bacc, 3, 1, 8);
                 else if (w == 16)
-                    avx512_tile(m, G, kp, p0, q0, C, first, final, k, A, b, r, bacc, 2, 1);
+                    avx512_tile(m, G, kp, p0, q0, C, first, final, k, A, b, r, bacc, 2, 1, 8);
                 else
-                    avx512_tile(m, G, kp, p0, q0, C, first, final, k, A, b, r, bacc, 1, 1);
+                    avx512_tile(m, G, kp, p0, q0, C, first, final, k, A, b, r, bacc, 1, 1, 8);
             } else {
                 if (w == 24)
-                    avx512_tile(m, G, kp, p0, q0, C, first, final, k, A, b, r, bacc, 3, 0);
+                    avx512_tile(m, G, kp, p0, q0, C, first, final, k, A, b, r, bacc, 3, 0, 8);
                 else if (w == 16)
-                    avx512_tile(m, G, kp, p0, q0, C, first, final, k, A, b, r, bacc, 2, 0);
+                    avx512_tile(m, G, kp, p0, q0, C, first, final, k, A, b, r, bacc, 2, 0, 8);
                 else
-                    avx512_tile(m, G, kp, p0, q0, C, first, final, k, A, b, r, bacc, 1, 0);
+                    avx512_tile(m, G, kp, p0, q0, C, first, final, k, A, b, r, bacc, 1, 0, 8);
             }
             q0 += w;
             pf_step(pf);
         }
+    }
+    if (nlast) {
+#define LAST_TILE(n)                                                                      \
+    case n:                                                                               \
+        if (kf == 0)                                                                      \
+            avx512_tile(m, G, kp, kf, kf, C, first, final, k, A, b, r, bacc, 1, 1, n);    \
+        else                                                                              \
+            avx512_tile(m, G, kp, kf, kf, C, first, final, k, A, b, r, bacc, 1, 0, n);    \
+        break;
+        switch (nlast) {
+            LAST_TILE(1) LAST_TILE(2) LAST_TILE(3) LAST_TILE(4)
+            LAST_TILE(5) LAST_TILE(6) LAST_TILE(7)
+        default:
+            break;
+        }
+#undef LAST_TILE
+        pf_step(pf);
     }
 }
 #endif /* ALS_HAVE_X86 */

@@ -5,7 +5,7 @@
 #include "als_kernels.h"
 #include "als_test.h"
 
-static const int KS[] = {1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 128};
+static const int KS[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 14, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 128};
 static const int64_t NS[] = {0, 1, 2, 3, 17, 300, 1000};
 #define NKS ((int)(sizeof KS / sizeof KS[0]))
 #define NNS ((int)(sizeof NS / sizeof NS[0]))
