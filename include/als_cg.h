@@ -115,12 +115,12 @@ void als_cg_apply(const als_cg_row_t *row, const double *p, double *q);
 
 /* For the tests: q += sum_t c_t x_t with c_t = w_t (x_t'p) (coef NULL: the
  * entries' part of A p) or coef_t - w_t (x_t'p) (the residual's), by
- * the plain C path (isa NULL), the vector path "avx512" / "avx2" (k a
- * multiple of 8; "avx512" runs the ymm kernel for k > 64, as the solver
- * does), or "fma-ref", the plain C oracle of the vector paths (fma() in
- * their lane order: both vector paths give its bits; the plain C path,
- * without FMA, differs by rounding).
- * Returns 0, or -1 when that path cannot run here (CPU or k). Local. */
+ * the plain C path (isa NULL), the vector path "avx512" / "avx2" (any k;
+ * "avx512" runs the ymm kernel for k > 64, as the solver does), or
+ * "fma-ref", the plain C oracle of the vector paths (fma() in their lane
+ * order: both vector paths give its bits; the plain C path, without FMA,
+ * differs by rounding).
+ * Returns 0, or -1 when that path cannot run on this CPU. Local. */
 int als_cg_panel_isa(const als_cg_row_t *row, const char *isa, const double *coef,
                      const double *p, double *q);
 

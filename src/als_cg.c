@@ -70,7 +70,7 @@ ALS_CLONES static void cg_panel_generic(const als_cg_row_t *row, const double *c
  * fma() (slow; the oracle the tests hold them to, bit for bit): 8 lane sums
  * s_l = fma(x_c, p_c, s_l) over the coordinates c = l mod 8 ascending, from
  * +0, combined in cg_dot's tree ((s0+s4)+(s1+s5))+((s2+s6)+(s3+s7)); then
- * q_c = fma(s_t, x_c, q_c) in rating order. k a multiple of 8. */
+ * q_c = fma(s_t, x_c, q_c) in rating order. Any k. */
 static void cg_panel_fma_ref(const als_cg_row_t *row, const double *coef, const double *p,
                              double *q)
 {
@@ -96,18 +96,26 @@ static void cg_panel_fma_ref(const als_cg_row_t *row, const double *coef, const 
  * entries at once by shuffles that pair the same lanes; the axpys
  * q += s_t x_t (fused) then run in rating order. So AVX-512 and AVX2 give
  * the same bits (those of cg_panel_fma_ref); the plain C path, without FMA,
- * differs from them by rounding. Only for k a multiple of 8 (zmm: k <= 64,
- * with p and q held in registers; ymm: any such k, q through memory). */
+ * differs from them by rounding. Any k (zmm: k <= 64, with p and q held in
+ * registers; ymm: any k, q through memory). The last k mod 8 coordinates
+ * come from masked loads (nothing read past a row's end, 0 elsewhere): a
+ * masked-off lane then adds fma(0, 0, s) = s to its dot (lane sums start at
+ * +0 and are never -0) and q's lanes from k on are never stored. */
+/* Vector v of a row r (k doubles): masked in the last vector (tm). */
+#define CG_LD(r, v) \
+    ((v) == nv - 1 ? _mm512_maskz_loadu_pd(tm, (r) + 8 * (v)) : _mm512_loadu_pd((r) + 8 * (v)))
 #define CG512_BODY(KV)                                                                      \
     __attribute__((target("avx512f"))) static void cg_panel_avx512_##KV(                    \
         const als_cg_row_t *row, const double *coef, const double *p, double *q)            \
     {                                                                                       \
-        const int k = 8 * KV;                                                               \
+        const int k = row->k, nv = KV; /* k: 8 KV - 7 .. 8 KV */                            \
         const __m512d z = _mm512_setzero_pd();                                              \
+        /* Vector v's mask: all lanes, but lanes < k - 8 v in the last. */                  \
+        const __mmask8 tm = (__mmask8)(k % 8 ? (1u << (k % 8)) - 1u : 0xffu);               \
         __m512d P[KV], Q[KV];                                                               \
         for (int v = 0; v < KV; v++) {                                                      \
-            P[v] = _mm512_loadu_pd(p + 8 * v);                                              \
-            Q[v] = _mm512_loadu_pd(q + 8 * v);                                              \
+            P[v] = CG_LD(p, v);                                                             \
+            Q[v] = CG_LD(q, v);                                                             \
         }                                                                                   \
         const int64_t n = row->n;                                                           \
         int64_t t = 0;                                                                      \
@@ -118,10 +126,10 @@ static void cg_panel_fma_ref(const als_cg_row_t *row, const double *coef, const 
                          *x3 = cg_x(row, t + 3);                                            \
             __m512d a0 = z, a1 = z, a2 = z, a3 = z;                                         \
             for (int v = 0; v < KV; v++) {                                                  \
-                a0 = _mm512_fmadd_pd(_mm512_loadu_pd(x0 + 8 * v), P[v], a0);               \
-                a1 = _mm512_fmadd_pd(_mm512_loadu_pd(x1 + 8 * v), P[v], a1);               \
-                a2 = _mm512_fmadd_pd(_mm512_loadu_pd(x2 + 8 * v), P[v], a2);               \
-                a3 = _mm512_fmadd_pd(_mm512_loadu_pd(x3 + 8 * v), P[v], a3);               \
+                a0 = _mm512_fmadd_pd(CG_LD(x0, v), P[v], a0);               \
+                a1 = _mm512_fmadd_pd(CG_LD(x1, v), P[v], a1);               \
+                a2 = _mm512_fmadd_pd(CG_LD(x2, v), P[v], a2);               \
+                a3 = _mm512_fmadd_pd(CG_LD(x3, v), P[v], a3);               \
             }                                                                               \
             __m256d s4 = als_d8_tree4_512v(a0, a1, a2, a3);                                 \
             /* cg_coef on four lanes: the same rounded operations. */               \
@@ -135,10 +143,10 @@ static void cg_panel_fma_ref(const als_cg_row_t *row, const double *coef, const 
                           b2 = _mm512_permutexvar_pd(_mm512_set1_epi64(2), s512),           \
                           b3 = _mm512_permutexvar_pd(_mm512_set1_epi64(3), s512);           \
             for (int v = 0; v < KV; v++) {                                                  \
-                Q[v] = _mm512_fmadd_pd(b0, _mm512_loadu_pd(x0 + 8 * v), Q[v]);               \
-                Q[v] = _mm512_fmadd_pd(b1, _mm512_loadu_pd(x1 + 8 * v), Q[v]);               \
-                Q[v] = _mm512_fmadd_pd(b2, _mm512_loadu_pd(x2 + 8 * v), Q[v]);               \
-                Q[v] = _mm512_fmadd_pd(b3, _mm512_loadu_pd(x3 + 8 * v), Q[v]);               \
+                Q[v] = _mm512_fmadd_pd(b0, CG_LD(x0, v), Q[v]);               \
+                Q[v] = _mm512_fmadd_pd(b1, CG_LD(x1, v), Q[v]);               \
+                Q[v] = _mm512_fmadd_pd(b2, CG_LD(x2, v), Q[v]);               \
+                Q[v] = _mm512_fmadd_pd(b3, CG_LD(x3, v), Q[v]);               \
             }                                                                               \
         }                                                                                   \
         for (; t < n; t += 4) {                                                             \
@@ -151,18 +159,17 @@ static void cg_panel_fma_ref(const als_cg_row_t *row, const double *coef, const 
             }                                                                               \
             for (int j = 0; j < m; j++)                                                     \
                 for (int v = 0; v < KV; v++)                                                \
-                    acc[j] = _mm512_fmadd_pd(_mm512_loadu_pd(x[j] + 8 * v), P[v], acc[j]);  \
+                    acc[j] = _mm512_fmadd_pd(CG_LD(x[j], v), P[v], acc[j]);  \
             double s[4];                                                                    \
             als_d8_tree4_512(acc[0], acc[1], acc[2], acc[3], s);                                 \
             for (int j = 0; j < m; j++) {                                                   \
                 __m512d sv = _mm512_set1_pd(cg_coef(row, coef, t + j, s[j]));               \
                 for (int v = 0; v < KV; v++)                                                \
-                    Q[v] = _mm512_fmadd_pd(sv, _mm512_loadu_pd(x[j] + 8 * v), Q[v]);       \
+                    Q[v] = _mm512_fmadd_pd(sv, CG_LD(x[j], v), Q[v]);       \
             }                                                                               \
         }                                                                                   \
         for (int v = 0; v < KV; v++)                                                        \
-            _mm512_storeu_pd(q + 8 * v, Q[v]);                                              \
-        (void)k;                                                                            \
+            _mm512_mask_storeu_pd(q + 8 * v, v == KV - 1 ? tm : (__mmask8)0xff, Q[v]);      \
     }
 CG512_BODY(1)
 CG512_BODY(2)
@@ -173,13 +180,29 @@ CG512_BODY(6)
 CG512_BODY(7)
 CG512_BODY(8)
 
+/* (lo, hi) fused with x's tail times p's (als_d8_tail_setup_256 of p) in
+ * the tail lanes; the masked-off lanes add fma(0, 0, s) = s. */
+__attribute__((target("avx2,fma"), always_inline)) static inline void
+cg_tail_fma_256(__m256d *lo, __m256d *hi, const double *x, int kf, const als_d8_tail256_t *t)
+{
+    if (t->any_lo)
+        *lo = _mm256_fmadd_pd(_mm256_maskload_pd(x + kf, t->mlo), t->xlo, *lo);
+    if (t->any_hi)
+        *hi = _mm256_fmadd_pd(_mm256_maskload_pd(x + kf + 4, t->mhi), t->xhi, *hi);
+}
+
 __attribute__((target("avx2,fma"))) static void cg_panel_avx2(const als_cg_row_t *row,
                                                               const double *coef,
                                                               const double *p, double *q)
 {
-    const int k = row->k;
+    const int k = row->k, kf = k & ~7, k4 = k & ~3;
     const int64_t n = row->n;
     const __m256d z = _mm256_setzero_pd();
+    /* The dots' tail (coordinates kf..k: lanes 0..k mod 8 - 1 of lo, hi) and
+     * the axpys' (k4..k: lanes 0..k mod 4 - 1 of one vector). */
+    const als_d8_tail256_t tail = als_d8_tail_setup_256(k, p);
+    const __m256i m4 = _mm256_cmpgt_epi64(_mm256_set1_epi64x(k - k4),
+                                          _mm256_setr_epi64x(0, 1, 2, 3));
     int64_t t = 0;
     /* Whole blocks of four: the dots stay in a register, and each chunk of
      * q is loaded and stored once per block (four fused axpy terms, in
@@ -188,7 +211,7 @@ __attribute__((target("avx2,fma"))) static void cg_panel_avx2(const als_cg_row_t
         const double *x0 = cg_x(row, t), *x1 = cg_x(row, t + 1), *x2 = cg_x(row, t + 2),
                      *x3 = cg_x(row, t + 3);
         __m256d l0 = z, h0 = z, l1 = z, h1 = z, l2 = z, h2 = z, l3 = z, h3 = z;
-        for (int c = 0; c < k; c += 8) {
+        for (int c = 0; c < kf; c += 8) {
             const __m256d pl = _mm256_loadu_pd(p + c), ph = _mm256_loadu_pd(p + c + 4);
             l0 = _mm256_fmadd_pd(_mm256_loadu_pd(x0 + c), pl, l0);
             h0 = _mm256_fmadd_pd(_mm256_loadu_pd(x0 + c + 4), ph, h0);
@@ -199,6 +222,12 @@ __attribute__((target("avx2,fma"))) static void cg_panel_avx2(const als_cg_row_t
             l3 = _mm256_fmadd_pd(_mm256_loadu_pd(x3 + c), pl, l3);
             h3 = _mm256_fmadd_pd(_mm256_loadu_pd(x3 + c + 4), ph, h3);
         }
+        if (tail.any_lo) {
+            cg_tail_fma_256(&l0, &h0, x0, kf, &tail);
+            cg_tail_fma_256(&l1, &h1, x1, kf, &tail);
+            cg_tail_fma_256(&l2, &h2, x2, kf, &tail);
+            cg_tail_fma_256(&l3, &h3, x3, kf, &tail);
+        }
         __m256d s4 = als_d8_tree4_256v(l0, h0, l1, h1, l2, h2, l3, h3);
         if (row->w) /* cg_coef on four lanes: the same rounded operations */
             s4 = _mm256_mul_pd(s4, _mm256_loadu_pd(row->w + t));
@@ -206,13 +235,21 @@ __attribute__((target("avx2,fma"))) static void cg_panel_avx2(const als_cg_row_t
             s4 = _mm256_sub_pd(_mm256_loadu_pd(coef + t), s4);
         const __m256d b0 = _mm256_permute4x64_pd(s4, 0x00), b1 = _mm256_permute4x64_pd(s4, 0x55),
                       b2 = _mm256_permute4x64_pd(s4, 0xaa), b3 = _mm256_permute4x64_pd(s4, 0xff);
-        for (int c = 0; c < k; c += 4) {
+        for (int c = 0; c < k4; c += 4) {
             __m256d qv = _mm256_loadu_pd(q + c);
             qv = _mm256_fmadd_pd(b0, _mm256_loadu_pd(x0 + c), qv);
             qv = _mm256_fmadd_pd(b1, _mm256_loadu_pd(x1 + c), qv);
             qv = _mm256_fmadd_pd(b2, _mm256_loadu_pd(x2 + c), qv);
             qv = _mm256_fmadd_pd(b3, _mm256_loadu_pd(x3 + c), qv);
             _mm256_storeu_pd(q + c, qv);
+        }
+        if (k4 < k) {
+            __m256d qv = _mm256_maskload_pd(q + k4, m4);
+            qv = _mm256_fmadd_pd(b0, _mm256_maskload_pd(x0 + k4, m4), qv);
+            qv = _mm256_fmadd_pd(b1, _mm256_maskload_pd(x1 + k4, m4), qv);
+            qv = _mm256_fmadd_pd(b2, _mm256_maskload_pd(x2 + k4, m4), qv);
+            qv = _mm256_fmadd_pd(b3, _mm256_maskload_pd(x3 + k4, m4), qv);
+            _mm256_maskstore_pd(q + k4, m4, qv);
         }
     }
     for (; t < n; t += 4) {
@@ -222,19 +259,25 @@ __attribute__((target("avx2,fma"))) static void cg_panel_avx2(const als_cg_row_t
             x[j] = cg_x(row, t + j);
         /* Lanes 0..3 of the 8 in lo, 4..7 in hi. */
         __m256d lo[4] = {z, z, z, z}, hi[4] = {z, z, z, z};
-        for (int j = 0; j < m; j++)
-            for (int c = 0; c < k; c += 8) {
+        for (int j = 0; j < m; j++) {
+            for (int c = 0; c < kf; c += 8) {
                 lo[j] = _mm256_fmadd_pd(_mm256_loadu_pd(x[j] + c), _mm256_loadu_pd(p + c), lo[j]);
                 hi[j] = _mm256_fmadd_pd(_mm256_loadu_pd(x[j] + c + 4), _mm256_loadu_pd(p + c + 4),
                                         hi[j]);
             }
+            cg_tail_fma_256(&lo[j], &hi[j], x[j], kf, &tail);
+        }
         double s[4];
         als_d8_tree4_256(lo, hi, s);
         for (int j = 0; j < m; j++) {
             __m256d sv = _mm256_set1_pd(cg_coef(row, coef, t + j, s[j]));
-            for (int c = 0; c < k; c += 4)
+            for (int c = 0; c < k4; c += 4)
                 _mm256_storeu_pd(q + c, _mm256_fmadd_pd(sv, _mm256_loadu_pd(x[j] + c),
                                                         _mm256_loadu_pd(q + c)));
+            if (k4 < k)
+                _mm256_maskstore_pd(q + k4, m4,
+                                    _mm256_fmadd_pd(sv, _mm256_maskload_pd(x[j] + k4, m4),
+                                                    _mm256_maskload_pd(q + k4, m4)));
         }
     }
 }
@@ -243,16 +286,14 @@ __attribute__((target("avx2,fma"))) static void cg_panel_avx2(const als_cg_row_t
 #endif
 
 /* The entries' sum on a vector path: avx512 (zmm for k <= 64, the ymm
- * kernel above that) or avx2. Returns -1, doing nothing, when k is not a
- * multiple of 8; the caller has checked the CPU. */
+ * kernel above that) or avx2, any k. Returns -1, doing nothing, when this
+ * build has no vector paths; the caller has checked the CPU. */
 static int cg_panel_vec(const als_cg_row_t *row, int avx512, const double *coef, const double *p,
                         double *q)
 {
 #if CG_HAVE_VEC
-    if (row->k % 8)
-        return -1;
     if (avx512 && row->k <= 64) {
-        switch (row->k / 8) {
+        switch ((row->k + 7) / 8) {
         case 1: cg_panel_avx512_1(row, coef, p, q); return 0;
         case 2: cg_panel_avx512_2(row, coef, p, q); return 0;
         case 3: cg_panel_avx512_3(row, coef, p, q); return 0;
@@ -329,8 +370,6 @@ int als_cg_panel_isa(const als_cg_row_t *row, const char *isa, const double *coe
         return 0;
     }
     if (strcmp(isa, "fma-ref") == 0) {
-        if (row->k % 8)
-            return -1;
         cg_panel_fma_ref(row, coef, p, q);
         return 0;
     }

@@ -510,7 +510,7 @@ static void test_cg_jacobi_social_nonincreasing(void **state)
 
 /* The vector paths of the entries' sum (avx512, avx2: fused multiply-adds)
  * give the bits of their plain C oracle (fma-ref: fma() in the same lanes and
- * tree) for every k multiple of 8 they take, any n (the 4-entry groups and
+ * tree) for every k (every k mod 8, the masked tails), any n (the 4-entry groups and
  * their tails), explicit and implicit weights, the product and the residual
  * form, rows through idx and as a contiguous panel, and signed zeros (a row
  * of -0.0, p with -0.0 entries). A path this CPU lacks is reported and
@@ -520,10 +520,10 @@ static void test_cg_panel_paths_bitwise(void **state)
 {
     (void)state;
     uint64_t seed = 91;
-    const int ks[] = {8, 16, 24, 32, 40, 48, 56, 64, 72, 128};
+    const int ks[] = {1, 2, 3, 4, 5, 6, 7, 8, 10, 13, 16, 24, 32, 40, 48, 55, 56, 61, 64, 69, 72, 128};
     const int64_t ns[] = {0, 1, 2, 3, 4, 5, 7, 9, 33};
     const char *isas[] = {"avx512", "avx2"};
-    int ran[2] = {0, 0};
+    int ran[2] = {0, 0}, missed[2] = {0, 0};
     for (size_t qk = 0; qk < sizeof ks / sizeof ks[0]; qk++)
         for (size_t qn = 0; qn < sizeof ns / sizeof ns[0]; qn++)
             for (int implicit = 0; implicit < 2; implicit++) {
@@ -542,7 +542,7 @@ static void test_cg_panel_paths_bitwise(void **state)
                 for (int form = 0; form < 2; form++) {
                     const double *coef = form ? p.r : NULL;
                     als_cg_row_t row = prob_row(&p, implicit);
-                    double q0[128], qg[128], qv[128], qd[128];
+                    double q0[128], qg[128], qv[129], qd[128];
                     for (int c = 0; c < k; c++)
                         q0[c] = c % 7 == 0 ? 0.0 : als_test_uniform(&seed);
                     memcpy(qg, q0, (size_t)k * sizeof *qg);
@@ -581,20 +581,26 @@ static void test_cg_panel_paths_bitwise(void **state)
                                 rv.X = panel;
                             }
                             memcpy(qv, q0, (size_t)k * sizeof *qv);
-                            if (als_cg_panel_isa(&rv, isas[i], coef, pv, qv) != 0)
+                            qv[k] = 1234.5; /* nothing is written past q's k entries */
+                            if (als_cg_panel_isa(&rv, isas[i], coef, pv, qv) != 0) {
+                                missed[i]++; /* only when the CPU lacks the ISA */
                                 continue;
+                            }
                             ran[i]++;
                             assert_memory_equal(qv, qf, (size_t)k * sizeof *qv);
+                            assert_true(qv[k] == 1234.5);
                         }
                 }
                 free(pv);
                 free(panel);
                 prob_free(&p);
             }
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 2; i++) {
+        assert_false(ran[i] && missed[i]);
         if (!ran[i])
             print_message("note: the %s path cannot run on this CPU: not checked here\n",
                           isas[i]);
+    }
 }
 
 /* The fused initial residual r = b0 + sum coef_t x_t - A x equals b - A x
