@@ -260,15 +260,21 @@ static void gather_block(int k, int64_t kp, int64_t t0, int64_t m, const int64_t
 }
 
 #if ALS_HAVE_X86
-/* gather_block with vector moves, AVX-512: each row as whole zmm (the last
- * one under a mask), the padding columns k..kp written as zeros; no call to
- * memcpy per row and no memset of the padding. At k = 10 the gram phase
- * took 15% less time; at k = 16 and 64 no change (and an AVX2 version with
- * ymm moves measured no change at k = 10 or 16: the AVX2 path keeps
+/* gather_block with vector moves, AVX-512, for k not a multiple of 8: each
+ * row as whole zmm (the last one under a mask), the padding columns k..kp
+ * written as zeros; no call to memcpy per row and no memset of the padding.
+ * At k = 10 the gram phase took 15% less time. With k a multiple of 8 it is
+ * gather_block (memcpy): zmm moves measured no better at k = 16 and up to
+ * 15% worse for the CG panel's rows at k = 64; an AVX2 version with ymm
+ * moves measured no change at k = 10 or 16 (the AVX2 path keeps
  * gather_block). */
 static ALS_AVX512 void gather_block_512(int k, int64_t kp, int64_t t0, int64_t m,
                                         const int64_t *idx, const double *X, double *G)
 {
+    if (!(k & 7)) {
+        gather_block(k, kp, t0, m, idx, X, G);
+        return;
+    }
     const int kf = k & ~7;
     const __mmask8 tail = (__mmask8)((1u << (k & 7)) - 1u);
     int64_t e = m < FAST_PREFETCH_ROWS ? m : FAST_PREFETCH_ROWS;
