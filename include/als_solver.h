@@ -53,7 +53,8 @@ typedef struct {
     /* Squared errors of the own rows' ratings after their last solves (exact
      * local sums), and the rounding-error bounds of those terms. */
     als_rsum_t usse, vsse, usse_bound, vsse_bound;
-    double *unorm, *vnorm;      /* Euclidean norms of the view rows (--implicit's bounds) */
+    double *unorm, *vnorm;      /* Euclidean norms of the view rows (--implicit's bounds;
+                                 * one element otherwise) */
     double umax, vmax;          /* largest row norm of U, of V over all ranks (the
                                  * explicit model's bounds; side_norm_max) */
     /* Test pairs of this rank's users (global counts in the testset). */

@@ -562,8 +562,11 @@ int als_solver_init_test(MPI_Comm comm, const als_options_t *opt, const als_data
     }
     s->U = malloc((size_t)(s->pu.nview * k + 1) * sizeof(double));
     s->V = malloc((size_t)(s->pv.nview * k + 1) * sizeof(double));
-    s->unorm = malloc((size_t)(s->pu.nview + 1) * sizeof(double));
-    s->vnorm = malloc((size_t)(s->pv.nview + 1) * sizeof(double));
+    /* The view rows' norms: only --implicit's per-rating bounds read them
+     * (the explicit model's bounds take the side's largest norm). */
+    const int64_t nnorm_u = opt->implicit ? s->pu.nview : 0, nnorm_v = opt->implicit ? s->pv.nview : 0;
+    s->unorm = malloc((size_t)(nnorm_u + 1) * sizeof(double));
+    s->vnorm = malloc((size_t)(nnorm_v + 1) * sizeof(double));
     s->ublk = malloc((size_t)((s->u_inplace ? 0 : nu) * k + 1) * sizeof(double));
     s->vblk = malloc((size_t)((s->v_inplace ? 0 : ni) * k + 1) * sizeof(double));
     s->sendbuf = malloc((size_t)(nsend * k + 1) * sizeof(double));
