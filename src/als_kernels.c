@@ -246,15 +246,29 @@ static inline void pf_step(pf_sched *pf)
  * k..kp must already be zero), prefetching FAST_PREFETCH_ROWS rows ahead
  * within the block (rows already prefetched by the previous block's
  * schedule then hit in cache). */
+/* The gathers' prefetch schedule over a block of m rows idx[t0..t0+m):
+ * its first FAST_PREFETCH_ROWS rows before the copy loop, then row
+ * t + FAST_PREFETCH_ROWS (if in the block) before row t's copy. */
+static inline void gather_prefetch_first(int k, int64_t t0, int64_t m, const int64_t *idx,
+                                         const double *X)
+{
+    for (int64_t t = 0; t < m && t < FAST_PREFETCH_ROWS; t++)
+        prefetch_row(X, k, idx[t0 + t]);
+}
+
+static inline void gather_prefetch_ahead(int k, int64_t t0, int64_t m, const int64_t *idx,
+                                         const double *X, int64_t t)
+{
+    if (t + FAST_PREFETCH_ROWS < m)
+        prefetch_row(X, k, idx[t0 + t + FAST_PREFETCH_ROWS]);
+}
+
 static void gather_block(int k, int64_t kp, int64_t t0, int64_t m, const int64_t *idx,
                          const double *X, double *G)
 {
-    int64_t e = m < FAST_PREFETCH_ROWS ? m : FAST_PREFETCH_ROWS;
-    for (int64_t t = 0; t < e; t++)
-        prefetch_row(X, k, idx[t0 + t]);
+    gather_prefetch_first(k, t0, m, idx, X);
     for (int64_t t = 0; t < m; t++) {
-        if (t + FAST_PREFETCH_ROWS < m)
-            prefetch_row(X, k, idx[t0 + t + FAST_PREFETCH_ROWS]);
+        gather_prefetch_ahead(k, t0, m, idx, X, t);
         memcpy(G + t * kp, X + idx[t0 + t] * k, sizeof(double) * (size_t)k);
     }
 }
@@ -277,12 +291,9 @@ static ALS_AVX512 void gather_block_512(int k, int64_t kp, int64_t t0, int64_t m
     }
     const int kf = k & ~7;
     const __mmask8 tail = (__mmask8)((1u << (k & 7)) - 1u);
-    int64_t e = m < FAST_PREFETCH_ROWS ? m : FAST_PREFETCH_ROWS;
-    for (int64_t t = 0; t < e; t++)
-        prefetch_row(X, k, idx[t0 + t]);
+    gather_prefetch_first(k, t0, m, idx, X);
     for (int64_t t = 0; t < m; t++) {
-        if (t + FAST_PREFETCH_ROWS < m)
-            prefetch_row(X, k, idx[t0 + t + FAST_PREFETCH_ROWS]);
+        gather_prefetch_ahead(k, t0, m, idx, X, t);
         const double *src = X + idx[t0 + t] * k;
         double *dst = G + t * kp;
         for (int c = 0; c < kf; c += 8)

@@ -173,9 +173,27 @@ ALS_CLONES static void row_residuals(const als_solver_t *s, int64_t n, const dou
                                      const double *xnorm, double ymax, const double *x,
                                      als_rsum_t *sse, als_rsum_t *bsum)
 {
-    const int k = s->k;
+    const int k = s->k, implicit = s->opt->implicit;
     double nx = sqrt(dot(x, x, k)), bound = 0.0, xy[64], sum = 0.0, asum = 0.0;
-    if (!s->opt->implicit) {
+    for (int64_t t0 = 0; t0 < n; t0 += 64) {
+        /* The dots of a block of ratings first (als_dot8_rows: dot()'s bits). */
+        const int64_t m = n - t0 < 64 ? n - t0 : 64;
+        if (Y)
+            als_dot8_rows(k, m, Y + t0 * k, NULL, x, xy);
+        else
+            als_dot8_rows(k, m, X, idx + t0, x, xy);
+        if (implicit) {
+            for (int64_t j = 0; j < m; j++)
+                add_implicit_term(&s->opt->conf, val[t0 + j], xy[j], k, nx,
+                                  xnorm[idx[t0 + j]], &sum, &asum, &bound);
+        } else {
+            for (int64_t j = 0; j < m; j++) {
+                double e = val[t0 + j] - xy[j];
+                sum += e * e;
+            }
+        }
+    }
+    if (!implicit) { /* the row's bound at once (see above) */
         double r1[8] = {0}, r2[8] = {0};
         int64_t t = 0;
         for (; t + 8 <= n; t += 8)
@@ -192,37 +210,10 @@ ALS_CLONES static void row_residuals(const als_solver_t *s, int64_t n, const dou
             s1 += r1[l];
             s2 += r2[l];
         }
-        for (int64_t t0 = 0; t0 < n; t0 += 64) {
-            const int64_t m = n - t0 < 64 ? n - t0 : 64;
-            if (Y)
-                als_dot8_rows(k, m, Y + t0 * k, NULL, x, xy);
-            else
-                als_dot8_rows(k, m, X, idx + t0, x, xy);
-            for (int64_t j = 0; j < m; j++) {
-                double e = val[t0 + j] - xy[j];
-                sum += e * e;
-            }
-        }
         const double u = 0x1p-53, c = (double)(k + 2) * u, xm = nx * ymax;
         const double D = c * c * (s2 + 2.0 * xm * s1 + (double)n * xm * xm);
         bound = 1.01 * (u * sum + 2.0 * sqrt(sum * D) + D);
-        const double g = (double)(n > 1 ? n - 1 : 0) * u;
-        als_rsum_add(sse, sum);
-        als_rsum_add(bsum, bound + 2.0 * (g / (1.0 - g)) * sum);
-        return;
-    }
-    for (int64_t t0 = 0; t0 < n; t0 += 64) {
-        /* The dots of a block of ratings first (als_dot8_rows: dot()'s bits). */
-        const int64_t m = n - t0 < 64 ? n - t0 : 64;
-        if (Y)
-            als_dot8_rows(k, m, Y + t0 * k, NULL, x, xy);
-        else
-            als_dot8_rows(k, m, X, idx + t0, x, xy);
-        for (int64_t j = 0; j < m; j++) {
-            const int64_t t = t0 + j;
-            add_implicit_term(&s->opt->conf, val[t], xy[j], k, nx, xnorm[idx[t]], &sum, &asum,
-                              &bound);
-        }
+        asum = sum; /* squares: every term >= 0 */
     }
     const double g = (double)(n > 1 ? n - 1 : 0) * 0x1p-53;
     als_rsum_add(sse, sum);
