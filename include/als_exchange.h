@@ -34,6 +34,12 @@ void als_exchange_init_from_env(void);
 int als_allgather_rows(MPI_Comm comm, const double *blk, double *all, int64_t k,
                        const int64_t *beg);
 
+/* Collective: the same, in place, for blocks at any rows: member r of comm
+ * holds rows [start[r], start[r] + cnt[r]) of all (the blocks disjoint);
+ * on return every member holds every block. Returns an MPI error code. */
+int als_allgather_rows_at(MPI_Comm comm, double *all, int64_t k, const int64_t *start,
+                          const int64_t *cnt);
+
 /* Collective: broadcast count elements of type t from root, in chunks. */
 int als_bcast_big(MPI_Comm comm, void *buf, int64_t count, MPI_Datatype t, int root);
 

@@ -28,7 +28,8 @@ typedef enum {
 typedef enum {
     ALS_EXCH_AUTO = 0,   /* neighbor when replicated factors do not fit, else the faster */
     ALS_EXCH_ALLGATHER,  /* replicated factors, MPI_Allgatherv of whole blocks */
-    ALS_EXCH_NEIGHBOR    /* sharded: own rows + ghost rows, MPI_Neighbor_alltoallv */
+    ALS_EXCH_NEIGHBOR,   /* sharded: own rows + ghost rows, MPI_Neighbor_alltoallv */
+    ALS_EXCH_SHARED      /* replicated once per node (als_shm.h), allgather between nodes */
 } als_exchange_mode_t;
 
 /* How each row's normal equations are solved (--solver). */

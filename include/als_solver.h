@@ -26,6 +26,7 @@
 #include "als_ghost.h"
 #include "als_options.h"
 #include "als_rsum.h"
+#include "als_shm.h"
 
 typedef struct {
     MPI_Comm comm;
@@ -40,7 +41,8 @@ typedef struct {
     int nfixed;
     int ufix[2], vfix[2];
     double ufixval[2], vfixval[2];
-    als_exchange_mode_t mode;   /* allgather or neighbor (never auto here) */
+    als_exchange_mode_t mode;   /* allgather, shared or neighbor (never auto here) */
+    als_shm_t shm;              /* --exchange shared: the node's copies of U and V */
     char why[256];              /* why this mode (--exchange auto's reasoning) */
     als_ghost_plan_t pu, pv;    /* views and exchange plans of U and V */
     double *U, *V;              /* the views: pu.nview×k and pv.nview×k (with allgather
@@ -66,6 +68,7 @@ typedef struct {
     double bytes_received;      /* bytes actually received by factor exchanges so far */
     int nexchanges;             /* factor exchanges so far (2 per iteration) */
     double bytes_recv_other;    /* the same in the other mode */
+    double bytes_recv_shared;   /* --exchange shared: what this rank's bridge brings */
     double mem_expected;        /* modelled bytes this rank holds (the mode's) */
     double mem_other;           /* the same in the other mode */
     int hist_cap;               /* entries allocated in hist */

@@ -26,8 +26,11 @@ void als_exchange_init_from_env(void)
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
-int als_allgather_rows(MPI_Comm comm, const double *blk, double *all, int64_t k,
-                       const int64_t *beg)
+/* The allgather of rows in pieces: member r of comm contributes the
+ * cnt[r] rows at all + start[r] k (from blk when blk is not NULL and not
+ * already there). */
+static int allgather_rows_at(MPI_Comm comm, const double *blk, double *all, int64_t k,
+                             const int64_t *start, const int64_t *cnt)
 {
     int p, rank;
     MPI_Comm_size(comm, &p);
@@ -35,50 +38,74 @@ int als_allgather_rows(MPI_Comm comm, const double *blk, double *all, int64_t k,
     MPI_Datatype row;
     MPI_Type_contiguous((int)k, MPI_DOUBLE, &row);
     MPI_Type_commit(&row);
-    int *cnt = malloc(2 * (size_t)p * sizeof *cnt);
-    int *dsp = cnt + p;
-    int64_t maxrows = 0;
-    for (int r = 0; r < p; r++)
-        maxrows = beg[r + 1] - beg[r] > maxrows ? beg[r + 1] - beg[r] : maxrows;
+    int *c32 = malloc(2 * (size_t)p * sizeof *c32);
+    if (!c32) {
+        MPI_Type_free(&row);
+        return MPI_ERR_NO_MEM;
+    }
+    int *dsp = c32 + p;
+    int64_t maxrows = 0, end = 0;
+    for (int r = 0; r < p; r++) {
+        maxrows = cnt[r] > maxrows ? cnt[r] : maxrows;
+        end = start[r] + cnt[r] > end ? start[r] + cnt[r] : end;
+    }
     int rc = MPI_SUCCESS;
     int64_t chunk = als_exchange_chunk;
+    double *mine = all + (size_t)start[rank] * (size_t)k;
     /* The block already in its place in all (rows solved in place). */
-    const int inplace = blk == all + (size_t)beg[rank] * (size_t)k;
-    if (beg[p] > als_exchange_disp_max) {
+    const int inplace = blk == NULL || blk == mine;
+    if (end > als_exchange_disp_max) {
         /* Row displacements would not fit an int: every rank broadcasts its
          * block in pieces instead (the same bytes land in the same place). */
-        for (int r = 0; r < p && rc == MPI_SUCCESS; r++) {
-            int64_t nr = beg[r + 1] - beg[r];
-            for (int64_t off = 0; off < nr && rc == MPI_SUCCESS; off += chunk) {
-                double *dst = all + (size_t)(beg[r] + off) * (size_t)k;
-                if (r == rank && dst != blk + (size_t)off * (size_t)k)
-                    memcpy(dst, blk + (size_t)off * (size_t)k,
-                           (size_t)min64(chunk, nr - off) * (size_t)k * sizeof *dst);
-                rc = MPI_Bcast(dst, (int)min64(chunk, nr - off), row, r, comm);
-            }
-        }
-        free(cnt);
+        if (!inplace)
+            memcpy(mine, blk, (size_t)cnt[rank] * (size_t)k * sizeof *mine);
+        for (int r = 0; r < p && rc == MPI_SUCCESS; r++)
+            for (int64_t off = 0; off < cnt[r] && rc == MPI_SUCCESS; off += chunk)
+                rc = MPI_Bcast(all + (size_t)(start[r] + off) * (size_t)k,
+                               (int)min64(chunk, cnt[r] - off), row, r, comm);
+        free(c32);
         MPI_Type_free(&row);
         return rc;
     }
     /* Round c moves rows [c*chunk, (c+1)*chunk) of every block. Row
-     * displacements are ints too: beg[p] <= als_exchange_disp_max here. */
+     * displacements are ints too: end <= als_exchange_disp_max here. */
     for (int64_t off = 0; off < maxrows; off += chunk) {
         for (int r = 0; r < p; r++) {
-            int64_t nr = beg[r + 1] - beg[r];
+            int64_t nr = cnt[r];
             int64_t c = nr > off ? min64(chunk, nr - off) : 0;
-            cnt[r] = (int)c;
-            dsp[r] = (int)(beg[r] + (nr > off ? off : nr));
+            c32[r] = (int)c;
+            dsp[r] = (int)(start[r] + (nr > off ? off : nr));
         }
         rc = MPI_Allgatherv(inplace ? MPI_IN_PLACE
-                                    : blk + (size_t)min64(off, beg[rank + 1] - beg[rank]) * k,
-                            cnt[rank], row, all, cnt, dsp, row, comm);
+                                    : blk + (size_t)min64(off, cnt[rank]) * k,
+                            c32[rank], row, all, c32, dsp, row, comm);
         if (rc != MPI_SUCCESS)
             break;
     }
-    free(cnt);
+    free(c32);
     MPI_Type_free(&row);
     return rc;
+}
+
+int als_allgather_rows(MPI_Comm comm, const double *blk, double *all, int64_t k,
+                       const int64_t *beg)
+{
+    int p;
+    MPI_Comm_size(comm, &p);
+    int64_t *cnt = malloc((size_t)p * sizeof *cnt);
+    if (!cnt)
+        return MPI_ERR_NO_MEM;
+    for (int r = 0; r < p; r++)
+        cnt[r] = beg[r + 1] - beg[r];
+    int rc = allgather_rows_at(comm, blk, all, k, beg, cnt);
+    free(cnt);
+    return rc;
+}
+
+int als_allgather_rows_at(MPI_Comm comm, double *all, int64_t k, const int64_t *start,
+                          const int64_t *cnt)
+{
+    return allgather_rows_at(comm, NULL, all, k, start, cnt);
 }
 
 int als_bcast_big(MPI_Comm comm, void *buf, int64_t count, MPI_Datatype t, int root)

@@ -34,7 +34,8 @@ void als_options_defaults(als_options_t *o)
 
 const char *als_exchange_mode_name(als_exchange_mode_t m)
 {
-    return m == ALS_EXCH_ALLGATHER ? "allgather" : m == ALS_EXCH_NEIGHBOR ? "neighbor" : "auto";
+    return m == ALS_EXCH_ALLGATHER ? "allgather" : m == ALS_EXCH_NEIGHBOR ? "neighbor"
+           : m == ALS_EXCH_SHARED ? "shared" : "auto";
 }
 
 const char *als_dup_policy_name(als_dup_policy_t d)
@@ -95,11 +96,14 @@ void als_options_usage(FILE *out, const char *prog)
 "  --tol T              stop when the relative loss decrease falls below T (default 0)\n"
 "  --seed S             initialisation seed (default 42); results do not depend on P\n"
 "  --kernel ref|fast    per-row kernels: BLAS reference or vectorized (default fast)\n"
-"  --exchange MODE      allgather (replicated factors), neighbor (sharded: each rank\n"
-"                       holds its rows and the ghost rows it reads) or auto (default:\n"
-"                       neighbor when replicated factors would not fit the memory,\n"
-"                       else the faster by a bytes/messages model; prints why).\n"
-"                       Both give bitwise the same results\n"
+"  --exchange MODE      allgather (replicated factors), shared (replicated once per\n"
+"                       node in shared memory: no transfer inside a node, rows of\n"
+"                       other nodes arrive once per node; needs the same number of\n"
+"                       ranks on every node), neighbor (sharded: each rank holds its\n"
+"                       rows and the ghost rows it reads) or auto (default: neighbor\n"
+"                       when replicated factors would not fit the memory, else the\n"
+"                       faster of allgather and neighbor by a bytes/messages model;\n"
+"                       prints why). All give bitwise the same results\n"
 "  --mem-per-rank BYTES memory a rank may use, for --exchange auto (default: the\n"
 "                       node's physical memory / ranks on the node; K/M/G suffixes)\n"
 "  --threads T          OpenMP threads per rank (default: OMP_NUM_THREADS or 1)\n"
@@ -275,9 +279,11 @@ int als_options_parse(int argc, char **argv, als_options_t *o, FILE *out, als_er
                 o->exchange = ALS_EXCH_ALLGATHER;
             else if (strcmp(optarg, "neighbor") == 0)
                 o->exchange = ALS_EXCH_NEIGHBOR;
+            else if (strcmp(optarg, "shared") == 0)
+                o->exchange = ALS_EXCH_SHARED;
             else
                 rc = als_err_set(err, ALS_ERR_ARG, "--exchange: '%s' is not one of allgather, "
-                                 "neighbor, auto", optarg);
+                                 "shared, neighbor, auto", optarg);
             break;
         case O_MEMRANK: {
             char *end;

@@ -518,7 +518,14 @@ int als_solver_init_test(MPI_Comm comm, const als_options_t *opt, const als_data
     } else {
         snprintf(s->why, sizeof s->why, "--exchange %s", als_exchange_mode_name(s->mode));
     }
-    if (s->mode == ALS_EXCH_ALLGATHER) {
+    if (s->mode == ALS_EXCH_SHARED) {
+        if (als_shm_init(comm, &s->shm, err) != ALS_OK)
+            return err->code;
+        snprintf(s->why, sizeof s->why, "--exchange shared: %d node%s x %d rank%s, one copy of "
+                 "U and V per node", s->shm.nnodes, s->shm.nnodes > 1 ? "s" : "",
+                 s->shm.node_size, s->shm.node_size > 1 ? "s" : "");
+    }
+    if (s->mode == ALS_EXCH_ALLGATHER || s->mode == ALS_EXCH_SHARED) {
         /* The whole matrices: view slot = global row. */
         als_ghost_plan_free(&s->pu);
         als_ghost_plan_free(&s->pv);
@@ -530,6 +537,18 @@ int als_solver_init_test(MPI_Comm comm, const als_options_t *opt, const als_data
         double t = s->bytes_recv_iter;
         s->bytes_recv_iter = s->bytes_recv_other;
         s->bytes_recv_other = t;
+        if (s->mode == ALS_EXCH_SHARED) {
+            /* This rank's share of the node's copy; what its bridge brings. */
+            const double whole = (double)(m + n) * (double)k * 8.0;
+            s->mem_expected = mem_a - whole + whole / s->shm.node_size;
+            double rows = 0.0;
+            for (int q = 0; q < s->shm.nnodes; q++) {
+                int r = s->shm.bridge_world[q];
+                if (r != s->rank)
+                    rows += (double)(d->ubeg[r + 1] - d->ubeg[r] + d->ibeg[r + 1] - d->ibeg[r]);
+            }
+            s->bytes_recv_shared = rows * (double)k * 8.0;
+        }
     } else {
         s->mem_expected = mem_n;
         s->mem_other = mem_a;
@@ -544,6 +563,13 @@ int als_solver_init_test(MPI_Comm comm, const als_options_t *opt, const als_data
      * (MPI_IN_PLACE) instead of copying a new block. */
     s->v_inplace = 1;
     s->u_inplace = d->lwnnz == 0;
+    if (s->mode == ALS_EXCH_SHARED) {
+        /* One copy per node: in place only if no rank of the node reads
+         * other users' rows during the U-step. */
+        int social = d->lwnnz > 0;
+        MPI_Allreduce(MPI_IN_PLACE, &social, 1, MPI_INT, MPI_MAX, s->shm.node);
+        s->u_inplace = !social;
+    }
     if (sharded) {
         if (als_ghost_plan_rounds(comm, &s->pu, (int)k) != MPI_SUCCESS ||
             als_ghost_plan_rounds(comm, &s->pv, (int)k) != MPI_SUCCESS)
@@ -551,8 +577,16 @@ int als_solver_init_test(MPI_Comm comm, const als_options_t *opt, const als_data
         int64_t ru = als_ghost_round_rows(&s->pu, (int)k), rv = als_ghost_round_rows(&s->pv, (int)k);
         nsend = ru > rv ? ru : rv;
     }
-    s->U = malloc((size_t)(s->pu.nview * k + 1) * sizeof(double));
-    s->V = malloc((size_t)(s->pv.nview * k + 1) * sizeof(double));
+    if (s->mode == ALS_EXCH_SHARED) {
+        if (als_shm_alloc(&s->shm, 0, m, k, err) != ALS_OK ||
+            als_shm_alloc(&s->shm, 1, n, k, err) != ALS_OK)
+            return err->code;
+        s->U = s->shm.base[0];
+        s->V = s->shm.base[1];
+    } else {
+        s->U = malloc((size_t)(s->pu.nview * k + 1) * sizeof(double));
+        s->V = malloc((size_t)(s->pv.nview * k + 1) * sizeof(double));
+    }
     /* The view rows' norms: only --implicit's per-rating bounds read them
      * (the explicit model's bounds take the side's largest norm). */
     const int64_t nnorm_u = opt->implicit ? s->pu.nview : 0, nnorm_v = opt->implicit ? s->pv.nview : 0;
@@ -598,6 +632,14 @@ int als_solver_init_test(MPI_Comm comm, const als_options_t *opt, const als_data
     s->ntest = ntest;
 
     const int k0 = s->latent;
+    /* The rows initialised here: the whole view, or with one copy per node
+     * only the own rows (each rank writes its own; the exchanges below
+     * bring the rest). */
+    const int shared = s->mode == ALS_EXCH_SHARED;
+    const int64_t u_init0 = shared ? s->pu.own_slot : 0, u_init1 = shared ? s->pu.own_slot + nu
+                                                                          : s->pu.nview;
+    const int64_t v_init0 = shared ? s->pv.own_slot : 0, v_init1 = shared ? s->pv.own_slot + ni
+                                                                          : s->pv.nview;
     if (opt->init_user[0]) {
         /* Each rank reads its own rows; the ghosts come with an exchange
          * (after the constant coordinates are set, below). */
@@ -608,21 +650,21 @@ int als_solver_init_test(MPI_Comm comm, const als_options_t *opt, const als_data
             return err->code;
     } else {
 #pragma omp parallel for schedule(static)
-        for (int64_t t = 0; t < s->pu.nview; t++)
+        for (int64_t t = u_init0; t < u_init1; t++)
             for (int c = 0; c < k0; c++)
                 s->U[t * k + c] = als_init_value(opt->seed, 0, als_view_global(&s->pu, t), c, k0);
 #pragma omp parallel for schedule(static)
-        for (int64_t t = 0; t < s->pv.nview; t++)
+        for (int64_t t = v_init0; t < v_init1; t++)
             for (int c = 0; c < k0; c++)
                 s->V[t * k + c] = als_init_value(opt->seed, 1, als_view_global(&s->pv, t), c, k0);
     }
     /* Biases start at 0; constant coordinates take their values. */
-    for (int64_t t = 0; t < s->pu.nview && opt->bias; t++) {
+    for (int64_t t = u_init0; t < u_init1 && opt->bias; t++) {
         s->U[t * k + k0] = 0.0;
         for (int f = 0; f < s->nfixed; f++)
             s->U[t * k + s->ufix[f]] = s->ufixval[f];
     }
-    for (int64_t t = 0; t < s->pv.nview && opt->bias; t++) {
+    for (int64_t t = v_init0; t < v_init1 && opt->bias; t++) {
         s->V[t * k + k0 + 1] = 0.0;
         for (int f = 0; f < s->nfixed; f++)
             s->V[t * k + s->vfix[f]] = s->vfixval[f];
@@ -649,7 +691,7 @@ int als_solver_init_test(MPI_Comm comm, const als_options_t *opt, const als_data
         if (test && als_rankeval_init(s, err) != ALS_OK)
             return err->code;
     }
-    if (opt->init_user[0] &&
+    if ((opt->init_user[0] || shared) &&
         (als_solver_exchange(s, 0, err) != ALS_OK || als_solver_exchange(s, 1, err) != ALS_OK))
         return err->code;
     s->bytes_received = 0.0; /* the start-up exchanges are not an iteration's */
@@ -678,14 +720,14 @@ void als_solver_describe(als_solver_t *s, FILE *out)
 {
     /* min/avg/max over ranks of: bytes received (mode, other), ghost rows
      * (U, V), modelled memory (mode, other). */
-    const int nv = 6;
-    double mine[6] = {s->bytes_recv_iter, s->bytes_recv_other,
+    const int nv = 7;
+    double mine[7] = {s->bytes_recv_iter, s->bytes_recv_other,
                       (double)(s->mode == ALS_EXCH_NEIGHBOR ? s->pu.nghost : s->pu.nview -
                                (s->pu.own1 - s->pu.own0)),
                       (double)(s->mode == ALS_EXCH_NEIGHBOR ? s->pv.nghost : s->pv.nview -
                                (s->pv.own1 - s->pv.own0)),
-                      s->mem_expected, s->mem_other};
-    double mn[6], mx[6], sum[6];
+                      s->mem_expected, s->mem_other, s->bytes_recv_shared};
+    double mn[7], mx[7], sum[7];
     MPI_Allreduce(mine, mn, nv, MPI_DOUBLE, MPI_MIN, s->comm);
     MPI_Allreduce(mine, mx, nv, MPI_DOUBLE, MPI_MAX, s->comm);
     als_rsum_allreduce_doubles(s->comm, mine, sum, nv);
@@ -700,6 +742,9 @@ void als_solver_describe(als_solver_t *s, FILE *out)
     fprintf(out, "bytes received per rank per iteration: neighbor min %.0f avg %.1f max %.0f; "
             "allgather min %.0f avg %.1f max %.0f\n", mn[in], sum[in] / P, mx[in], mn[ia],
             sum[ia] / P, mx[ia]);
+    if (s->mode == ALS_EXCH_SHARED)
+        fprintf(out, "shared: bytes received per rank per iteration (from other nodes, through "
+                "its bridge) min %.0f avg %.1f max %.0f\n", mn[6], sum[6] / P, mx[6]);
     if (nb)
         fprintf(out, "ghost rows per rank: U min %.0f avg %.1f max %.0f; V min %.0f avg %.1f "
                 "max %.0f\n", mn[2], sum[2] / P, mx[2], mn[3], sum[3] / P, mx[3]);
@@ -719,8 +764,12 @@ void als_solver_free(als_solver_t *s)
         als_ghost_plan_free(&s->pu);
         als_ghost_plan_free(&s->pv);
     }
-    free(s->U);
-    free(s->V);
+    if (s->mode == ALS_EXCH_SHARED) {
+        als_shm_free(&s->shm);
+    } else {
+        free(s->U);
+        free(s->V);
+    }
     free(s->unorm);
     free(s->vnorm);
     free(s->ublk);
@@ -1091,6 +1140,9 @@ static int exchange(als_solver_t *s, int which, als_err_t *err)
     if (s->mode == ALS_EXCH_NEIGHBOR)
         rc = which == 0 ? als_ghost_exchange(&s->pu, new_rows(s, 0), s->U, s->k, s->sendbuf)
                         : als_ghost_exchange(&s->pv, new_rows(s, 1), s->V, s->k, s->sendbuf);
+    else if (s->mode == ALS_EXCH_SHARED)
+        rc = als_shm_exchange(&s->shm, which, s->k, which ? d->ibeg : d->ubeg,
+                              (which ? s->v_inplace : s->u_inplace) ? NULL : new_rows(s, which));
     else
         rc = which == 0 ? als_allgather_rows(s->comm, new_rows(s, 0), s->U, s->k, d->ubeg)
                         : als_allgather_rows(s->comm, new_rows(s, 1), s->V, s->k, d->ibeg);
@@ -1101,6 +1153,12 @@ static int exchange(als_solver_t *s, int which, als_err_t *err)
     if (s->mode == ALS_EXCH_NEIGHBOR)
         for (int q = 0; q < g->nsrc; q++)
             rows += g->recv_cnt[q];
+    else if (s->mode == ALS_EXCH_SHARED) /* the blocks the bridge brought */
+        for (int q = 0; q < s->shm.nnodes; q++) {
+            const int64_t *beg = which ? d->ibeg : d->ubeg;
+            int r = s->shm.bridge_world[q];
+            rows += r != s->rank ? beg[r + 1] - beg[r] : 0;
+        }
     else
         rows = g->nview - (g->own1 - g->own0);
     s->bytes_received += (double)rows * (double)s->k * 8.0;
@@ -1167,6 +1225,8 @@ int als_solver_ustep(als_solver_t *s, als_err_t *err)
 {
     const als_data_t *d = s->data;
     int info = 0;
+    if (s->mode == ALS_EXCH_SHARED) /* every rank of the node done reading the old U */
+        als_shm_fence(&s->shm);
     if (ensure_gram(s, 1, err) != ALS_OK) /* Y'Y of the V the users are solved against */
         return err->code;
     side_norms(s, 1);
@@ -1188,6 +1248,8 @@ int als_solver_vstep(als_solver_t *s, als_err_t *err)
 {
     const als_data_t *d = s->data;
     int info = 0;
+    if (s->mode == ALS_EXCH_SHARED) /* every rank of the node done reading the old V */
+        als_shm_fence(&s->shm);
     side_norms(s, 0);
     if (ensure_gram(s, 0, err) != ALS_OK)
         return err->code;

@@ -121,7 +121,7 @@ expect_fail "non-finite rating" "nan.txt:2" --ratings "$T/nan.txt"
 expect_fail "negative weight" "negw.txt:1" --ratings "$D/ratings.txt" --social "$T/negw.txt"
 expect_fail "empty ratings" "no ratings" --ratings "$T/empty.txt"
 expect_fail "--rank 0" "\-\-rank" --ratings "$D/ratings.txt" --rank 0
-expect_fail "--exchange of an unknown mode" "\-\-exchange: 'ring' is not one of allgather, neighbor, auto" \
+expect_fail "--exchange of an unknown mode" "\-\-exchange: 'ring' is not one of allgather, shared, neighbor, auto" \
     --ratings "$D/ratings.txt" --exchange ring
 expect_fail "--mem-per-rank not a byte count" "\-\-mem-per-rank: '4X' is not a positive byte count" \
     --ratings "$D/ratings.txt" --mem-per-rank 4X
@@ -150,9 +150,16 @@ grep -q "warning: 2 (user, item) pairs occur more than once" "$T/log" && grep -q
     && grep -q "cold_start: 1 test ratings of users without training ratings" "$T/log" && ok "cold-start test pair scored apart" \
     || bad "dirty-data warnings" "$T/log"
 
-# --- 6. exchange modes: replicated (allgather) and sharded (neighbor) agree ---
+# --- 6. exchange modes: replicated (allgather), replicated once per node
+# (shared) and sharded (neighbor) agree ---
 # Every combination below must give byte-identical U.npy/V.npy, loss history
-# and test metrics to the P=1 allgather run of the same variant.
+# and test metrics to the P=1 allgather run of the same variant. shared runs
+# on pseudo-nodes (ALS_SHM_NODE_SIZE, als_shm.h): P=2 and P=3 as nodes of one
+# rank (every row through the bridges), P=4 as 2 nodes x 2 ranks placed
+# cyclically (each node's rows not contiguous), P=5 as one node of 5.
+shm_env() { # P -> the environment of a shared run
+    case $1 in 2|3) echo ALS_SHM_NODE_SIZE=1 ;; 4) echo ALS_SHM_NODE_SIZE=2 ALS_SHM_CYCLIC=1 ;; *) echo ALS_SHM_NODE_SIZE=0 ;; esac
+}
 metrics() { $PY -c 'import json,sys; m=json.load(open(sys.argv[1])); print(repr(m["initial_loss"]), [(repr(i["loss"]), repr(i["loss_after_u"]), repr(i.get("test_rmse")), repr(i.get("test_mae"))) for i in m["iterations"]], m.get("cold_start"))' "$1"; }
 variant_args() {
     case $1 in
@@ -165,11 +172,13 @@ variant_args() {
 for v in plain social bias test; do
     ref="$T/x-$v-allgather-1"
     train 1 $(variant_args $v) --exchange allgather --out "$ref" > "$T/log" 2>&1 || bad "$v allgather P=1 runs" "$T/log"
-    for mode in allgather neighbor; do
+    for mode in allgather neighbor shared; do
         for p in 1 2 3 4 5; do
             [ $mode = allgather ] && [ $p = 1 ] && continue
             o="$T/x-$v-$mode-$p"
-            if ! train $p $(variant_args $v) --exchange $mode --out "$o" > "$T/log" 2>&1; then
+            # shellcheck disable=SC2046
+            if ! env $(shm_env $p) bash -c 'timeout 120 mpirun -np "$0" "$ALS_TRAIN" "$@"' $p \
+                    $(variant_args $v) --exchange $mode --out "$o" > "$T/log" 2>&1; then
                 bad "$v $mode P=$p runs" "$T/log"; continue; fi
             if cmp -s "$ref/U.npy" "$o/U.npy" && cmp -s "$ref/V.npy" "$o/V.npy" \
                 && cmp -s "$ref/user_ids.txt" "$o/user_ids.txt" && cmp -s "$ref/item_ids.txt" "$o/item_ids.txt" \
@@ -179,7 +188,7 @@ for v in plain social bias test; do
         done
     done
 done
-for mode in allgather neighbor; do
+for mode in allgather neighbor shared; do
     train 2 $(variant_args social) --exchange $mode --threads 2 --out "$T/thr-$mode" > "$T/log" 2>&1
     cmp -s "$T/x-social-allgather-1/U.npy" "$T/thr-$mode/U.npy" && cmp -s "$T/x-social-allgather-1/V.npy" "$T/thr-$mode/V.npy" \
         && ok "--exchange $mode, P=2 x 2 threads: bitwise equal" || bad "$mode with threads differs" "$T/log"
@@ -187,6 +196,24 @@ for mode in allgather neighbor; do
     cmp -s "$T/tiny1/U.npy" "$T/tinyx-$mode/U.npy" && cmp -s "$T/tiny1/V.npy" "$T/tinyx-$mode/V.npy" \
         && ok "--exchange $mode, P=4 > rows: bitwise equal to P=1" || bad "$mode with P > rows" "$T/log"
 done
+ALS_SHM_NODE_SIZE=2 ALS_SHM_CYCLIC=1 train 4 $(variant_args social) --exchange shared > "$T/log" 2>&1
+grep -q "^exchange: shared (--exchange shared: 2 nodes x 2 ranks, one copy of U and V per node)" "$T/log" \
+    && grep -q "^shared: bytes received per rank per iteration (from other nodes, through its bridge) min [1-9]" "$T/log" \
+    && grep -q "^peak_rss_mb counts the node's shared U and V" "$T/log" \
+    && ok "--exchange shared reports its nodes, the bytes through the bridges and how RSS counts the copies" \
+    || bad "shared report" "$T/log"
+# unequal nodes: a clear error on every rank, no hang, no output
+rm -rf "$T/out-bad" "$T/codes"
+ALS_SHM_NODE_SIZE=2 timeout 60 mpirun -np 3 sh -c '"$ALS_TRAIN" "$@"; rc=$?; echo $rc >> '"$T/codes"'; exit $rc' sh \
+    $(variant_args social) --exchange shared --out "$T/out-bad" > "$T/log" 2>&1
+rc=$?
+# (as in expect_fail: mpirun may kill a rank still finalizing once another has
+# exited non-zero, so: mpirun failed and no rank that finished exited 0)
+if [ $rc != 0 ] && [ $rc != 124 ] && [ "$(grep -c . "$T/codes")" -ge 1 ] && ! grep -qx 0 "$T/codes" \
+    && grep -q "error: --exchange shared needs the same number of ranks on every node (found 1 to 2 ranks per node)" "$T/log" \
+    && [ -z "$(ls -A "$T/out-bad" 2>/dev/null)" ]; then
+    ok "--exchange shared on nodes of 2 and 1 ranks: every rank exits non-zero with the reason, no output"
+else bad "shared on unequal nodes (mpirun $rc, ranks: $(tr '\n' ' ' < "$T/codes" 2>/dev/null))" "$T/log"; fi
 train 3 $(variant_args social) --exchange neighbor > "$T/log" 2>&1
 grep -q "bytes received per rank per iteration: neighbor min" "$T/log" && grep -q "; allgather min" "$T/log" \
     && grep -q "ghost rows per rank: U min" "$T/log" && grep -q "expected memory per rank" "$T/log" \
@@ -200,13 +227,14 @@ grep -q "^exchange: neighbor (replicated factors need" "$T/log" \
 # checkpoint written at P=3 (sharded), resumed at P=2 (sharded) and P=4 (replicated)
 train 3 $(variant_args social) --iters 2 --exchange neighbor --checkpoint-dir "$T/ck" --checkpoint-every 1 > "$T/log" 2>&1 \
     || bad "checkpointing run (neighbor)" "$T/log"
-for pm in "2 neighbor" "4 allgather"; do
+for pm in "2 neighbor" "4 allgather" "4 shared"; do
     set -- $pm
     train $1 $(variant_args social) --exchange $2 --resume "$T/ck" --out "$T/res-$1" > "$T/log" 2>&1
     cmp -s "$T/x-social-allgather-1/U.npy" "$T/res-$1/U.npy" && cmp -s "$T/x-social-allgather-1/V.npy" "$T/res-$1/V.npy" \
         && [ "$(metrics "$T/x-social-allgather-1/metrics.json")" = "$(metrics "$T/res-$1/metrics.json")" ] \
         && ok "checkpoint of P=3 neighbor resumed at P=$1 $2: bitwise equal to an uninterrupted run" \
         || bad "resume at P=$1 $2 differs" "$T/log"
+    rm -rf "$T/res-$1"
 done
 
 # the plan tool predicts the bytes each rank receives, exactly (no test set)
@@ -231,7 +259,7 @@ train 1 --ratings "$T/z.txt" --social "$T/zs.txt" "${ZARGS[@]}" --exchange allga
 nhot=$(awk '{c[$2]++} END {for (i in c) if (c[i] > 1024) n++; print n + 0}' "$T/z.txt")
 [ "$nhot" -ge 2 ] && ok "Zipf set has $nhot hot items" || bad "Zipf set has no hot item"
 for p in 2 3 4; do
-    for mode in allgather neighbor; do
+    for mode in allgather neighbor shared; do
         train $p --ratings "$T/z.txt" --social "$T/zs.txt" "${ZARGS[@]}" --exchange $mode --out "$T/z$p$mode" > "$T/log" 2>&1
         train $p --data "$T/z.bin" "${ZARGS[@]}" --exchange $mode --out "$T/zb$p$mode" > "$T/log2" 2>&1
         if cmp -s "$T/z1/U.npy" "$T/z$p$mode/U.npy" && cmp -s "$T/z1/V.npy" "$T/z$p$mode/V.npy" \
@@ -326,11 +354,14 @@ for v in cg cgbias imp impcg; do
     ref="$T/y-$v-allgather-1"
     train 1 $(variant8 $v) --exchange allgather --out "$ref" > "$T/log" 2>&1 && grep -q PASSED "$T/log" \
         && ok "$v P=1 runs, validation PASSED" || bad "$v allgather P=1" "$T/log"
-    for mode in allgather neighbor; do
+    for mode in allgather neighbor shared; do
         for p in 1 2 3 4; do
             [ $mode = allgather ] && [ $p = 1 ] && continue
+            [ $mode = shared ] && [ $p != 4 ] && continue # 2 nodes x 2 ranks, cyclic
             o="$T/y-$v-$mode-$p"
-            if ! train $p $(variant8 $v) --exchange $mode --out "$o" > "$T/log" 2>&1; then
+            # shellcheck disable=SC2046
+            if ! env $(shm_env $p) bash -c 'timeout 120 mpirun -np "$0" "$ALS_TRAIN" "$@"' $p \
+                    $(variant8 $v) --exchange $mode --out "$o" > "$T/log" 2>&1; then
                 bad "$v $mode P=$p runs" "$T/log"; continue; fi
             if cmp -s "$ref/U.npy" "$o/U.npy" && cmp -s "$ref/V.npy" "$o/V.npy" \
                 && [ "$(allmetrics "$ref/metrics.json")" = "$(allmetrics "$o/metrics.json")" ]; then

@@ -1,0 +1,75 @@
+/* als_shm.h - replicated factors held once per node (--exchange shared).
+ *
+ * With --exchange allgather every rank holds the whole U and V and receives
+ * every other rank's new rows each half-step: per node, the same rows arrive
+ * once per rank. With --exchange shared the ranks of a node share one copy
+ * of each matrix (an MPI-3 shared-memory window, MPI_Win_allocate_shared on
+ * the communicator of MPI_Comm_split_type(MPI_COMM_TYPE_SHARED)):
+ *
+ *   - a rank writes its new rows straight into the node's copy, so rows of
+ *     the same node need no transfer at all;
+ *   - rows of other nodes arrive once per node: the ranks with the same
+ *     node-local index form a "bridge" communicator (one rank per node), and
+ *     each bridge allgathers its members' blocks into the shared copy, so
+ *     every rank of a node moves 1/(ranks per node) of the node's traffic;
+ *   - memory: (m + n) k 8 bytes per node instead of per rank.
+ *
+ * Every node must run the same number of ranks (Slurm's --ntasks-per-node;
+ * the bridges would otherwise miss blocks): als_shm_init fails with a clear
+ * error when they differ. Any placement of the ranks on the nodes works
+ * (block or cyclic). The bytes that land in the factors are the same as with
+ * allgather, so results stay bitwise identical.
+ *
+ * Synchronisation (MPI's unified memory model, a passive-target epoch held
+ * for the window's life): MPI_Win_sync, a barrier of the node, MPI_Win_sync
+ * (als_shm_fence) orders one rank's stores before the other ranks' loads.
+ *
+ * For tests on one machine, ALS_SHM_NODE_SIZE=N splits each real node into
+ * pseudo-nodes of N ranks (consecutive node ranks; with ALS_SHM_CYCLIC=1,
+ * node rank r goes to pseudo-node r mod (node size / N)).
+ */
+#ifndef ALS_SHM_H
+#define ALS_SHM_H
+
+#include <stdint.h>
+#include <mpi.h>
+
+#include "als_error.h"
+
+typedef struct {
+    MPI_Comm comm;    /* the solver's communicator (not owned) */
+    MPI_Comm node;    /* the ranks sharing one copy */
+    MPI_Comm bridge;  /* the ranks with this node-local index, one per node */
+    int node_rank, node_size, nnodes;
+    int *bridge_world; /* bridge member q -> rank in comm */
+    MPI_Win win[2];    /* U, V */
+    double *base[2];   /* the node's copy of U, V (rows x k doubles) */
+    int nwin;
+} als_shm_t;
+
+/* Collective over comm: build the node and bridge communicators. Fails
+ * (on every rank, same error) when nodes hold different numbers of ranks.
+ * On failure nothing is left allocated. */
+int als_shm_init(MPI_Comm comm, als_shm_t *sh, als_err_t *err);
+
+/* Collective over comm: allocate the node's copy of matrix which (0: U,
+ * 1: V) of rows x k doubles (node rank 0 allocates it; the others map it)
+ * and return it in sh->base[which]. */
+int als_shm_alloc(als_shm_t *sh, int which, int64_t rows, int64_t k, als_err_t *err);
+
+/* Collective over the node: every rank's stores to the shared copies so far
+ * are visible to every rank of the node after it returns, and no rank
+ * returns before every rank of the node has entered it. */
+void als_shm_fence(const als_shm_t *sh);
+
+/* Collective over comm: rows [beg[r], beg[r+1]) of matrix which belong to
+ * rank r. If blk is not NULL it holds this rank's new block (written to the
+ * node's copy here, after every rank of the node has finished reading the
+ * old rows); otherwise the block is already in place. On return every rank
+ * sees every block in sh->base[which]. Returns an MPI error code. */
+int als_shm_exchange(als_shm_t *sh, int which, int64_t k, const int64_t *beg, const double *blk);
+
+/* Collective over comm: free the windows and communicators. */
+void als_shm_free(als_shm_t *sh);
+
+#endif

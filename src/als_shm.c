@@ -1,0 +1,169 @@
+/* als_shm.c - replicated factors held once per node (als_shm.h). */
+#include "als_shm.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "als_exchange.h"
+
+/* The pseudo-node split of the tests (ALS_SHM_NODE_SIZE, ALS_SHM_CYCLIC):
+ * the color of node rank r in a node of n ranks, or -1 for none. */
+static int pseudo_node_color(int r, int n)
+{
+    const char *s = getenv("ALS_SHM_NODE_SIZE");
+    int ns = s ? atoi(s) : 0;
+    if (ns <= 0 || ns >= n)
+        return -1;
+    const char *c = getenv("ALS_SHM_CYCLIC");
+    if (c && atoi(c) == 1) {
+        int groups = (n + ns - 1) / ns;
+        return r % groups;
+    }
+    return r / ns;
+}
+
+int als_shm_init(MPI_Comm comm, als_shm_t *sh, als_err_t *err)
+{
+    memset(sh, 0, sizeof *sh);
+    sh->comm = comm;
+    sh->node = sh->bridge = MPI_COMM_NULL;
+    int rank, p;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &p);
+    MPI_Comm real;
+    int rc = MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &real);
+    if (rc == MPI_SUCCESS) {
+        int rr, rn;
+        MPI_Comm_rank(real, &rr);
+        MPI_Comm_size(real, &rn);
+        int color = pseudo_node_color(rr, rn);
+        if (color >= 0) {
+            rc = MPI_Comm_split(real, color, rr, &sh->node);
+            MPI_Comm_free(&real);
+        } else {
+            sh->node = real;
+        }
+    }
+    int bad = rc != MPI_SUCCESS;
+    MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT, MPI_MAX, comm);
+    if (bad) {
+        if (sh->node != MPI_COMM_NULL)
+            MPI_Comm_free(&sh->node);
+        return als_err_set(err, ALS_ERR_MPI, "--exchange shared: splitting the ranks by node "
+                           "failed (MPI_Comm_split_type)");
+    }
+    MPI_Comm_rank(sh->node, &sh->node_rank);
+    MPI_Comm_size(sh->node, &sh->node_size);
+    /* Every node must hold the same number of ranks. */
+    int sz[2] = {sh->node_size, -sh->node_size};
+    MPI_Allreduce(MPI_IN_PLACE, sz, 2, MPI_INT, MPI_MAX, comm);
+    if (sz[0] != -sz[1]) {
+        MPI_Comm_free(&sh->node);
+        return als_err_set(err, ALS_ERR_ARG, "--exchange shared needs the same number of ranks "
+                           "on every node (found %d to %d ranks per node): use --ntasks-per-node "
+                           "(Slurm) or --npernode (mpirun), or --exchange allgather",
+                           -sz[1], sz[0]);
+    }
+    sh->nnodes = p / sh->node_size;
+    rc = MPI_Comm_split(comm, sh->node_rank, rank, &sh->bridge);
+    sh->bridge_world = malloc((size_t)sh->nnodes * sizeof *sh->bridge_world);
+    bad = rc != MPI_SUCCESS || !sh->bridge_world;
+    MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT, MPI_MAX, comm);
+    if (bad) {
+        if (sh->bridge != MPI_COMM_NULL)
+            MPI_Comm_free(&sh->bridge);
+        MPI_Comm_free(&sh->node);
+        free(sh->bridge_world);
+        sh->bridge_world = NULL;
+        return als_err_set(err, ALS_ERR_MPI, "--exchange shared: building the bridge "
+                           "communicators failed");
+    }
+    MPI_Allgather(&rank, 1, MPI_INT, sh->bridge_world, 1, MPI_INT, sh->bridge);
+    return ALS_OK;
+}
+
+int als_shm_alloc(als_shm_t *sh, int which, int64_t rows, int64_t k, als_err_t *err)
+{
+    MPI_Aint bytes = sh->node_rank == 0 ? (MPI_Aint)((rows * k + 1) * (int64_t)sizeof(double))
+                                        : 0;
+    MPI_Info info;
+    MPI_Info_create(&info);
+    MPI_Info_set(info, "alloc_shared_noncontig", "false");
+    double *mine = NULL;
+    int rc = MPI_Win_allocate_shared(bytes, (int)sizeof(double), info, sh->node, &mine,
+                                     &sh->win[which]);
+    MPI_Info_free(&info);
+    if (rc == MPI_SUCCESS) {
+        MPI_Aint qs;
+        int du;
+        rc = MPI_Win_shared_query(sh->win[which], 0, &qs, &du, &sh->base[which]);
+        if (rc == MPI_SUCCESS)
+            rc = MPI_Win_lock_all(MPI_MODE_NOCHECK, sh->win[which]);
+    }
+    int bad = rc != MPI_SUCCESS;
+    MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT, MPI_MAX, sh->comm);
+    if (bad)
+        return als_err_set(err, ALS_ERR_NOMEM, "--exchange shared: the node's shared copy of "
+                           "%s (%lld x %lld doubles) could not be allocated",
+                           which ? "V" : "U", (long long)rows, (long long)k);
+    sh->nwin |= 1 << which;
+    return ALS_OK;
+}
+
+void als_shm_fence(const als_shm_t *sh)
+{
+    for (int w = 0; w < 2; w++)
+        if (sh->nwin & (1 << w))
+            MPI_Win_sync(sh->win[w]);
+    MPI_Barrier(sh->node);
+    for (int w = 0; w < 2; w++)
+        if (sh->nwin & (1 << w))
+            MPI_Win_sync(sh->win[w]);
+}
+
+int als_shm_exchange(als_shm_t *sh, int which, int64_t k, const int64_t *beg, const double *blk)
+{
+    int rank;
+    MPI_Comm_rank(sh->comm, &rank);
+    double *all = sh->base[which];
+    if (blk) {
+        /* The other ranks of the node may still read the old rows. */
+        als_shm_fence(sh);
+        memcpy(all + beg[rank] * k, blk, (size_t)((beg[rank + 1] - beg[rank]) * k) * sizeof *all);
+    }
+    int rc = MPI_SUCCESS;
+    if (sh->nnodes > 1) {
+        /* Other nodes' rows may be read until every rank of the node is done. */
+        if (!blk)
+            als_shm_fence(sh);
+        int64_t *start = malloc(2 * (size_t)sh->nnodes * sizeof *start);
+        if (!start)
+            return MPI_ERR_NO_MEM;
+        int64_t *cnt = start + sh->nnodes;
+        for (int q = 0; q < sh->nnodes; q++) {
+            int r = sh->bridge_world[q];
+            start[q] = beg[r];
+            cnt[q] = beg[r + 1] - beg[r];
+        }
+        rc = als_allgather_rows_at(sh->bridge, all, k, start, cnt);
+        free(start);
+    }
+    als_shm_fence(sh);
+    return rc;
+}
+
+void als_shm_free(als_shm_t *sh)
+{
+    for (int w = 0; w < 2; w++)
+        if (sh->nwin & (1 << w)) {
+            MPI_Win_unlock_all(sh->win[w]);
+            MPI_Win_free(&sh->win[w]);
+        }
+    sh->nwin = 0;
+    if (sh->bridge != MPI_COMM_NULL)
+        MPI_Comm_free(&sh->bridge);
+    if (sh->node != MPI_COMM_NULL)
+        MPI_Comm_free(&sh->node);
+    free(sh->bridge_world);
+    sh->bridge_world = NULL;
+}
