@@ -111,6 +111,20 @@ train 3 "${COMMON[@]}" --iters 8 --exchange neighbor --resume "$T/ck2n" --out "$
 same_run "$T/ref" "$T/o2n" && ok "--exchange neighbor: killed at P=2, resumed at P=3, bitwise equal to the reference" \
     || bad "neighbor resume differs" "$T/log"
 
+# And with one copy of the factors per node (--exchange shared): a rank killed
+# while the others wait in a node barrier of the shared window; no hang, and
+# the checkpoint resumes bitwise (at P=4 as 2 pseudo-nodes of 2).
+ALS_TEST_KILL_RANK=1 ALS_TEST_KILL_ITER=5 FWD="ALS_TEST_KILL_RANK ALS_TEST_KILL_ITER" \
+    train 3 "${COMMON[@]}" --iters 8 --exchange shared "${CK[@]}" --checkpoint-dir "$T/ck2s" \
+    --out "$T/o2s" > "$T/log" 2>&1
+rc=$?
+[ $rc != 0 ] && [ $rc != 124 ] && ok "--exchange shared: rank 1 SIGKILLed in iteration 5: exit $rc" \
+    || bad "shared kill: exit $rc" "$T/log"
+ALS_SHM_NODE_SIZE=2 FWD=ALS_SHM_NODE_SIZE train 4 "${COMMON[@]}" --iters 8 --exchange shared \
+    --resume "$T/ck2s" --out "$T/o2s" > "$T/log" 2>&1 || bad "resume (--exchange shared) at P=4" "$T/log"
+same_run "$T/ref" "$T/o2s" && ok "--exchange shared: killed at P=3, resumed at P=4 (2 nodes x 2), bitwise equal to the reference" \
+    || bad "shared resume differs" "$T/log"
+
 # --- 2. a kill during a checkpoint write leaves the previous one usable ---
 ALS_TEST_CRASH_IN_CHECKPOINT=2 FWD=ALS_TEST_CRASH_IN_CHECKPOINT \
     train 2 "${COMMON[@]}" --iters 8 "${CK[@]}" --checkpoint-dir "$T/ck3" --out "$T/o3" > "$T/log" 2>&1
