@@ -225,7 +225,7 @@ EOF
 
 # All submitted at once; the scheduler runs them as the 8 advertised CPUs allow.
 GEN=(GEN_USERS=1500 GEN_ITEMS=400 GEN_RPU=20 GEN_LINKS=3)
-id_train=$(submit als-train "${GEN[@]}" -- --cpus-per-task=2 jobs/train.sbatch --iters 4 --rank 8) ||
+id_train=$(submit als-train "${GEN[@]}" -- --cpus-per-task=2 jobs/train.sbatch --iters 4 --rank 8 --exchange shared) ||
     bad "sbatch train.sbatch"
 id_strong=$(submit als-strong "${GEN[@]}" ALS_RANKS="1 2 4" -- --nodes=1 --ntasks-per-node=4 \
     jobs/strong-scaling.sbatch --iters 3 --rank 16) || bad "sbatch strong-scaling.sbatch"
@@ -252,6 +252,8 @@ if [ -s "$M" ]; then
     check "train: launched by srun --mpi=pmix --cpus-per-task=2" \
         grep -q '"srun", "--mpi=pmix", "--ntasks=2", "--cpus-per-task=2"' "$D/runs/p0002-t2/run.json"
     check "train: U.npy and V.npy kept" test -s "$D/runs/p0002-t2/U.npy" -a -s "$D/runs/p0002-t2/V.npy"
+    check "train: --exchange shared under srun (one copy of U and V on the node)" \
+        test "$(field "$M" exchange.mode)" = shared
     P=$D/provenance.json
     check "train: provenance has git revision, host, Slurm job id, BLAS core" \
         test "$(field "$P" git.revision | wc -c)" = 41 -a "$(field "$P" hosts.0)" = "$HOST" \
