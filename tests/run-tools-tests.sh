@@ -175,6 +175,34 @@ print("OK")
 PYEOF
 then ok "als-scaling-report: a scaled replica's neighbor memory keeps the 16 MiB send rounds and the workspace unscaled"
 else bad "als-scaling-report scale_plan memory" "$T/log"; fi
+# --exchange shared in the plan model: U and V once per node, (m + n) k 8
+# bytes; a rank's bridge brings its peers' blocks of the other nodes.
+if $PY - "$T/planx" > "$T/log" 2>&1 <<'PYEOF'
+import sys, math, importlib.machinery, importlib.util
+ld = importlib.machinery.SourceFileLoader("rep", "tools/als-scaling-report")
+spec = importlib.util.spec_from_loader("rep", ld); rep = importlib.util.module_from_spec(spec)
+ld.exec_module(rep)
+plans = rep.parse_plan_text(open(sys.argv[1]).read())
+whole = (200000 + 20000) * 64 * 8
+d = plans[64]
+assert rep.shared_memory(d, 64, 16) == 116000000 - whole + whole / 16
+assert rep.shared_memory(d, 64, 128) == 116000000 - whole + whole / 64
+assert rep.shared_bytes(d, 64, 16) == whole * 3 / 64          # 4 nodes: 3 peers' blocks
+assert rep.shared_bytes(d, 64, 64) == 0                       # one node: nothing moves
+assert rep.shared_bytes(plans[1024], 1024, 64) == whole * 15 / 1024
+cal = {"R": 1e10, "R_eval": 1e10, "alpha_local": 1e-6, "bw_local": 1e9, "other": 0.0}
+io = {"every": 0, "bw": 1e10}
+one = rep.plan_time(cal, d, "shared", 64, 1, 64, 1.5e-6, 12e9, io)
+assert one["vol"] == 0 and abs(one["lat"] - rep.SHM_FENCES_PER_ITER * 6 * 1e-6) < 1e-15
+four = rep.plan_time(cal, d, "shared", 64, 1, 16, 1.5e-6, 12e9, io)
+assert abs(four["vol"] - whole * 3 / 64 / (12e9 / 16)) < 1e-12
+assert abs(four["lat"] - (2 * 3 * 1.5e-6 + rep.SHM_FENCES_PER_ITER * 4 * 1e-6)) < 1e-15
+print("OK")
+PYEOF
+then ok "als-scaling-report: --exchange shared model (memory once per node, bridge bytes, node barriers)"
+else bad "als-scaling-report shared model" "$T/log"; fi
+grep -q '^| shared | 16 | .* | fits | [0-9]' "$T/rep/plan-model.md" && grep -q '^- exchange, shared (one copy' "$T/rep/plan-model.md" \
+    && ok "als-scaling-report --plan: a shared row per P and its formula" || bad "plan-model shared rows" "$T/rep/plan-model.md"
 # The plan-based model against measured runs: exchange bytes equal for both modes.
 tool als-partition --data "$T/g.bin" --ranks 1,2,3 --rank 8 --summary > "$T/plan123" 2>&1
 okc=1
