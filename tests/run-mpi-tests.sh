@@ -52,6 +52,15 @@ cmp -s "$T/p1-fast/U.npy" "$T/chunk/U.npy" && cmp -s "$T/p1-fast/V.npy" "$T/chun
 ALS_MPI_CHUNK=3 ALS_MPI_DISP_MAX=10 timeout 120 mpirun -x ALS_MPI_CHUNK -x ALS_MPI_DISP_MAX -np 3 "$ALS_TRAIN" "${COMMON[@]}" --out "$T/disp" > "$T/log" 2>&1
 cmp -s "$T/p1-fast/U.npy" "$T/disp/U.npy" && cmp -s "$T/p1-fast/V.npy" "$T/disp/V.npy" \
     && ok "exchange beyond int displacements (broadcast path, 3 rows per call) bitwise equal" || bad "broadcast exchange differs" "$T/log"
+# the same two paths between the nodes of --exchange shared (3 pseudo-nodes of 1 rank)
+ALS_SHM_NODE_SIZE=1 ALS_MPI_CHUNK=2 timeout 120 mpirun -x ALS_SHM_NODE_SIZE -x ALS_MPI_CHUNK -np 3 "$ALS_TRAIN" "${COMMON[@]}" \
+    --exchange shared --out "$T/chunks" > "$T/log" 2>&1
+cmp -s "$T/p1-fast/U.npy" "$T/chunks/U.npy" && cmp -s "$T/p1-fast/V.npy" "$T/chunks/V.npy" \
+    && ok "--exchange shared, bridges in 2-row pieces: bitwise equal" || bad "chunked shared exchange differs" "$T/log"
+ALS_SHM_NODE_SIZE=1 ALS_MPI_CHUNK=3 ALS_MPI_DISP_MAX=10 timeout 120 mpirun -x ALS_SHM_NODE_SIZE -x ALS_MPI_CHUNK -x ALS_MPI_DISP_MAX \
+    -np 3 "$ALS_TRAIN" "${COMMON[@]}" --exchange shared --out "$T/disps" > "$T/log" 2>&1
+cmp -s "$T/p1-fast/U.npy" "$T/disps/U.npy" && cmp -s "$T/p1-fast/V.npy" "$T/disps/V.npy" \
+    && ok "--exchange shared, bridges beyond int displacements (broadcast path): bitwise equal" || bad "broadcast shared exchange differs" "$T/log"
 
 # --- 2. more ranks than users and items ---
 printf '5 1 4\n9 2 3\n5 2 1\n' > "$T/tiny.txt"
