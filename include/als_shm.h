@@ -44,7 +44,8 @@ typedef struct {
     int *bridge_world; /* bridge member q -> rank in comm */
     MPI_Win win[2];    /* U, V */
     double *base[2];   /* the node's copy of U, V (rows x k doubles) */
-    int nwin;
+    int nwin;          /* bit w: win[w] allocated */
+    int ready;         /* als_shm_init succeeded */
 } als_shm_t;
 
 /* Collective over comm: build the node and bridge communicators. Fails
@@ -69,7 +70,8 @@ void als_shm_fence(const als_shm_t *sh);
  * sees every block in sh->base[which]. Returns an MPI error code. */
 int als_shm_exchange(als_shm_t *sh, int which, int64_t k, const int64_t *beg, const double *blk);
 
-/* Collective over comm: free the windows and communicators. */
+/* Collective over comm: free the windows and communicators (nothing if
+ * als_shm_init did not succeed, or sh is all zero). */
 void als_shm_free(als_shm_t *sh);
 
 #endif

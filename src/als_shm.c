@@ -79,6 +79,7 @@ int als_shm_init(MPI_Comm comm, als_shm_t *sh, als_err_t *err)
                            "communicators failed");
     }
     MPI_Allgather(&rank, 1, MPI_INT, sh->bridge_world, 1, MPI_INT, sh->bridge);
+    sh->ready = 1;
     return ALS_OK;
 }
 
@@ -154,6 +155,8 @@ int als_shm_exchange(als_shm_t *sh, int which, int64_t k, const int64_t *beg, co
 
 void als_shm_free(als_shm_t *sh)
 {
+    if (!sh->ready)
+        return;
     for (int w = 0; w < 2; w++)
         if (sh->nwin & (1 << w)) {
             MPI_Win_unlock_all(sh->win[w]);
@@ -166,4 +169,5 @@ void als_shm_free(als_shm_t *sh)
         MPI_Comm_free(&sh->node);
     free(sh->bridge_world);
     sh->bridge_world = NULL;
+    sh->ready = 0;
 }
