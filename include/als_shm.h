@@ -24,6 +24,11 @@
  * for the window's life): MPI_Win_sync, a barrier of the node, MPI_Win_sync
  * (als_shm_fence) orders one rank's stores before the other ranks' loads.
  *
+ * Open MPI 4.1 backs a shared window with a file in /dev/shm (a tmpfs;
+ * containers often give it 64 MB): als_shm_alloc checks its free space
+ * first and fails with a clear error instead of a SIGBUS at the first touch
+ * of a page past its end (ALS_SHM_DIR names another directory to check).
+ *
  * For tests on one machine, ALS_SHM_NODE_SIZE=N splits each real node into
  * pseudo-nodes of N ranks (consecutive node ranks; with ALS_SHM_CYCLIC=1,
  * node rank r goes to pseudo-node r mod (node size / N)).

@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #include "als_exchange.h"
 
@@ -83,10 +84,39 @@ int als_shm_init(MPI_Comm comm, als_shm_t *sh, als_err_t *err)
     return ALS_OK;
 }
 
+/* Free bytes of the file system at path, or -1 if it cannot be read. */
+static double free_bytes(const char *path)
+{
+    struct statvfs v;
+    if (statvfs(path, &v) != 0)
+        return -1.0;
+    return (double)v.f_bavail * (double)v.f_frsize;
+}
+
 int als_shm_alloc(als_shm_t *sh, int which, int64_t rows, int64_t k, als_err_t *err)
 {
     MPI_Aint bytes = sh->node_rank == 0 ? (MPI_Aint)((rows * k + 1) * (int64_t)sizeof(double))
                                         : 0;
+    /* Open MPI backs shared windows with a file in /dev/shm: a tmpfs that is
+     * too small (containers default to 64 MB) would fail here or, worse,
+     * kill the first rank that touches a page past its end (SIGBUS). */
+    double room[2] = {0.0, 0.0}; /* over nodes: the largest shortfall's need and free space */
+    const char *dir = getenv("ALS_SHM_DIR");
+    dir = dir && *dir ? dir : "/dev/shm";
+    if (sh->node_rank == 0) {
+        double avail = free_bytes(dir);
+        if (avail >= 0.0 && (double)bytes > avail) {
+            room[0] = (double)bytes;
+            room[1] = avail;
+        }
+    }
+    MPI_Allreduce(MPI_IN_PLACE, room, 2, MPI_DOUBLE, MPI_MAX, sh->comm);
+    if (room[0] > 0.0)
+        return als_err_set(err, ALS_ERR_NOMEM, "--exchange shared: the node's copy of %s "
+                           "(%.1f MB) does not fit the free space of %s (%.1f MB), where "
+                           "Open MPI places shared windows: enlarge it (e.g. docker "
+                           "--shm-size) or use --exchange allgather", which ? "V" : "U",
+                           room[0] / 1e6, dir, room[1] / 1e6);
     MPI_Info info;
     MPI_Info_create(&info);
     MPI_Info_set(info, "alloc_shared_noncontig", "false");

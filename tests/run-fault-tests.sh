@@ -221,6 +221,15 @@ if mount -t tmpfs -o size=1m tmpfs "$MNT" 2>/dev/null; then
     train 2 "${COMMON[@]}" --iters 8 "${CK[@]}" --checkpoint-dir "$MNT/ck" --resume "$MNT/ck" --out "$MNT/out" > "$T/log" 2>&1 \
         || bad "resume once space is free" "$T/log"
     same_run "$T/ref" "$MNT/out" && ok "space freed: resume finishes bitwise equal" || bad "resume after disk full differs" "$T/log"
+    # --exchange shared checks the free space where Open MPI backs shared
+    # windows (/dev/shm; here a 1 MB tmpfs named by ALS_SHM_DIR) before it
+    # allocates: a clear error on every rank, not a SIGBUS at the first touch.
+    ALS_SHM_DIR="$MNT" FWD=ALS_SHM_DIR train 2 "${COMMON[@]}" --rank 2000 --iters 1 --exchange shared \
+        --out "$T/shmfull" > "$T/log" 2>&1
+    rc=$?
+    [ $rc != 0 ] && [ $rc != 124 ] && grep -q "error: --exchange shared: the node's copy of U (.* MB) does not fit the free space of $MNT (1.0 MB)" "$T/log" \
+        && [ ! -e "$T/shmfull" ] && ok "--exchange shared, shared-memory file system too small: clear error (exit $rc), no output" \
+        || bad "shared with a small /dev/shm: exit $rc" "$T/log"
     umount "$MNT" && MNT=""
 else
     skp "disk-full tests: cannot mount a tmpfs (needs root)"
