@@ -224,7 +224,7 @@ if mount -t tmpfs -o size=1m tmpfs "$MNT" 2>/dev/null; then
     # --exchange shared checks the free space where Open MPI backs shared
     # windows (/dev/shm; here a 1 MB tmpfs named by ALS_SHM_DIR) before it
     # allocates: a clear error on every rank, not a SIGBUS at the first touch.
-    ALS_SHM_DIR="$MNT" FWD=ALS_SHM_DIR train 2 "${COMMON[@]}" --rank 2000 --iters 1 --exchange shared \
+    ALS_SHM_DIR="$MNT" FWD=ALS_SHM_DIR train 2 "${COMMON[@]}" --rank 4000 --iters 1 --exchange shared \
         --out "$T/shmfull" > "$T/log" 2>&1
     rc=$?
     [ $rc != 0 ] && [ $rc != 124 ] && grep -q "error: --exchange shared: the node's copy of U (.* MB) does not fit the free space of $MNT (1.0 MB)" "$T/log" \
