@@ -489,6 +489,14 @@ int als_solver_init_test(MPI_Comm comm, const als_options_t *opt, const als_data
     s->bytes_recv_iter = (double)ps.bytes_neighbor;
     s->bytes_recv_other = (double)ps.bytes_allgather;
     double mem_n = (double)ps.mem_neighbor, mem_a = (double)ps.mem_allgather;
+    if (opt->implicit) {
+        /* --implicit (not in the plan, which als-partition prints without a
+         * model): the view rows' norms, 8 bytes per view row and side, and
+         * the two k x k Grams X'X, Y'Y. */
+        const double grams = 2.0 * (double)k * (double)k * 8.0;
+        mem_a += 8.0 * (double)(m + n) + grams;
+        mem_n += 8.0 * (double)(nu + nug + ni + nvg) + grams;
+    }
     if (s->mode == ALS_EXCH_AUTO) {
         /* Memory first (largest rank decides), then a time model of one
          * iteration's two exchanges on the slowest rank:
