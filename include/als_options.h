@@ -32,6 +32,10 @@ typedef enum {
     ALS_EXCH_SHARED      /* replicated once per node (als_shm.h), allgather between nodes */
 } als_exchange_mode_t;
 
+/* What one copy of the factors is shared by with --exchange shared
+ * (--shared-domain, als_shm.h). */
+enum { ALS_SHM_NODE = 0, ALS_SHM_SOCKET, ALS_SHM_NUMA };
+
 /* How each row's normal equations are solved (--solver). */
 typedef enum {
     ALS_SOLVER_CHOLESKY = 0, /* form the k×k system, Cholesky (exact) */
@@ -56,7 +60,8 @@ typedef struct {
     int value_col;                /* --value-column: 0-based column of the rating (default 2) */
     als_dup_policy_t duplicates;  /* --duplicates */
     als_kernel_t kernel;          /* --kernel ref|fast */
-    als_exchange_mode_t exchange; /* --exchange allgather|neighbor|auto */
+    als_exchange_mode_t exchange; /* --exchange allgather|shared|neighbor|auto */
+    int shm_domain;               /* --shared-domain: ALS_SHM_NODE, _SOCKET or _NUMA */
     double mem_limit;             /* --mem-per-rank BYTES for --exchange auto (0 = detect) */
     int threads;                  /* --threads: OpenMP threads per rank (0 = OMP default) */
     int quiet;                    /* --quiet: no per-iteration lines */

@@ -40,6 +40,10 @@
 #include <mpi.h>
 
 #include "als_error.h"
+#include "als_options.h"
+
+/* "node", "socket" or "numa". */
+const char *als_shm_domain_name(int domain);
 
 typedef struct {
     MPI_Comm comm;    /* the solver's communicator (not owned) */
@@ -51,12 +55,20 @@ typedef struct {
     double *base[2];   /* the node's copy of U, V (rows x k doubles) */
     int nwin;          /* bit w: win[w] allocated */
     int ready;         /* als_shm_init succeeded */
+    int domain;        /* ALS_SHM_NODE, _SOCKET or _NUMA */
+    int unbound;       /* socket/numa domains of one rank on nodes of several:
+                        * the ranks are not bound (nothing is shared) */
 } als_shm_t;
 
-/* Collective over comm: build the node and bridge communicators. Fails
- * (on every rank, same error) when nodes hold different numbers of ranks.
- * On failure nothing is left allocated. */
-int als_shm_init(MPI_Comm comm, als_shm_t *sh, als_err_t *err);
+/* Collective over comm: build the node and bridge communicators. The
+ * "node" is the sharing domain: the ranks of one node (MPI_COMM_TYPE_SHARED),
+ * or of one socket or NUMA domain (Open MPI's OMPI_COMM_TYPE_SOCKET/_NUMA:
+ * one copy per socket keeps every read local on multi-socket nodes; the
+ * ranks must be bound, e.g. mpirun --bind-to core, or each rank is its own
+ * domain). Fails (on every rank, same error) when domains hold different
+ * numbers of ranks, or the MPI lacks the domain. On failure nothing is left
+ * allocated. */
+int als_shm_init(MPI_Comm comm, int domain, als_shm_t *sh, als_err_t *err);
 
 /* Collective over comm: allocate the node's copy of matrix which (0: U,
  * 1: V) of rows x k doubles (node rank 0 allocates it; the others map it)

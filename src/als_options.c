@@ -104,6 +104,9 @@ void als_options_usage(FILE *out, const char *prog)
 "                       when replicated factors would not fit the memory, else the\n"
 "                       faster of allgather and neighbor by a bytes/messages model;\n"
 "                       prints why). All give bitwise the same results\n"
+"  --shared-domain D    with --exchange shared: one copy per node (default), socket\n"
+"                       or numa (keeps reads local on multi-socket nodes; bind the\n"
+"                       ranks, e.g. mpirun --bind-to core, or nothing is shared)\n"
 "  --mem-per-rank BYTES memory a rank may use, for --exchange auto (default: the\n"
 "                       node's physical memory / ranks on the node; K/M/G suffixes)\n"
 "  --threads T          OpenMP threads per rank (default: OMP_NUM_THREADS or 1)\n"
@@ -164,7 +167,8 @@ int als_options_parse(int argc, char **argv, als_options_t *o, FILE *out, als_er
 {
     enum { O_RATINGS = 256, O_SOCIAL, O_TEST, O_INIT_U, O_INIT_V, O_OUT, O_RANK, O_LAMBDA,
            O_LAMBDA_U, O_LAMBDA_V, O_ALPHA, O_ITERS, O_TOL, O_SEED, O_VALCOL, O_DUP,
-           O_KERNEL, O_THREADS, O_QUIET, O_HELP, O_VERSION, O_BIAS, O_LSCALE, O_LBIAS, O_EXCHANGE, O_MEMRANK };
+           O_KERNEL, O_THREADS, O_QUIET, O_HELP, O_VERSION, O_BIAS, O_LSCALE, O_LBIAS, O_EXCHANGE, O_MEMRANK,
+           O_SHMDOM };
     enum { O_DATA = 512, O_PRINT_PLAN };
     enum { O_CKPT_EVERY = 768, O_CKPT_DIR, O_RESUME };
     enum { O_SOLVER = 1024, O_CG_STEPS, O_IMPLICIT, O_CONF, O_CONF_SCALE, O_EPS, O_TOP };
@@ -194,6 +198,7 @@ int als_options_parse(int argc, char **argv, als_options_t *o, FILE *out, als_er
         {"threads", required_argument, NULL, O_THREADS},
         {"exchange", required_argument, NULL, O_EXCHANGE},
         {"mem-per-rank", required_argument, NULL, O_MEMRANK},
+        {"shared-domain", required_argument, NULL, O_SHMDOM},
         {"quiet", no_argument, NULL, O_QUIET},
         {"bias", no_argument, NULL, O_BIAS},
         {"lambda-scale", required_argument, NULL, O_LSCALE},
@@ -284,6 +289,17 @@ int als_options_parse(int argc, char **argv, als_options_t *o, FILE *out, als_er
             else
                 rc = als_err_set(err, ALS_ERR_ARG, "--exchange: '%s' is not one of allgather, "
                                  "shared, neighbor, auto", optarg);
+            break;
+        case O_SHMDOM:
+            if (strcmp(optarg, "node") == 0)
+                o->shm_domain = ALS_SHM_NODE;
+            else if (strcmp(optarg, "socket") == 0)
+                o->shm_domain = ALS_SHM_SOCKET;
+            else if (strcmp(optarg, "numa") == 0)
+                o->shm_domain = ALS_SHM_NUMA;
+            else
+                rc = als_err_set(err, ALS_ERR_ARG, "--shared-domain: '%s' is not one of node, "
+                                 "socket, numa", optarg);
             break;
         case O_MEMRANK: {
             char *end;

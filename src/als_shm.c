@@ -23,16 +23,32 @@ static int pseudo_node_color(int r, int n)
     return r / ns;
 }
 
-int als_shm_init(MPI_Comm comm, als_shm_t *sh, als_err_t *err)
+const char *als_shm_domain_name(int domain)
+{
+    return domain == ALS_SHM_SOCKET ? "socket" : domain == ALS_SHM_NUMA ? "numa" : "node";
+}
+
+int als_shm_init(MPI_Comm comm, int domain, als_shm_t *sh, als_err_t *err)
 {
     memset(sh, 0, sizeof *sh);
     sh->comm = comm;
+    sh->domain = domain;
     sh->node = sh->bridge = MPI_COMM_NULL;
     int rank, p;
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &p);
+    int type = MPI_COMM_TYPE_SHARED;
+    if (domain != ALS_SHM_NODE) {
+#if defined(OPEN_MPI) && OPEN_MPI
+        type = domain == ALS_SHM_SOCKET ? OMPI_COMM_TYPE_SOCKET : OMPI_COMM_TYPE_NUMA;
+#else
+        return als_err_set(err, ALS_ERR_ARG, "--shared-domain %s needs Open MPI's "
+                           "OMPI_COMM_TYPE_SOCKET/NUMA; this MPI offers only node",
+                           als_shm_domain_name(domain));
+#endif
+    }
     MPI_Comm real;
-    int rc = MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &real);
+    int rc = MPI_Comm_split_type(comm, type, 0, MPI_INFO_NULL, &real);
     if (rc == MPI_SUCCESS) {
         int rr, rn;
         MPI_Comm_rank(real, &rr);
@@ -55,15 +71,30 @@ int als_shm_init(MPI_Comm comm, als_shm_t *sh, als_err_t *err)
     }
     MPI_Comm_rank(sh->node, &sh->node_rank);
     MPI_Comm_size(sh->node, &sh->node_size);
+    if (domain != ALS_SHM_NODE) {
+        /* Unbound ranks each get a domain of their own: say so. */
+        MPI_Comm whole;
+        int wn = 1, single[2];
+        if (MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &whole) ==
+            MPI_SUCCESS) {
+            MPI_Comm_size(whole, &wn);
+            MPI_Comm_free(&whole);
+        }
+        single[0] = sh->node_size == 1 && wn > 1;
+        single[1] = !single[0];
+        MPI_Allreduce(MPI_IN_PLACE, single, 2, MPI_INT, MPI_MIN, comm);
+        sh->unbound = single[0];
+    }
     /* Every node must hold the same number of ranks. */
     int sz[2] = {sh->node_size, -sh->node_size};
     MPI_Allreduce(MPI_IN_PLACE, sz, 2, MPI_INT, MPI_MAX, comm);
     if (sz[0] != -sz[1]) {
         MPI_Comm_free(&sh->node);
         return als_err_set(err, ALS_ERR_ARG, "--exchange shared needs the same number of ranks "
-                           "on every node (found %d to %d ranks per node): use --ntasks-per-node "
+                           "on every %s (found %d to %d ranks per %s): use --ntasks-per-node "
                            "(Slurm) or --npernode (mpirun), or --exchange allgather",
-                           -sz[1], sz[0]);
+                           als_shm_domain_name(domain), -sz[1], sz[0],
+                           als_shm_domain_name(domain));
     }
     sh->nnodes = p / sh->node_size;
     rc = MPI_Comm_split(comm, sh->node_rank, rank, &sh->bridge);

@@ -527,11 +527,15 @@ int als_solver_init_test(MPI_Comm comm, const als_options_t *opt, const als_data
         snprintf(s->why, sizeof s->why, "--exchange %s", als_exchange_mode_name(s->mode));
     }
     if (s->mode == ALS_EXCH_SHARED) {
-        if (als_shm_init(comm, &s->shm, err) != ALS_OK)
+        if (als_shm_init(comm, opt->shm_domain, &s->shm, err) != ALS_OK)
             return err->code;
-        snprintf(s->why, sizeof s->why, "--exchange shared: %d node%s x %d rank%s, one copy of "
-                 "U and V per node", s->shm.nnodes, s->shm.nnodes > 1 ? "s" : "",
-                 s->shm.node_size, s->shm.node_size > 1 ? "s" : "");
+        const char *dn = s->shm.domain == ALS_SHM_NUMA ? "NUMA domain"
+                         : als_shm_domain_name(s->shm.domain);
+        snprintf(s->why, sizeof s->why, "--exchange shared: %d %s%s x %d rank%s, one copy of "
+                 "U and V per %s%s", s->shm.nnodes, dn, s->shm.nnodes > 1 ? "s" : "",
+                 s->shm.node_size, s->shm.node_size > 1 ? "s" : "", dn,
+                 s->shm.unbound ? "; the ranks are not bound (mpirun --bind-to core), so each "
+                 "is its own domain and nothing is shared" : "");
     }
     if (s->mode == ALS_EXCH_ALLGATHER || s->mode == ALS_EXCH_SHARED) {
         /* The whole matrices: view slot = global row. */

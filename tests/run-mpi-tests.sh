@@ -208,9 +208,24 @@ done
 ALS_SHM_NODE_SIZE=2 ALS_SHM_CYCLIC=1 train 4 $(variant_args social) --exchange shared > "$T/log" 2>&1
 grep -q "^exchange: shared (--exchange shared: 2 nodes x 2 ranks, one copy of U and V per node)" "$T/log" \
     && grep -q "^shared: bytes received per rank per iteration (from other nodes, through its bridge) min [1-9]" "$T/log" \
-    && grep -q "^peak_rss_mb counts the node's shared U and V" "$T/log" \
+    && grep -q "^peak_rss_mb counts the shared U and V" "$T/log" \
     && ok "--exchange shared reports its nodes, the bytes through the bridges and how RSS counts the copies" \
     || bad "shared report" "$T/log"
+# one copy per socket / NUMA domain (--shared-domain): bound ranks share it;
+# unbound ranks are each their own domain, said at start-up; bitwise equal
+for dom in socket numa; do
+    train 2 $(variant_args social) --exchange shared --shared-domain $dom --out "$T/dom-$dom" > "$T/log" 2>&1
+    cmp -s "$T/x-social-allgather-1/U.npy" "$T/dom-$dom/U.npy" && cmp -s "$T/x-social-allgather-1/V.npy" "$T/dom-$dom/V.npy" \
+        && grep -q "^exchange: shared (--exchange shared: 1 \(socket\|NUMA domain\) x 2 ranks" "$T/log" \
+        && ok "--shared-domain $dom, P=2 bound to cores: one copy, bitwise equal" || bad "--shared-domain $dom" "$T/log"
+done
+timeout 120 mpirun -np 2 --bind-to none "$ALS_TRAIN" $(variant_args social) --exchange shared --shared-domain socket \
+    --out "$T/dom-unb" > "$T/log" 2>&1
+cmp -s "$T/x-social-allgather-1/U.npy" "$T/dom-unb/U.npy" && cmp -s "$T/x-social-allgather-1/V.npy" "$T/dom-unb/V.npy" \
+    && grep -q "the ranks are not bound (mpirun --bind-to core), so each is its own domain and nothing is shared" "$T/log" \
+    && ok "--shared-domain socket with unbound ranks: says nothing is shared, bitwise equal" || bad "unbound socket domains" "$T/log"
+expect_fail "--shared-domain of an unknown domain" "\-\-shared-domain: 'rack' is not one of node, socket, numa" \
+    --ratings "$D/ratings.txt" --exchange shared --shared-domain rack
 # unequal nodes: a clear error on every rank, no hang, no output
 rm -rf "$T/out-bad" "$T/codes"
 ALS_SHM_NODE_SIZE=2 timeout 60 mpirun -np 3 sh -c '"$ALS_TRAIN" "$@"; rc=$?; echo $rc >> '"$T/codes"'; exit $rc' sh \

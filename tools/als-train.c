@@ -501,7 +501,7 @@ int main(int argc, char **argv)
                rss[0], rss[1], rss[2], xmem[0] / 1048576.0, xmem[1] / 1048576.0,
                xmem[2] / 1048576.0);
         if (s.mode == ALS_EXCH_SHARED)
-            printf("peak_rss_mb counts the node's shared U and V (%.1f MB) in full on every rank "
+            printf("peak_rss_mb counts the shared U and V (%.1f MB) in full on every rank "
                    "that reads them; the model counts 1/%d of them per rank\n",
                    (double)(s.data->m + s.data->n) * s.k * 8.0 / 1048576.0, s.shm.node_size);
         printf("exchange_bytes_per_iteration: min %.0f avg %.1f max %.0f (measured, %s)\n",
