@@ -51,6 +51,7 @@ typedef struct {
     MPI_Comm bridge;  /* the ranks with this node-local index, one per node */
     int node_rank, node_size, nnodes;
     int *bridge_world; /* bridge member q -> rank in comm */
+    int64_t *bstart;   /* 2 nnodes: the bridge members' block starts and counts */
     MPI_Win win[2];    /* U, V */
     double *base[2];   /* the node's copy of U, V (rows x k doubles) */
     int nwin;          /* bit w: win[w] allocated */

@@ -382,6 +382,9 @@ int als_options_parse(int argc, char **argv, als_options_t *o, FILE *out, als_er
     if (o->implicit && o->bias)
         return als_err_set(err, ALS_ERR_ARG, "--implicit and --bias together are not supported "
                            "(the implicit loss has no biases)");
+    if (o->shm_domain != ALS_SHM_NODE && o->exchange != ALS_EXCH_SHARED)
+        return als_err_set(err, ALS_ERR_ARG, "--shared-domain applies to --exchange shared "
+                           "only (give both)");
     if (o->checkpoint_dir[0] && o->checkpoint_every == 0)
         o->checkpoint_every = 10;
     if (o->checkpoint_every > 0 && !o->checkpoint_dir[0] && !o->resume[0])

@@ -49,6 +49,8 @@ int als_shm_init(MPI_Comm comm, int domain, als_shm_t *sh, als_err_t *err)
     }
     MPI_Comm real;
     int rc = MPI_Comm_split_type(comm, type, 0, MPI_INFO_NULL, &real);
+    if (rc == MPI_SUCCESS && real == MPI_COMM_NULL) /* no such domain here: on its own */
+        rc = MPI_Comm_dup(MPI_COMM_SELF, &real);
     if (rc == MPI_SUCCESS) {
         int rr, rn;
         MPI_Comm_rank(real, &rr);
@@ -74,16 +76,15 @@ int als_shm_init(MPI_Comm comm, int domain, als_shm_t *sh, als_err_t *err)
     if (domain != ALS_SHM_NODE) {
         /* Unbound ranks each get a domain of their own: say so. */
         MPI_Comm whole;
-        int wn = 1, single[2];
+        int wn = 1;
         if (MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &whole) ==
-            MPI_SUCCESS) {
+            MPI_SUCCESS && whole != MPI_COMM_NULL) {
             MPI_Comm_size(whole, &wn);
             MPI_Comm_free(&whole);
         }
-        single[0] = sh->node_size == 1 && wn > 1;
-        single[1] = !single[0];
-        MPI_Allreduce(MPI_IN_PLACE, single, 2, MPI_INT, MPI_MIN, comm);
-        sh->unbound = single[0];
+        int single = sh->node_size == 1 && wn > 1;
+        MPI_Allreduce(MPI_IN_PLACE, &single, 1, MPI_INT, MPI_MIN, comm);
+        sh->unbound = single;
     }
     /* Every node must hold the same number of ranks. */
     int sz[2] = {sh->node_size, -sh->node_size};
@@ -99,14 +100,17 @@ int als_shm_init(MPI_Comm comm, int domain, als_shm_t *sh, als_err_t *err)
     sh->nnodes = p / sh->node_size;
     rc = MPI_Comm_split(comm, sh->node_rank, rank, &sh->bridge);
     sh->bridge_world = malloc((size_t)sh->nnodes * sizeof *sh->bridge_world);
-    bad = rc != MPI_SUCCESS || !sh->bridge_world;
+    sh->bstart = malloc(2 * (size_t)sh->nnodes * sizeof *sh->bstart);
+    bad = rc != MPI_SUCCESS || !sh->bridge_world || !sh->bstart;
     MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT, MPI_MAX, comm);
     if (bad) {
         if (sh->bridge != MPI_COMM_NULL)
             MPI_Comm_free(&sh->bridge);
         MPI_Comm_free(&sh->node);
         free(sh->bridge_world);
+        free(sh->bstart);
         sh->bridge_world = NULL;
+        sh->bstart = NULL;
         return als_err_set(err, ALS_ERR_MPI, "--exchange shared: building the bridge "
                            "communicators failed");
     }
@@ -198,17 +202,13 @@ int als_shm_exchange(als_shm_t *sh, int which, int64_t k, const int64_t *beg, co
         /* Other nodes' rows may be read until every rank of the node is done. */
         if (!blk)
             als_shm_fence(sh);
-        int64_t *start = malloc(2 * (size_t)sh->nnodes * sizeof *start);
-        if (!start)
-            return MPI_ERR_NO_MEM;
-        int64_t *cnt = start + sh->nnodes;
+        int64_t *start = sh->bstart, *cnt = start + sh->nnodes;
         for (int q = 0; q < sh->nnodes; q++) {
             int r = sh->bridge_world[q];
             start[q] = beg[r];
             cnt[q] = beg[r + 1] - beg[r];
         }
         rc = als_allgather_rows_at(sh->bridge, all, k, start, cnt);
-        free(start);
     }
     als_shm_fence(sh);
     return rc;
@@ -229,6 +229,8 @@ void als_shm_free(als_shm_t *sh)
     if (sh->node != MPI_COMM_NULL)
         MPI_Comm_free(&sh->node);
     free(sh->bridge_world);
+    free(sh->bstart);
     sh->bridge_world = NULL;
+    sh->bstart = NULL;
     sh->ready = 0;
 }

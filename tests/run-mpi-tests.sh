@@ -224,6 +224,8 @@ timeout 120 mpirun -np 2 --bind-to none "$ALS_TRAIN" $(variant_args social) --ex
 cmp -s "$T/x-social-allgather-1/U.npy" "$T/dom-unb/U.npy" && cmp -s "$T/x-social-allgather-1/V.npy" "$T/dom-unb/V.npy" \
     && grep -q "the ranks are not bound (mpirun --bind-to core), so each is its own domain and nothing is shared" "$T/log" \
     && ok "--shared-domain socket with unbound ranks: says nothing is shared, bitwise equal" || bad "unbound socket domains" "$T/log"
+expect_fail "--shared-domain without --exchange shared" "\-\-shared-domain applies to --exchange shared only" \
+    --ratings "$D/ratings.txt" --shared-domain socket
 expect_fail "--shared-domain of an unknown domain" "\-\-shared-domain: 'rack' is not one of node, socket, numa" \
     --ratings "$D/ratings.txt" --exchange shared --shared-domain rack
 # unequal nodes: a clear error on every rank, no hang, no output
