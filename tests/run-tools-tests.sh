@@ -216,6 +216,27 @@ if [ $okc = 1 ] && $PY tools/als-scaling-report "$T/chk/allgather" --no-plots --
     && [ "$(grep -c '| yes |' "$T/chkrep/plan-check.md")" = 6 ]; then
     ok "als-scaling-report --check-plan: predicted = measured exchange bytes, P = 1..3, both modes"
 else bad "als-scaling-report --check-plan" "$T/chkrep/plan-check.md"; fi
+# --exchange shared runs: the model gives them no exchange bytes (one node),
+# the alpha-beta fit and the plan check leave them out (with a warning).
+train 2 --data "$T/g.bin" --rank 8 --iters 2 --exchange shared --quiet --out "$T/chk/shared/p2" > "$T/log" 2>&1
+if $PY tools/als-scaling-report "$T/chk/allgather/p1" "$T/chk/allgather/p2" "$T/chk/shared/p2" --no-plots --quiet \
+        --model --out "$T/shrep" --check-plan "$T/plan123:$T/chk/shared" > "$T/log" 2>&1 \
+    && grep -q "exchange shared runs are not checked against the plan" "$T/log" \
+    && $PY - >> "$T/log" 2>&1 <<'PYEOF'
+import importlib.machinery, importlib.util
+ld = importlib.machinery.SourceFileLoader("rep", "tools/als-scaling-report")
+spec = importlib.util.spec_from_loader("rep", ld); rep = importlib.util.module_from_spec(spec)
+ld.exec_module(rep)
+cal = {"R": 1e10, "R_eval": 1e10, "R_test": 1e10, "other": 0.0}
+a = rep.model_time(cal, 100000, 10000, 10 ** 6, 0, 32, 4, 1, 4, 1e-6, 1e9)
+s = rep.model_time(cal, 100000, 10000, 10 ** 6, 0, 32, 4, 1, 4, 1e-6, 1e9, 0, "shared")
+assert a["exch"] > 0.01, a               # 3/4 of 28 MB at 1 GB/s
+assert abs(s["exch"] - rep.SHM_FENCES_PER_ITER * 2 * 1e-6) < 1e-15, s
+assert a["comp"] == s["comp"] and a["eval"] == s["eval"]
+PYEOF
+then
+    ok "als-scaling-report: a --exchange shared run is modelled without exchange bytes and left out of the plan check"
+else bad "als-scaling-report with a shared run" "$T/log"; fi
 
 # ---- 3. corrupted binary files: named file and section, every rank non-zero, no hang ----
 expect_fail() { # name P pattern args...
