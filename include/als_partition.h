@@ -15,21 +15,22 @@
  * row width k (als_plan_width) with `threads` threads per rank, printed to
  * out one after the other: the plan als_data_scatter and als_data_load_binary
  * compute (same als_plan_blocks), its per-rank figures and summary lines
- * (als_planstats_print; with_table = 0: summary lines only). Local.
+ * (als_planstats_print; with_table = 0: summary lines only; rpn > 0 adds
+ * --exchange shared's figures for nodes of rpn consecutive ranks). Local.
  * Returns ALS_OK or ALS_ERR_NOMEM. */
 int als_partition_print_global(FILE *out, const als_global_t *g, int np, const int *plist,
-                               int k, int threads, int with_table, als_err_t *err);
+                               int k, int threads, int rpn, int with_table, als_err_t *err);
 
 /* The same from a binary dataset: its row pointers and index sections only
  * (verified; the values are not read). Local. */
 int als_partition_print_binary(FILE *out, const char *path, int np, const int *plist, int k,
-                               int threads, int with_table, als_err_t *err);
+                               int threads, int rpn, int with_table, als_err_t *err);
 
 /* The same from the index arrays (W: wptr/wcol, may be NULL); out may be
  * NULL (no printing); ghost_total (np entries, may be NULL) receives each
  * plan's ghost rows summed over ranks (U + V). Local. */
 int als_partition_print_arrays(FILE *out, int np, const int *plist, int k, int threads,
-                               int with_table, int64_t m, int64_t n, const int64_t *uptr,
+                               int rpn, int with_table, int64_t m, int64_t n, const int64_t *uptr,
                                const int64_t *ucol, const int64_t *iptr, const int64_t *irow,
                                const int64_t *wptr, const int64_t *wcol, int64_t *ghost_total,
                                als_err_t *err);

@@ -91,10 +91,14 @@ int als_planstats_global(int p, int64_t m, int64_t n, const int64_t *ubeg, const
  *   bytes_per_iteration_allgather: MIN AVG MAX
  *   memory_per_rank_bytes_neighbor: MIN AVG MAX
  *   memory_per_rank_bytes_allgather: MIN AVG MAX
+ *   ranks_per_node: R                        (only with rpn > 0; then also
+ *   bytes_per_iteration_shared: MIN AVG MAX   --exchange shared with R =
+ *   memory_per_rank_bytes_shared: MIN AVG MAX min(p, rpn) consecutive ranks
+ *                                             per node, if R divides p)
  *   imbalance_flops: users X items Y         (max/mean modelled flops)
  * imbalance_flops is the last line (scripts cut the plan at ^imbalance).
  * with_table = 0 prints the summary lines only (large p). */
-void als_planstats_print(FILE *out, int p, int64_t m, int64_t n, int k, int threads,
+void als_planstats_print(FILE *out, int p, int64_t m, int64_t n, int k, int threads, int rpn,
                          const als_planstats_counts_t *cnt, int with_table);
 
 #endif

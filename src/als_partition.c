@@ -13,7 +13,7 @@
 
 /* Plans for each p from the global arrays, then print. */
 int als_partition_print_arrays(FILE *out, int np, const int *plist, int k, int threads,
-                               int with_table, int64_t m, int64_t n, const int64_t *uptr,
+                               int rpn, int with_table, int64_t m, int64_t n, const int64_t *uptr,
                                const int64_t *ucol, const int64_t *iptr, const int64_t *irow,
                                const int64_t *wptr, const int64_t *wcol, int64_t *ghost_total,
                                als_err_t *err)
@@ -41,7 +41,7 @@ int als_partition_print_arrays(FILE *out, int np, const int *plist, int k, int t
                 ghost_total[q] += cnt[r].ughost + cnt[r].vghost;
         }
         if (rc == ALS_OK && out)
-            als_planstats_print(out, p, m, n, k, threads, cnt, with_table);
+            als_planstats_print(out, p, m, n, k, threads, rpn, cnt, with_table);
         free(cnt); free(ubeg); free(ibeg);
         if (rc != ALS_OK)
             return rc;
@@ -50,9 +50,10 @@ int als_partition_print_arrays(FILE *out, int np, const int *plist, int k, int t
 }
 
 int als_partition_print_global(FILE *out, const als_global_t *g, int np, const int *plist,
-                               int k, int threads, int with_table, als_err_t *err)
+                               int k, int threads, int rpn, int with_table, als_err_t *err)
 {
-    return als_partition_print_arrays(out, np, plist, k, threads, with_table, g->m, g->n, g->uptr,
+    return als_partition_print_arrays(out, np, plist, k, threads, rpn, with_table, g->m, g->n,
+                                      g->uptr,
                                       g->ucol, g->iptr, g->irow, g->wptr, g->wcol, NULL, err);
 }
 
@@ -92,12 +93,13 @@ int als_partition_load_index(const char *path, int64_t *m_, int64_t *n_, int64_t
 }
 
 int als_partition_print_binary(FILE *out, const char *path, int np, const int *plist, int k,
-                               int threads, int with_table, als_err_t *err)
+                               int threads, int rpn, int with_table, als_err_t *err)
 {
     int64_t m, n, *uptr, *ucol, *iptr, *irow, *wptr, *wcol;
     if (als_partition_load_index(path, &m, &n, &uptr, &ucol, &iptr, &irow, &wptr, &wcol, err))
         return err->code;
-    int rc = als_partition_print_arrays(out, np, plist, k, threads, with_table, m, n, uptr, ucol,
+    int rc = als_partition_print_arrays(out, np, plist, k, threads, rpn, with_table, m, n, uptr,
+                                        ucol,
                                         iptr, irow, wptr, wcol, NULL, err);
     free(uptr); free(wptr); free(iptr); free(ucol); free(irow); free(wcol);
     return rc;
@@ -161,7 +163,7 @@ void als_partition_print_data(MPI_Comm comm, const als_data_t *d, int k, int thr
                 all[r].usent = sum[r];
                 all[r].vsent = sum[p + r];
             }
-            als_planstats_print(out, p, d->m, d->n, k, threads, all, 1);
+            als_planstats_print(out, p, d->m, d->n, k, threads, 0, all, 1);
             fflush(out);
         }
     } else if (rank == 0 && out) {

@@ -130,9 +130,16 @@ static void span_print(FILE *out, const char *key, const span_t *s, int p)
             s->max);
 }
 
-void als_planstats_print(FILE *out, int p, int64_t m, int64_t n, int k, int threads,
+void als_planstats_print(FILE *out, int p, int64_t m, int64_t n, int k, int threads, int rpn,
                          const als_planstats_counts_t *cnt, int with_table)
 {
+    /* --exchange shared on nodes of R consecutive ranks: a rank's bridge
+     * brings the blocks of the ranks with its node-local index on the other
+     * nodes; the node's copy of U and V counts 1/R per rank. */
+    const int R = rpn > 0 ? (rpn < p ? rpn : p) : 0;
+    const int shared = R > 0 && p % R == 0;
+    span_t bs = {0}, ms = {0};
+    const int64_t whole = (m + n) * (int64_t)k * 8;
     fprintf(out, "block plan for %d rank%s (k = %d, %d thread%s per rank; cost = modelled flops,"
             " DESIGN.md section 6)\n", p, p == 1 ? "" : "s", k, threads, threads == 1 ? "" : "s");
     if (with_table)
@@ -161,6 +168,13 @@ void als_planstats_print(FILE *out, int p, int64_t m, int64_t n, int k, int thre
         span_add(&ba, s.bytes_allgather, r == 0);
         span_add(&mn, s.mem_neighbor, r == 0);
         span_add(&ma, s.mem_allgather, r == 0);
+        if (shared) {
+            int64_t rows = 0;
+            for (int q = r % R; q < p; q += R)
+                rows += q / R != r / R ? cnt[q].users + cnt[q].items : 0;
+            span_add(&bs, rows * (int64_t)k * 8, r == 0);
+            span_add(&ms, s.mem_allgather - whole + (whole + R - 1) / R, r == 0);
+        }
         fu_tot += s.flops_u;
         fv_tot += s.flops_v;
         if (s.flops_u > fu_max) fu_max = s.flops_u;
@@ -182,6 +196,15 @@ void als_planstats_print(FILE *out, int p, int64_t m, int64_t n, int k, int thre
     span_print(out, "bytes_per_iteration_allgather", &ba, p);
     span_print(out, "memory_per_rank_bytes_neighbor", &mn, p);
     span_print(out, "memory_per_rank_bytes_allgather", &ma, p);
+    if (R > 0) {
+        fprintf(out, "ranks_per_node: %d\n", R);
+        if (shared) {
+            span_print(out, "bytes_per_iteration_shared", &bs, p);
+            span_print(out, "memory_per_rank_bytes_shared", &ms, p);
+        } else {
+            fprintf(out, "shared: not modelled (%d ranks do not fill nodes of %d)\n", p, R);
+        }
+    }
     fprintf(out, "imbalance_flops: users %.4f items %.4f\n",
             fu_tot > 0 ? fu_max / (fu_tot / p) : 1.0, fv_tot > 0 ? fv_max / (fv_tot / p) : 1.0);
 }

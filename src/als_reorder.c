@@ -226,7 +226,8 @@ int als_reorder_report(FILE *out, const als_graph_t *g, int np, const int *plist
             if (rc != ALS_OK)
                 break;
             fprintf(out, "== P %d, order: %s\n", p, names[v]);
-            rc = als_partition_print_arrays(out, 1, &p, k, threads, with_table, h.m, h.n, h.uptr,
+            rc = als_partition_print_arrays(out, 1, &p, k, threads, 0, with_table, h.m, h.n,
+                                            h.uptr,
                                             h.ucol, h.iptr, h.irow, h.wptr, h.wcol, &gh[v], err);
             als_graph_free(&h);
         }

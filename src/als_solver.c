@@ -550,9 +550,10 @@ int als_solver_init_test(MPI_Comm comm, const als_options_t *opt, const als_data
         s->bytes_recv_iter = s->bytes_recv_other;
         s->bytes_recv_other = t;
         if (s->mode == ALS_EXCH_SHARED) {
-            /* This rank's share of the node's copy; what its bridge brings. */
-            const double whole = (double)(m + n) * (double)k * 8.0;
-            s->mem_expected = mem_a - whole + whole / s->shm.node_size;
+            /* This rank's share of the node's copy (rounded up, as
+             * als_planstats_print); what its bridge brings. */
+            const int64_t whole = (m + n) * k * 8, R = s->shm.node_size;
+            s->mem_expected = mem_a - (double)whole + (double)((whole + R - 1) / R);
             double rows = 0.0;
             for (int q = 0; q < s->shm.nnodes; q++) {
                 int r = s->shm.bridge_world[q];

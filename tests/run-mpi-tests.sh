@@ -274,6 +274,21 @@ for p in 1 2 3 4; do
             || bad "P=$p $mode: measured '$got' vs predicted '$want'" "$T/plan"
     done
 done
+# and with --exchange shared, for nodes of R consecutive ranks (pseudo-nodes):
+# the bytes the bridges bring and the memory model, exactly
+for pr in "2 1" "4 2" "3 3" "4 1"; do
+    set -- $pr
+    "${ALS_BIN:-bin}/als-partition" --ratings "$D/ratings.txt" --social "$D/social.txt" --ranks $1 --rank 4 \
+        --ranks-per-node $2 --summary > "$T/plan" 2>&1
+    ALS_SHM_NODE_SIZE=$2 train $1 $(variant_args social) --exchange shared > "$T/log" 2>&1
+    want=$(sed -n "s/^bytes_per_iteration_shared: //p" "$T/plan")
+    got=$(sed -n "s/^exchange_bytes_per_iteration: \(.*\) (measured, shared)/\1/p" "$T/log")
+    wmem=$(sed -n "s/^memory_per_rank_bytes_shared: //p" "$T/plan")
+    gmem=$(sed -n "s/^expected memory per rank (bytes): shared \(.*\); neighbor.*/\1/p" "$T/log")
+    [ -n "$want" ] && [ "$want" = "$got" ] && [ -n "$wmem" ] && [ "$wmem" = "$gmem" ] \
+        && ok "P=$1 shared on nodes of $2: measured bytes ($got) and the memory model = als-partition --ranks-per-node" \
+        || bad "P=$1 shared nodes of $2: bytes '$got' vs '$want', memory '$gmem' vs '$wmem'" "$T/plan"
+done
 
 # hot item rows (more than ALS_HOT_CHUNK = 1024 ratings) are summed from chunks
 # computed on several ranks: still bitwise equal for every P, mode and loader

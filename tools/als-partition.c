@@ -64,6 +64,9 @@ static void usage(FILE *out)
 "  --rank K             latent factors of the planned run (default 10, as als-train)\n"
 "  --bias               the planned run uses --bias (stored width K + 3)\n"
 "  --threads T          threads per rank of the planned run (memory model; default 1)\n"
+"  --ranks-per-node R   also the --exchange shared figures for nodes of R consecutive\n"
+"                       ranks (ranks_per_node, bytes_per_iteration_shared,\n"
+"                       memory_per_rank_bytes_shared; als-train prints the same)\n"
 "  --summary            summary lines only, no per-rank table\n"
 "  --data DATASET       with --ranks: print the plan of an existing binary file\n"
 "  --reorder metis      with --ranks P and --dry-run: partition the user-item-\n"
@@ -80,7 +83,7 @@ static void usage(FILE *out)
 int main(int argc, char **argv)
 {
     enum { O_RATINGS = 256, O_SOCIAL, O_VALCOL, O_DUP, O_OUT, O_BLOCK, O_RANKS, O_DATA, O_HELP,
-           O_RANK, O_BIAS, O_THREADS, O_SUMMARY, O_REORDER, O_PARTS, O_SEED, O_DRY };
+           O_RANK, O_BIAS, O_THREADS, O_SUMMARY, O_REORDER, O_PARTS, O_SEED, O_DRY, O_RPN };
     static const struct option longopts[] = {
         {"ratings", required_argument, NULL, O_RATINGS},
         {"social", required_argument, NULL, O_SOCIAL},
@@ -93,6 +96,7 @@ int main(int argc, char **argv)
         {"rank", required_argument, NULL, O_RANK},
         {"bias", no_argument, NULL, O_BIAS},
         {"threads", required_argument, NULL, O_THREADS},
+        {"ranks-per-node", required_argument, NULL, O_RPN},
         {"summary", no_argument, NULL, O_SUMMARY},
         {"reorder", required_argument, NULL, O_REORDER},
         {"parts", required_argument, NULL, O_PARTS},
@@ -102,7 +106,7 @@ int main(int argc, char **argv)
         {NULL, 0, NULL, 0}};
     const char *ratings = NULL, *social = NULL, *out = NULL, *data = NULL;
     int64_t valcol = 2, block = (int64_t)ALS_BIN_BLOCK_DEFAULT, ranks = 0, rank_k = 10,
-            threads = 1;
+            threads = 1, rpn = 0;
     int bias = 0, summary = 0, np = 0, reorder = 0, dry = 0;
     int64_t parts = 0, seed = 1;
     int plist[64];
@@ -141,6 +145,7 @@ int main(int argc, char **argv)
         }
         case O_RANK: als_cli_int64("--rank", optarg, 1, 4096, &rank_k, &err); break;
         case O_THREADS: als_cli_int64("--threads", optarg, 1, 4096, &threads, &err); break;
+        case O_RPN: als_cli_int64("--ranks-per-node", optarg, 1, 1 << 20, &rpn, &err); break;
         case O_BIAS: bias = 1; break;
         case O_SUMMARY: summary = 1; break;
         case O_REORDER:
@@ -205,8 +210,8 @@ int main(int argc, char **argv)
         return rr == ALS_OK ? 0 : als_cli_fail(prog, &err);
     }
     if (data) {
-        if (als_partition_print_binary(stdout, data, np, plist, kw, (int)threads, !summary,
-                                       &err) != ALS_OK)
+        if (als_partition_print_binary(stdout, data, np, plist, kw, (int)threads, (int)rpn,
+                                       !summary, &err) != ALS_OK)
             return als_cli_fail(prog, &err);
         return 0;
     }
@@ -253,7 +258,8 @@ int main(int argc, char **argv)
         rc = als_reorder_report(stdout, &gr, np, plist, (int)parts, (int)seed, kw, (int)threads,
                                 !summary, &err);
     } else if (ranks)
-        rc = als_partition_print_global(stdout, &g, np, plist, kw, (int)threads, !summary, &err);
+        rc = als_partition_print_global(stdout, &g, np, plist, kw, (int)threads, (int)rpn,
+                                        !summary, &err);
     als_global_free(&g);
     if (rc != ALS_OK)
         return als_cli_fail(prog, &err);
