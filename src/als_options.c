@@ -153,6 +153,22 @@ static int parse_int(const char *name, const char *s, long lo, long hi, int *v, 
     return ALS_OK;
 }
 
+/* Parse a keyword option value: names[i] gives values[i] (n of them); any
+ * other word is an error listing the names in this order. */
+static int parse_choice(const char *name, const char *s, const char *const *names,
+                        const int *values, int n, int *v, als_err_t *err)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(s, names[i]) == 0) {
+            *v = values[i];
+            return ALS_OK;
+        }
+    char list[256] = "";
+    for (int i = 0; i < n; i++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", names[i]);
+    return als_err_set(err, ALS_ERR_ARG, "%s: '%s' is not one of %s", name, s, list);
+}
+
 static int copy_path(const char *name, const char *s, char *dst, als_err_t *err)
 {
     if (strlen(s) >= ALS_PATH_MAX)
@@ -257,50 +273,37 @@ int als_options_parse(int argc, char **argv, als_options_t *o, FILE *out, als_er
         }
         case O_VALCOL: rc = parse_int("--value-column", optarg, 2, 1000, &o->value_col, err); break;
         case O_DUP: {
-            static const char *names[] = {"keep", "error", "first", "last", "mean"};
-            int found = -1;
-            for (int i = 0; i < 5; i++)
-                if (strcmp(optarg, names[i]) == 0)
-                    found = i;
-            if (found < 0)
-                rc = als_err_set(err, ALS_ERR_ARG,
-                                 "--duplicates: '%s' is not one of keep, error, first, last, mean", optarg);
-            else
-                o->duplicates = (als_dup_policy_t)found;
+            static const char *const names[] = {"keep", "error", "first", "last", "mean"};
+            static const int values[] = {ALS_DUP_KEEP, ALS_DUP_ERROR, ALS_DUP_FIRST, ALS_DUP_LAST,
+                                         ALS_DUP_MEAN};
+            int v = 0;
+            rc = parse_choice("--duplicates", optarg, names, values, 5, &v, err);
+            o->duplicates = rc == ALS_OK ? (als_dup_policy_t)v : o->duplicates;
             break;
         }
-        case O_KERNEL:
-            if (strcmp(optarg, "ref") == 0)
-                o->kernel = ALS_KERNEL_REF;
-            else if (strcmp(optarg, "fast") == 0)
-                o->kernel = ALS_KERNEL_FAST;
-            else
-                rc = als_err_set(err, ALS_ERR_ARG, "--kernel: '%s' is not one of ref, fast", optarg);
+        case O_KERNEL: {
+            static const char *const names[] = {"ref", "fast"};
+            static const int values[] = {ALS_KERNEL_REF, ALS_KERNEL_FAST};
+            int v = 0;
+            rc = parse_choice("--kernel", optarg, names, values, 2, &v, err);
+            o->kernel = rc == ALS_OK ? (als_kernel_t)v : o->kernel;
             break;
-        case O_EXCHANGE:
-            if (strcmp(optarg, "auto") == 0)
-                o->exchange = ALS_EXCH_AUTO;
-            else if (strcmp(optarg, "allgather") == 0)
-                o->exchange = ALS_EXCH_ALLGATHER;
-            else if (strcmp(optarg, "neighbor") == 0)
-                o->exchange = ALS_EXCH_NEIGHBOR;
-            else if (strcmp(optarg, "shared") == 0)
-                o->exchange = ALS_EXCH_SHARED;
-            else
-                rc = als_err_set(err, ALS_ERR_ARG, "--exchange: '%s' is not one of allgather, "
-                                 "shared, neighbor, auto", optarg);
+        }
+        case O_EXCHANGE: {
+            static const char *const names[] = {"allgather", "shared", "neighbor", "auto"};
+            static const int values[] = {ALS_EXCH_ALLGATHER, ALS_EXCH_SHARED, ALS_EXCH_NEIGHBOR,
+                                         ALS_EXCH_AUTO};
+            int v = 0;
+            rc = parse_choice("--exchange", optarg, names, values, 4, &v, err);
+            o->exchange = rc == ALS_OK ? (als_exchange_mode_t)v : o->exchange;
             break;
-        case O_SHMDOM:
-            if (strcmp(optarg, "node") == 0)
-                o->shm_domain = ALS_SHM_NODE;
-            else if (strcmp(optarg, "socket") == 0)
-                o->shm_domain = ALS_SHM_SOCKET;
-            else if (strcmp(optarg, "numa") == 0)
-                o->shm_domain = ALS_SHM_NUMA;
-            else
-                rc = als_err_set(err, ALS_ERR_ARG, "--shared-domain: '%s' is not one of node, "
-                                 "socket, numa", optarg);
+        }
+        case O_SHMDOM: {
+            static const char *const names[] = {"node", "socket", "numa"};
+            static const int values[] = {ALS_SHM_NODE, ALS_SHM_SOCKET, ALS_SHM_NUMA};
+            rc = parse_choice("--shared-domain", optarg, names, values, 3, &o->shm_domain, err);
             break;
+        }
         case O_MEMRANK: {
             char *end;
             double v = strtod(optarg, &end);
@@ -319,36 +322,31 @@ int als_options_parse(int argc, char **argv, als_options_t *o, FILE *out, als_er
         case O_QUIET: o->quiet = 1; break;
         case O_BIAS: o->bias = 1; break;
         case O_LBIAS: rc = parse_double("--lambda-bias", optarg, 0.0, &o->lambda_bias, err); break;
-        case O_LSCALE:
-            if (strcmp(optarg, "none") == 0)
-                o->lambda_count = 0;
-            else if (strcmp(optarg, "count") == 0)
-                o->lambda_count = 1;
-            else
-                rc = als_err_set(err, ALS_ERR_ARG, "--lambda-scale: '%s' is not one of none, count",
-                                 optarg);
+        case O_LSCALE: {
+            static const char *const names[] = {"none", "count"};
+            static const int values[] = {0, 1};
+            rc = parse_choice("--lambda-scale", optarg, names, values, 2, &o->lambda_count, err);
             break;
-        case O_SOLVER:
-            if (strcmp(optarg, "cholesky") == 0)
-                o->solver = ALS_SOLVER_CHOLESKY;
-            else if (strcmp(optarg, "cg") == 0)
-                o->solver = ALS_SOLVER_CG;
-            else
-                rc = als_err_set(err, ALS_ERR_ARG, "--solver: '%s' is not one of cholesky, cg",
-                                 optarg);
+        }
+        case O_SOLVER: {
+            static const char *const names[] = {"cholesky", "cg"};
+            static const int values[] = {ALS_SOLVER_CHOLESKY, ALS_SOLVER_CG};
+            int v = 0;
+            rc = parse_choice("--solver", optarg, names, values, 2, &v, err);
+            o->solver = rc == ALS_OK ? (als_solver_kind_t)v : o->solver;
             break;
+        }
         case O_CG_STEPS: rc = parse_int("--cg-steps", optarg, 1, 100000, &o->cg_steps, err); break;
         case O_IMPLICIT: o->implicit = 1; break;
         case O_CONF: rc = parse_double("--confidence", optarg, 0.0, &o->conf.a, err); break;
-        case O_CONF_SCALE:
-            if (strcmp(optarg, "linear") == 0)
-                o->conf.scale = ALS_CONF_LINEAR;
-            else if (strcmp(optarg, "log") == 0)
-                o->conf.scale = ALS_CONF_LOG;
-            else
-                rc = als_err_set(err, ALS_ERR_ARG, "--confidence-scale: '%s' is not one of "
-                                 "linear, log", optarg);
+        case O_CONF_SCALE: {
+            static const char *const names[] = {"linear", "log"};
+            static const int values[] = {ALS_CONF_LINEAR, ALS_CONF_LOG};
+            int v = 0;
+            rc = parse_choice("--confidence-scale", optarg, names, values, 2, &v, err);
+            o->conf.scale = rc == ALS_OK ? (als_conf_scale_t)v : o->conf.scale;
             break;
+        }
         case O_EPS:
             rc = parse_double("--epsilon", optarg, 0.0, &o->conf.eps, err);
             if (rc == ALS_OK && !(o->conf.eps > 0.0))
