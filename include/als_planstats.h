@@ -70,6 +70,11 @@ typedef struct {
 void als_planstats_rank(const als_planstats_counts_t *c, int64_t m, int64_t n, int k,
                         int threads, als_planstats_t *out);
 
+/* Local: the memory model of --exchange shared with R ranks per node: the
+ * allgather figure with the replicated U and V, (m + n) k 8 bytes, counted
+ * 1/R per rank (rounded up). */
+int64_t als_planstats_mem_shared(int64_t mem_allgather, int64_t m, int64_t n, int k, int R);
+
 /* Local: every rank's counts under the plan ubeg/ibeg (p+1 entries each)
  * from the global arrays (CSR uptr/ucol, CSC iptr/irow, W wptr/wcol; wptr
  * and wcol may be NULL: no W), without p ranks: cnt[0..p). Memory O(p + the

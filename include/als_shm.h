@@ -88,6 +88,10 @@ void als_shm_fence(const als_shm_t *sh);
  * sees every block in sh->base[which]. Returns an MPI error code. */
 int als_shm_exchange(als_shm_t *sh, int which, int64_t k, const int64_t *beg, const double *blk);
 
+/* Local: the rows this rank's bridge brings per exchange of a matrix whose
+ * rank r owns rows [beg[r], beg[r+1]): its peers' blocks on the other nodes. */
+int64_t als_shm_peer_rows(const als_shm_t *sh, const int64_t *beg);
+
 /* Collective over comm: free the windows and communicators (nothing if
  * als_shm_init did not succeed, or sh is all zero). */
 void als_shm_free(als_shm_t *sh);

@@ -130,6 +130,12 @@ static void span_print(FILE *out, const char *key, const span_t *s, int p)
             s->max);
 }
 
+int64_t als_planstats_mem_shared(int64_t mem_allgather, int64_t m, int64_t n, int k, int R)
+{
+    const int64_t whole = (m + n) * (int64_t)k * 8;
+    return mem_allgather - whole + (whole + R - 1) / R;
+}
+
 void als_planstats_print(FILE *out, int p, int64_t m, int64_t n, int k, int threads, int rpn,
                          const als_planstats_counts_t *cnt, int with_table)
 {
@@ -139,7 +145,6 @@ void als_planstats_print(FILE *out, int p, int64_t m, int64_t n, int k, int thre
     const int R = rpn > 0 ? (rpn < p ? rpn : p) : 0;
     const int shared = R > 0 && p % R == 0;
     span_t bs = {0}, ms = {0};
-    const int64_t whole = (m + n) * (int64_t)k * 8;
     fprintf(out, "block plan for %d rank%s (k = %d, %d thread%s per rank; cost = modelled flops,"
             " DESIGN.md section 6)\n", p, p == 1 ? "" : "s", k, threads, threads == 1 ? "" : "s");
     if (with_table)
@@ -173,7 +178,7 @@ void als_planstats_print(FILE *out, int p, int64_t m, int64_t n, int k, int thre
             for (int q = r % R; q < p; q += R)
                 rows += q / R != r / R ? cnt[q].users + cnt[q].items : 0;
             span_add(&bs, rows * (int64_t)k * 8, r == 0);
-            span_add(&ms, s.mem_allgather - whole + (whole + R - 1) / R, r == 0);
+            span_add(&ms, als_planstats_mem_shared(s.mem_allgather, m, n, k, R), r == 0);
         }
         fu_tot += s.flops_u;
         fv_tot += s.flops_v;

@@ -214,6 +214,18 @@ int als_shm_exchange(als_shm_t *sh, int which, int64_t k, const int64_t *beg, co
     return rc;
 }
 
+int64_t als_shm_peer_rows(const als_shm_t *sh, const int64_t *beg)
+{
+    int rank;
+    MPI_Comm_rank(sh->comm, &rank);
+    int64_t rows = 0;
+    for (int q = 0; q < sh->nnodes; q++) {
+        int r = sh->bridge_world[q];
+        rows += r != rank ? beg[r + 1] - beg[r] : 0;
+    }
+    return rows;
+}
+
 void als_shm_free(als_shm_t *sh)
 {
     if (!sh->ready)

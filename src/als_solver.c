@@ -550,17 +550,12 @@ int als_solver_init_test(MPI_Comm comm, const als_options_t *opt, const als_data
         s->bytes_recv_iter = s->bytes_recv_other;
         s->bytes_recv_other = t;
         if (s->mode == ALS_EXCH_SHARED) {
-            /* This rank's share of the node's copy (rounded up, as
-             * als_planstats_print); what its bridge brings. */
-            const int64_t whole = (m + n) * k * 8, R = s->shm.node_size;
-            s->mem_expected = mem_a - (double)whole + (double)((whole + R - 1) / R);
-            double rows = 0.0;
-            for (int q = 0; q < s->shm.nnodes; q++) {
-                int r = s->shm.bridge_world[q];
-                if (r != s->rank)
-                    rows += (double)(d->ubeg[r + 1] - d->ubeg[r] + d->ibeg[r + 1] - d->ibeg[r]);
-            }
-            s->bytes_recv_shared = rows * (double)k * 8.0;
+            /* This rank's share of the node's copy; what its bridge brings. */
+            s->mem_expected = (double)als_planstats_mem_shared((int64_t)mem_a, m, n, (int)k,
+                                                               s->shm.node_size);
+            s->bytes_recv_shared = (double)(als_shm_peer_rows(&s->shm, d->ubeg) +
+                                            als_shm_peer_rows(&s->shm, d->ibeg)) *
+                                   (double)k * 8.0;
         }
     } else {
         s->mem_expected = mem_n;
@@ -1167,11 +1162,7 @@ static int exchange(als_solver_t *s, int which, als_err_t *err)
         for (int q = 0; q < g->nsrc; q++)
             rows += g->recv_cnt[q];
     else if (s->mode == ALS_EXCH_SHARED) /* the blocks the bridge brought */
-        for (int q = 0; q < s->shm.nnodes; q++) {
-            const int64_t *beg = which ? d->ibeg : d->ubeg;
-            int r = s->shm.bridge_world[q];
-            rows += r != s->rank ? beg[r + 1] - beg[r] : 0;
-        }
+        rows = als_shm_peer_rows(&s->shm, which ? d->ibeg : d->ubeg);
     else
         rows = g->nview - (g->own1 - g->own0);
     s->bytes_received += (double)rows * (double)s->k * 8.0;
