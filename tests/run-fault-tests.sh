@@ -97,33 +97,31 @@ train 4 "${COMMON[@]}" --iters 8 --bias --lambda-scale count --resume "$T/ck2" -
 same_run "$T/refb" "$T/o2" && ok "--bias --lambda-scale count: resumed at P=4 bitwise equal" \
     || bad "--bias resume differs" "$T/log"
 
-# The same in the sharded mode (each rank writes and reads only its rows):
-# killed in iteration 5 at P=2, resumed at P=3, both --exchange neighbor;
-# equal to the (replicated) reference run.
-ALS_TEST_KILL_RANK=1 ALS_TEST_KILL_ITER=5 FWD="ALS_TEST_KILL_RANK ALS_TEST_KILL_ITER" \
-    train 2 "${COMMON[@]}" --iters 8 --exchange neighbor "${CK[@]}" --checkpoint-dir "$T/ck2n" \
-    --out "$T/o2n" > "$T/log" 2>&1
-rc=$?
-[ $rc != 0 ] && [ $rc != 124 ] && ok "--exchange neighbor: rank 1 SIGKILLed in iteration 5: exit $rc" \
-    || bad "neighbor kill: exit $rc" "$T/log"
-train 3 "${COMMON[@]}" --iters 8 --exchange neighbor --resume "$T/ck2n" --out "$T/o2n" > "$T/log" 2>&1 \
-    || bad "resume (--exchange neighbor) at P=3" "$T/log"
-same_run "$T/ref" "$T/o2n" && ok "--exchange neighbor: killed at P=2, resumed at P=3, bitwise equal to the reference" \
-    || bad "neighbor resume differs" "$T/log"
-
-# And with one copy of the factors per node (--exchange shared): a rank killed
-# while the others wait in a node barrier of the shared window; no hang, and
-# the checkpoint resumes bitwise (at P=4 as 2 pseudo-nodes of 2).
-ALS_TEST_KILL_RANK=1 ALS_TEST_KILL_ITER=5 FWD="ALS_TEST_KILL_RANK ALS_TEST_KILL_ITER" \
-    train 3 "${COMMON[@]}" --iters 8 --exchange shared "${CK[@]}" --checkpoint-dir "$T/ck2s" \
-    --out "$T/o2s" > "$T/log" 2>&1
-rc=$?
-[ $rc != 0 ] && [ $rc != 124 ] && ok "--exchange shared: rank 1 SIGKILLed in iteration 5: exit $rc" \
-    || bad "shared kill: exit $rc" "$T/log"
-ALS_SHM_NODE_SIZE=2 FWD=ALS_SHM_NODE_SIZE train 4 "${COMMON[@]}" --iters 8 --exchange shared \
-    --resume "$T/ck2s" --out "$T/o2s" > "$T/log" 2>&1 || bad "resume (--exchange shared) at P=4" "$T/log"
-same_run "$T/ref" "$T/o2s" && ok "--exchange shared: killed at P=3, resumed at P=4 (2 nodes x 2), bitwise equal to the reference" \
-    || bad "shared resume differs" "$T/log"
+# kill_resume MODE PKILL PRESUME [VAR=value]: rank 1 of a PKILL-rank run with
+# --exchange MODE SIGKILLed in iteration 5 of 8 (no hang, non-zero exit), then
+# its checkpoint resumed with PRESUME ranks (environment VAR=value forwarded)
+# must equal the (replicated) reference run bitwise.
+kill_resume() {
+    local mode=$1 pk=$2 pr=$3 renv=${4:-} rc
+    ALS_TEST_KILL_RANK=1 ALS_TEST_KILL_ITER=5 FWD="ALS_TEST_KILL_RANK ALS_TEST_KILL_ITER" \
+        train "$pk" "${COMMON[@]}" --iters 8 --exchange "$mode" "${CK[@]}" --checkpoint-dir "$T/ck-$mode" \
+        --out "$T/o-$mode" > "$T/log" 2>&1
+    rc=$?
+    [ $rc != 0 ] && [ $rc != 124 ] && ok "--exchange $mode: rank 1 SIGKILLed in iteration 5: exit $rc" \
+        || bad "$mode kill: exit $rc" "$T/log"
+    ( if [ -n "$renv" ]; then export "${renv?}"; FWD=${renv%%=*}; fi
+      train "$pr" "${COMMON[@]}" --iters 8 --exchange "$mode" --resume "$T/ck-$mode" --out "$T/o-$mode" \
+          > "$T/log" 2>&1 ) || bad "resume (--exchange $mode) at P=$pr${renv:+ ($renv)}" "$T/log"
+    same_run "$T/ref" "$T/o-$mode" \
+        && ok "--exchange $mode: killed at P=$pk, resumed at P=$pr${renv:+ ($renv)}, bitwise equal to the reference" \
+        || bad "$mode resume differs" "$T/log"
+}
+# The sharded mode (each rank writes and reads only its rows): killed at P=2,
+# resumed at P=3.
+kill_resume neighbor 2 3
+# One copy of the factors per node: a rank killed while the others wait in a
+# node barrier of the shared window; resumed at P=4 as 2 pseudo-nodes of 2.
+kill_resume shared 3 4 ALS_SHM_NODE_SIZE=2
 
 # --- 2. a kill during a checkpoint write leaves the previous one usable ---
 ALS_TEST_CRASH_IN_CHECKPOINT=2 FWD=ALS_TEST_CRASH_IN_CHECKPOINT \
