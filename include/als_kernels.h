@@ -32,8 +32,12 @@ int64_t als_gram_ws_size(int k);
 
 void als_gram_rhs_ref(int k, int64_t n, const int64_t *idx, const double *r,
                       const double *X, double *A, double *b, double *ws);
+/* inplace: the fast kernel may read the rows of X where they are instead of
+ * gathering them into ws (it does on AVX-512 when k % 8 == 0);
+ * worth it when X lies on huge pages (als_huge_alloc), slower on 4 KiB
+ * pages at large k. The result is bitwise the same either way. */
 void als_gram_rhs_fast(int k, int64_t n, const int64_t *idx, const double *r,
-                       const double *X, double *A, double *b, double *ws);
+                       const double *X, double *A, double *b, double *ws, int inplace);
 
 /* Solve A x = b for symmetric positive definite A given by its upper
  * triangle (row-major k×k); A is overwritten by its Cholesky factor and b by
@@ -100,7 +104,7 @@ int als_dot8_rows_isa(const char *isa, int k, int64_t n, const double *X, const 
 
 /* Dispatchers used by the solver. */
 void als_gram_rhs(als_kernel_t kern, int k, int64_t n, const int64_t *idx, const double *r,
-                  const double *X, double *A, double *b, double *ws);
+                  const double *X, double *A, double *b, double *ws, int inplace);
 int als_solve_spd(als_kernel_t kern, int k, double *A, double *b);
 
 /* Batched SPD solve: nb independent systems A[s] x = b[s] of order k, A[s]

@@ -62,6 +62,7 @@ typedef struct {
     als_kernel_t kernel;          /* --kernel ref|fast */
     als_exchange_mode_t exchange; /* --exchange allgather|shared|neighbor|auto */
     int shm_domain;               /* --shared-domain: ALS_SHM_NODE, _SOCKET or _NUMA */
+    int huge_pages;               /* --huge-pages on|off: U and V on transparent huge pages */
     double mem_limit;             /* --mem-per-rank BYTES for --exchange auto (0 = detect) */
     int threads;                  /* --threads: OpenMP threads per rank (0 = OMP default) */
     int quiet;                    /* --quiet: no per-iteration lines */

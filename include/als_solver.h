@@ -51,6 +51,9 @@ typedef struct {
     double *ublk, *vblk;        /* this rank's new rows before the exchange (unused when
                                  * solved in place) */
     int u_inplace, v_inplace;   /* new rows solved into the view's own slots */
+    int huge;                   /* U and V asked for transparent huge pages (--huge-pages
+                                 * on, THP available, not in a shared window); the fast
+                                 * Gram then reads their rows in place */
     double *sendbuf;            /* packed rows for the neighbour exchange */
     /* Squared errors of the own rows' ratings after their last solves (exact
      * local sums), and the rounding-error bounds of those terms. */

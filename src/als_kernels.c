@@ -222,6 +222,10 @@ typedef struct {
     const int64_t *idx;
     int k;
     int64_t t, end, per;
+    /* In place (no gather): the current block's row t is X + ix[t] * k, and
+     * the block's first tile pass prefetches row t + pfa (0: none). */
+    const int64_t *ix;
+    int pfa;
 } pf_sched;
 
 /* Prefetch (into L2) the k doubles of row i of X. */
@@ -240,6 +244,20 @@ static inline void pf_step(pf_sched *pf)
     int64_t e = pf->t + pf->per < pf->end ? pf->t + pf->per : pf->end;
     for (; pf->t < e; pf->t++)
         prefetch_row_l2(pf->X, pf->k, pf->idx[pf->t]);
+}
+
+/* Row t of a tile's block: the gathered copy g (the tile loop advances it)
+ * or, in place, row ix[t] of X (leading dimension k == kp); in place, the
+ * block's first tile pass also prefetches row ix[t + pfa] whole, so that the
+ * next tiles find every line of it in cache. */
+ALS_INLINE const double *tile_row(const double *g, int64_t t, int64_t m, int64_t k,
+                                  const int64_t *ix, const double *X, int pfa)
+{
+    if (!ix)
+        return g;
+    if (pfa && t + pfa < m)
+        prefetch_row(X, (int)k, ix[t + pfa]);
+    return X + ix[t] * k;
 }
 
 /* Gather rows idx[t0..t0+m) of X into G (leading dimension kp; columns
@@ -626,7 +644,8 @@ ALS_INLINE ALS_AVX512 __mmask8 cmask(int64_t c, int64_t k)
 ALS_INLINE ALS_AVX512 void avx512_tile(int64_t m, const double *G, int64_t kp, int64_t p0,
                                        int64_t q0, double *C, int first, int final, int k,
                                        double *A, double *b, const double *r, double *bacc,
-                                       const int NV, const int RHS, const int NR)
+                                       const int NV, const int RHS, const int NR,
+                                       const int64_t *ix, const double *X, int pfa)
 {
     __m512d c00 = Z512, c01 = Z512, c02 = Z512, c10 = Z512, c11 = Z512, c12 = Z512;
     __m512d c20 = Z512, c21 = Z512, c22 = Z512, c30 = Z512, c31 = Z512, c32 = Z512;
@@ -647,6 +666,7 @@ ALS_INLINE ALS_AVX512 void avx512_tile(int64_t m, const double *G, int64_t kp, i
     }
     const double *g = G;
     for (int64_t t = 0; t < m; t++, g += kp) {
+        g = tile_row(g, t, m, kp, ix, X, pfa);
         __m512d v0 = _mm512_loadu_pd(g + q0), v1 = v0, v2 = v0;
         if (NV > 1)
             v1 = _mm512_loadu_pd(g + q0 + 8);
@@ -702,25 +722,35 @@ static ALS_AVX512 void avx512_block(int k, int64_t kp, int64_t m, const double *
      * tile is 8 wide): only its real rows. */
     const int64_t kf = k & ~7;
     const int nlast = k - (int)kf;
+    const int64_t *ix = pf->ix;
+    const double *X = pf->X;
+    int pfa = pf->pfa;
     for (int64_t p0 = 0; p0 < kf; p0 += 8) {
         for (int64_t q0 = p0; q0 < kp;) {
             int64_t w = avx512_width(kp - q0);
             if (p0 == 0) {
                 if (w == 24)
-                    avx512_tile(m, G, kp, p0, q0, C, first, final, k, A, b, r, bacc, 3, 1, 8);
+                    avx512_tile(m, G, kp, p0, q0, C, first, final, k, A, b, r, bacc, 3, 1, 8,
+                                ix, X, pfa);
                 else if (w == 16)
-                    avx512_tile(m, G, kp, p0, q0, C, first, final, k, A, b, r, bacc, 2, 1, 8);
+                    avx512_tile(m, G, kp, p0, q0, C, first, final, k, A, b, r, bacc, 2, 1, 8,
+                                ix, X, pfa);
                 else
-                    avx512_tile(m, G, kp, p0, q0, C, first, final, k, A, b, r, bacc, 1, 1, 8);
+                    avx512_tile(m, G, kp, p0, q0, C, first, final, k, A, b, r, bacc, 1, 1, 8,
+                                ix, X, pfa);
             } else {
                 if (w == 24)
-                    avx512_tile(m, G, kp, p0, q0, C, first, final, k, A, b, r, bacc, 3, 0, 8);
+                    avx512_tile(m, G, kp, p0, q0, C, first, final, k, A, b, r, bacc, 3, 0, 8,
+                                ix, X, pfa);
                 else if (w == 16)
-                    avx512_tile(m, G, kp, p0, q0, C, first, final, k, A, b, r, bacc, 2, 0, 8);
+                    avx512_tile(m, G, kp, p0, q0, C, first, final, k, A, b, r, bacc, 2, 0, 8,
+                                ix, X, pfa);
                 else
-                    avx512_tile(m, G, kp, p0, q0, C, first, final, k, A, b, r, bacc, 1, 0, 8);
+                    avx512_tile(m, G, kp, p0, q0, C, first, final, k, A, b, r, bacc, 1, 0, 8,
+                                ix, X, pfa);
             }
             q0 += w;
+            pfa = 0;
             pf_step(pf);
         }
     }
@@ -728,9 +758,11 @@ static ALS_AVX512 void avx512_block(int k, int64_t kp, int64_t m, const double *
 #define LAST_TILE(n)                                                                      \
     case n:                                                                               \
         if (kf == 0)                                                                      \
-            avx512_tile(m, G, kp, kf, kf, C, first, final, k, A, b, r, bacc, 1, 1, n);    \
+            avx512_tile(m, G, kp, kf, kf, C, first, final, k, A, b, r, bacc, 1, 1, n, ix, X, \
+                        0);                                                               \
         else                                                                              \
-            avx512_tile(m, G, kp, kf, kf, C, first, final, k, A, b, r, bacc, 1, 0, n);    \
+            avx512_tile(m, G, kp, kf, kf, C, first, final, k, A, b, r, bacc, 1, 0, n, ix, X, \
+                        0);                                                               \
         break;
         switch (nlast) {
             LAST_TILE(1) LAST_TILE(2) LAST_TILE(3) LAST_TILE(4)
@@ -1066,19 +1098,24 @@ typedef struct {
     solve_fn solve;
     int rows, cols; /* tile shape of the gram kernel (rows × widest columns) */
     int direct;     /* the last block's tiles write A and b themselves */
+    int in_place;   /* the tiles can read the rows of X in place (k % 8 == 0);
+                     * not on AVX2, whose 4×12 tiles make about three times as
+                     * many passes over the rows: slower there at k = 64 (0.93-0.95
+                     * -> 1.03-1.04 s per iteration, 2M set, huge pages) and
+                     * no faster at k = 16 */
     batch_fn batch; /* compact solve of exactly ng·lanes systems, ng = 1, 2 */
     int lanes;
     const char *solve_desc; /* the batched solve's shape, for the start-up line */
 } isa_impl;
 
-static const isa_impl impl_generic = {"generic", ALS_ISA_GENERIC, gather_block, 0, gen_block, gen_solve, 4, 4, 0,
+static const isa_impl impl_generic = {"generic", ALS_ISA_GENERIC, gather_block, 0, gen_block, gen_solve, 4, 4, 0, 0,
                                       als__compact_solve_generic, 4,
                                       "compact 4 lanes (vector extensions), 2x2 update tiles"};
 #if ALS_HAVE_X86
-static const isa_impl impl_avx2 = {"avx2", ALS_ISA_AVX2, gather_block, 0, avx2_block, avx2_solve, 4, 12, 0,
+static const isa_impl impl_avx2 = {"avx2", ALS_ISA_AVX2, gather_block, 0, avx2_block, avx2_solve, 4, 12, 0, 0,
                                    als__compact_solve_avx2, 4,
                                    "compact 4 lanes (ymm), 3x4 update tiles"};
-static const isa_impl impl_avx512 = {"avx512", ALS_ISA_AVX512, gather_block_512, 1, avx512_block, avx512_solve, 8, 24, 1,
+static const isa_impl impl_avx512 = {"avx512", ALS_ISA_AVX512, gather_block_512, 1, avx512_block, avx512_solve, 8, 24, 1, 1,
                                      als__compact_solve_avx512, 8,
                                      "compact 8 lanes (zmm), 4x6 update tiles"};
 #endif
@@ -1183,11 +1220,12 @@ int als_kernel_set_isa(const char *isa)
     return 0;
 }
 
-/* Fast gram + rhs: gather blocks of rows into ws (padded, prefetching ahead),
- * run the ISA's register tiles over each block accumulating into a padded
- * kp×kp buffer in ws, then copy the upper triangle to A and b out. */
+/* Fast gram + rhs: blocks of rows, gathered into ws (padded, prefetching
+ * ahead) or read in place, the ISA's register tiles over each block
+ * accumulating into a padded kp×kp buffer in ws, then the upper triangle
+ * copied to A and b out (or written by the last block's tiles). */
 void als_gram_rhs_fast(int k, int64_t n, const int64_t *idx, const double *r,
-                       const double *X, double *A, double *b, double *ws)
+                       const double *X, double *A, double *b, double *ws, int inplace)
 {
     if (k <= 0)
         return;
@@ -1199,26 +1237,38 @@ void als_gram_rhs_fast(int k, int64_t n, const int64_t *idx, const double *r,
     int64_t kp = pad8(k), B = fast_block(k);
     double *w = (double *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
     double *C = w, *bacc = C + kp * kp, *G = bacc + kp;
+    /* In place: the tiles read the rows where they are (no copy), which
+     * needs rows without padding (k % 8 == 0) and pays off only when X is on
+     * huge pages (each tile pass would otherwise walk the page tables for
+     * rows scattered over a large X: measured, docs/PERFORMANCE.md). */
+    const int in_place = inplace && impl->in_place && kp == k;
     /* Tile passes per block, to spread the next block's prefetches. */
     int64_t ntiles = 0;
     for (int64_t p0 = 0; p0 < k; p0 += impl->rows)
         ntiles += (kp - p0 + impl->cols - 1) / impl->cols;
     /* Blocks of B ratings; while one block is computed, the rows of the
      * next one are prefetched (spread over its tile passes). Only the first
-     * block's gather latency is exposed. (Splitting short rows into smaller
-     * first blocks to hide more of it cost more in accumulator reloads and
-     * short loops than it saved: measured, see the file comment.) */
+     * block's gather latency is exposed (in place: the first tile pass
+     * prefetches its rows FAST_PREFETCH_ROWS ahead, as the gather does).
+     * (Splitting short rows into smaller first blocks to hide more of it
+     * cost more in accumulator reloads and short loops than it saved:
+     * measured, see the file comment.) */
     int64_t m = n < B ? n : B;
-    if (kp > k && !impl->pads)
-        for (int64_t t = 0; t < m; t++)
-            memset(G + t * kp + k, 0, sizeof(double) * (size_t)(kp - k));
-    impl->gather(k, kp, 0, m, idx, X, G);
+    if (in_place) {
+        gather_prefetch_first(k, 0, m, idx, X);
+    } else {
+        if (kp > k && !impl->pads)
+            for (int64_t t = 0; t < m; t++)
+                memset(G + t * kp + k, 0, sizeof(double) * (size_t)(kp - k));
+        impl->gather(k, kp, 0, m, idx, X, G);
+    }
     for (int64_t t0 = 0; t0 < n;) {
         int64_t t1 = t0 + m;
         int64_t mn = n - t1 < B ? n - t1 : B;
-        pf_sched pf = {X, idx, k, t1, t1 + mn, (mn + ntiles - 1) / ntiles};
+        pf_sched pf = {X, idx, k, t1, t1 + mn, (mn + ntiles - 1) / ntiles,
+                       in_place ? idx + t0 : NULL, in_place && t0 == 0 ? FAST_PREFETCH_ROWS : 0};
         impl->block(k, kp, m, G, C, t0 == 0, mn == 0, A, b, r + t0, bacc, &pf);
-        if (mn > 0)
+        if (mn > 0 && !in_place)
             impl->gather(k, kp, t1, mn, idx, X, G);
         t0 = t1;
         m = mn;
@@ -1242,12 +1292,12 @@ int als_solve_spd_fast(int k, double *A, double *b)
 }
 
 void als_gram_rhs(als_kernel_t kern, int k, int64_t n, const int64_t *idx, const double *r,
-                  const double *X, double *A, double *b, double *ws)
+                  const double *X, double *A, double *b, double *ws, int inplace)
 {
     if (kern == ALS_KERNEL_REF)
         als_gram_rhs_ref(k, n, idx, r, X, A, b, ws);
     else
-        als_gram_rhs_fast(k, n, idx, r, X, A, b, ws);
+        als_gram_rhs_fast(k, n, idx, r, X, A, b, ws, inplace);
 }
 
 int als_solve_spd(als_kernel_t kern, int k, double *A, double *b)

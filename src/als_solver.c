@@ -11,6 +11,7 @@
 
 #include "als_checkpoint.h"
 #include "als_exchange.h"
+#include "als_hugepage.h"
 #include "als_kernels.h"
 #include "als_npy.h"
 #include "als_pario.h"
@@ -369,7 +370,7 @@ static int hot_gram(als_solver_t *s, als_err_t *err)
                                        0, NULL, NULL, 0.0, NULL, A, b);
             } else {
                 als_gram_rhs(s->opt->kernel, k, n, s->hc_irow_s + a, d->hc_ival + a, s->U, A, b,
-                             ws);
+                             ws, s->huge);
             }
             double *o = s->hot_sbuf + s->hot_spos[x] * P;
             for (int i = 0, y = 0; i < k; i++)
@@ -421,6 +422,14 @@ static void hot_residuals(als_solver_t *s)
         row_residuals(s, d->hc_ptr[x + 1] - d->hc_ptr[x], d->hc_ival + d->hc_ptr[x],
                       s->hc_irow_s + d->hc_ptr[x], s->U, NULL, s->unorm, s->umax,
                       s->V + s->hc_vslot[x] * k, &s->vsse, &s->vsse_bound);
+}
+
+/* Bytes of this rank's U (which 0) or V (1) view as allocated (one double
+ * more, so that an empty view is not a zero-byte request). */
+static size_t factor_bytes(const als_solver_t *s, int which)
+{
+    const als_ghost_plan_t *p = which ? &s->pv : &s->pu;
+    return (size_t)(p->nview * s->k + 1) * sizeof(double);
 }
 
 int als_solver_init_test(MPI_Comm comm, const als_options_t *opt, const als_data_t *data,
@@ -592,8 +601,9 @@ int als_solver_init_test(MPI_Comm comm, const als_options_t *opt, const als_data
         s->U = s->shm.base[0];
         s->V = s->shm.base[1];
     } else {
-        s->U = malloc((size_t)(s->pu.nview * k + 1) * sizeof(double));
-        s->V = malloc((size_t)(s->pv.nview * k + 1) * sizeof(double));
+        s->huge = opt->huge_pages && als_huge_available();
+        s->U = als_huge_alloc(factor_bytes(s, 0), s->huge);
+        s->V = als_huge_alloc(factor_bytes(s, 1), s->huge);
     }
     /* The view rows' norms: only --implicit's per-rating bounds read them
      * (the explicit model's bounds take the side's largest norm). */
@@ -727,15 +737,24 @@ int als_solver_init(MPI_Comm comm, const als_options_t *opt, const als_data_t *d
 void als_solver_describe(als_solver_t *s, FILE *out)
 {
     /* min/avg/max over ranks of: bytes received (mode, other), ghost rows
-     * (U, V), modelled memory (mode, other). */
-    const int nv = 7;
-    double mine[7] = {s->bytes_recv_iter, s->bytes_recv_other,
+     * (U, V), modelled memory (mode, other), bytes received through the
+     * bridges, the share of U and V on huge pages (-1: unknown). */
+    const int nv = 8;
+    double huge = -1.0;
+    if (s->huge) {
+        size_t bu = (size_t)s->pu.nview * (size_t)s->k * sizeof(double);
+        size_t bv = (size_t)s->pv.nview * (size_t)s->k * sizeof(double);
+        int64_t hu = als_huge_backed(s->U, bu), hv = als_huge_backed(s->V, bv);
+        if (hu >= 0 && hv >= 0 && bu + bv > 0)
+            huge = (double)(hu + hv) / (double)(bu + bv);
+    }
+    double mine[8] = {s->bytes_recv_iter, s->bytes_recv_other,
                       (double)(s->mode == ALS_EXCH_NEIGHBOR ? s->pu.nghost : s->pu.nview -
                                (s->pu.own1 - s->pu.own0)),
                       (double)(s->mode == ALS_EXCH_NEIGHBOR ? s->pv.nghost : s->pv.nview -
                                (s->pv.own1 - s->pv.own0)),
-                      s->mem_expected, s->mem_other, s->bytes_recv_shared};
-    double mn[7], mx[7], sum[7];
+                      s->mem_expected, s->mem_other, s->bytes_recv_shared, huge};
+    double mn[8], mx[8], sum[8];
     MPI_Allreduce(mine, mn, nv, MPI_DOUBLE, MPI_MIN, s->comm);
     MPI_Allreduce(mine, mx, nv, MPI_DOUBLE, MPI_MAX, s->comm);
     als_rsum_allreduce_doubles(s->comm, mine, sum, nv);
@@ -759,6 +778,20 @@ void als_solver_describe(als_solver_t *s, FILE *out)
     fprintf(out, "expected memory per rank (bytes): %s min %.0f avg %.1f max %.0f; %s min %.0f "
             "avg %.1f max %.0f\n", als_exchange_mode_name(s->mode), mn[4], sum[4] / P, mx[4],
             nb ? "allgather" : "neighbor", mn[5], sum[5] / P, mx[5]);
+    if (s->mode == ALS_EXCH_SHARED)
+        fprintf(out, "huge pages: no (U and V live in Open MPI's shared window)\n");
+    else if (!s->opt->huge_pages)
+        fprintf(out, "huge pages: off (--huge-pages off); the Gram gathers its rows\n");
+    else if (!s->huge)
+        fprintf(out, "huge pages: not available (transparent huge pages: %s); the Gram gathers "
+                "its rows\n", als_huge_thp_mode());
+    else if (mn[7] < 0)
+        fprintf(out, "huge pages: asked for U and V (transparent huge pages: %s; /proc/self/smaps "
+                "unreadable, share unknown)\n", als_huge_thp_mode());
+    else
+        fprintf(out, "huge pages: asked for U and V (transparent huge pages: %s); on huge pages "
+                "now: min %.0f%% avg %.0f%% max %.0f%% over ranks\n", als_huge_thp_mode(),
+                100.0 * mn[7], 100.0 * sum[7] / P, 100.0 * mx[7]);
     fflush(out);
 }
 
@@ -775,8 +808,8 @@ void als_solver_free(als_solver_t *s)
     if (s->mode == ALS_EXCH_SHARED) {
         als_shm_free(&s->shm);
     } else {
-        free(s->U);
-        free(s->V);
+        als_huge_free(s->U, factor_bytes(s, 0), s->huge);
+        als_huge_free(s->V, factor_bytes(s, 1), s->huge);
     }
     free(s->unorm);
     free(s->vnorm);
@@ -1041,7 +1074,7 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
                     als_implicit_normal_eq(k, nt, idx + ptr[t], X, wt, coef, G, zero_diag, 0,
                                            NULL, NULL, 0.0, NULL, Am, b);
                 } else {
-                    als_gram_rhs(kern, k, nt, idx + ptr[t], val + ptr[t], X, Am, b, ws);
+                    als_gram_rhs(kern, k, nt, idx + ptr[t], val + ptr[t], X, Am, b, ws, s->huge);
                 }
                 if (wptr) {
                     shift += alpha * deg[t];

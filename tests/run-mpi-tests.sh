@@ -224,6 +224,30 @@ timeout 120 mpirun -np 2 --bind-to none "$ALS_TRAIN" $(variant_args social) --ex
 cmp -s "$T/x-social-allgather-1/U.npy" "$T/dom-unb/U.npy" && cmp -s "$T/x-social-allgather-1/V.npy" "$T/dom-unb/V.npy" \
     && grep -q "the ranks are not bound (mpirun --bind-to core), so each is its own domain and nothing is shared" "$T/log" \
     && ok "--shared-domain socket with unbound ranks: says nothing is shared, bitwise equal" || bad "unbound socket domains" "$T/log"
+# U and V on transparent huge pages (--huge-pages, default on), where the
+# AVX-512 Gram reads rows in place at k % 8 == 0: factors big enough for
+# huge pages (20000 x 16 doubles = 2.4 MiB), bitwise equal to --huge-pages
+# off (gathered rows) at P = 1, and to shared mode (never on huge pages) at
+# P = 2; the start-up line says what the system gave.
+"${ALS_BIN:-bin}/als-gen" --users 20000 --items 3000 --ratings-per-user 8 --links-per-user 2 --seed 11 \
+    --out-ratings "$T/hp-r.txt" --out-social "$T/hp-s.txt" > /dev/null 2>&1
+HP=(--ratings "$T/hp-r.txt" --social "$T/hp-s.txt" --rank 16 --lambda 0.1 --alpha 0.3 --iters 2)
+train 1 "${HP[@]}" --huge-pages off --out "$T/hp-off" > "$T/log" 2>&1
+grep -q "^huge pages: off (--huge-pages off); the Gram gathers its rows" "$T/log" \
+    && ok "--huge-pages off is reported" || bad "--huge-pages off report" "$T/log"
+for hp in "1 allgather" "2 allgather" "2 neighbor" "2 shared"; do
+    set -- $hp
+    train $1 "${HP[@]}" --exchange $2 --out "$T/hp-$1-$2" > "$T/log" 2>&1
+    if [ $2 = shared ]; then want="^huge pages: no (U and V live in Open MPI's shared window)"
+    else case $($PY -c 'import re; print(re.search(r"\[(\w+)\]", open("/sys/kernel/mm/transparent_hugepage/enabled").read()).group(1))' 2>/dev/null) in
+        always|madvise) want="^huge pages: asked for U and V (transparent huge pages: [a-z]*); on huge pages now: min [1-9]" ;;
+        *) want="^huge pages: not available" ;; esac
+    fi
+    cmp -s "$T/hp-off/U.npy" "$T/hp-$1-$2/U.npy" && cmp -s "$T/hp-off/V.npy" "$T/hp-$1-$2/V.npy" \
+        && grep -q "$want" "$T/log" \
+        && ok "huge pages, P=$1 $2 (k = 16): reported, bitwise equal to --huge-pages off P=1" \
+        || bad "huge pages P=$1 $2" "$T/log"
+done
 expect_fail "--shared-domain without --exchange shared" "\-\-shared-domain applies to --exchange shared only" \
     --ratings "$D/ratings.txt" --shared-domain socket
 expect_fail "--shared-domain of an unknown domain" "\-\-shared-domain: 'rack' is not one of node, socket, numa" \

@@ -166,11 +166,22 @@ static void test_gram_fast_vs_ref_all_isas(void **state)
             for (int s = 0; s < nisa; s++) {
                 assert_int_equal(als_kernel_set_isa(isas[s]), 0);
                 assert_string_equal(als_kernel_isa(), isas[s]);
-                outbuf f;
+                outbuf f, g;
                 out_alloc(&f, k, NAN);
-                als_gram_rhs_fast(k, p.n, p.idx, p.r, p.X, f.A, f.b, f.ws);
+                als_gram_rhs_fast(k, p.n, p.idx, p.r, p.X, f.A, f.b, f.ws, 0);
                 out_check_canaries(&f);
                 compare_gram(k, f.A, ref.A, f.b, ref.b, S, sb, 1e-12);
+                /* Rows read in place (AVX-512 with k % 8 == 0; elsewhere
+                 * the call gathers as before): the same sums in the same
+                 * order, so bitwise the gathered result. */
+                out_alloc(&g, k, -3.0);
+                als_gram_rhs_fast(k, p.n, p.idx, p.r, p.X, g.A, g.b, g.ws, 1);
+                out_check_canaries(&g);
+                for (int i = 0; i < k; i++)
+                    assert_memory_equal(g.A + i * k + i, f.A + i * k + i,
+                                        sizeof(double) * (size_t)(k - i));
+                assert_memory_equal(g.b, f.b, sizeof(double) * (size_t)k);
+                out_free(&g);
                 out_free(&f);
             }
             assert_int_equal(als_kernel_set_isa(def), 0);
@@ -197,7 +208,7 @@ static void test_gram_exact_small(void **state)
         assert_int_equal(als_kernel_set_isa(isas[s]), 0);
         outbuf f;
         out_alloc(&f, 3, -7.0);
-        als_gram_rhs(ALS_KERNEL_FAST, 3, 3, idx, r, X, f.A, f.b, f.ws);
+        als_gram_rhs(ALS_KERNEL_FAST, 3, 3, idx, r, X, f.A, f.b, f.ws, s & 1);
         for (int i = 0; i < 3; i++) {
             for (int j = i; j < 3; j++)
                 assert_true(f.A[i * 3 + j] == Aexp[i * 3 + j]);
@@ -227,7 +238,7 @@ static void test_gram_n0_zero(void **state)
             outbuf o;
             out_alloc(&o, k, NAN);
             als_gram_rhs(v < 0 ? ALS_KERNEL_REF : ALS_KERNEL_FAST, k, 0, NULL, NULL, X, o.A, o.b,
-                         o.ws);
+                         o.ws, 1);
             for (int i = 0; i < k; i++) {
                 for (int j = i; j < k; j++)
                     assert_true(o.A[i * k + j] == 0.0 && !signbit(o.A[i * k + j]));
@@ -240,8 +251,8 @@ static void test_gram_n0_zero(void **state)
     assert_int_equal(als_kernel_set_isa(def), 0);
 }
 
-/* Calling fast twice (with different ws garbage) gives bitwise identical
- * A and b, for every ISA. */
+/* Calling fast twice (with different ws garbage; gathered, then in place)
+ * gives bitwise identical A and b, for every ISA. */
 static void test_gram_deterministic(void **state)
 {
     (void)state;
@@ -249,8 +260,8 @@ static void test_gram_deterministic(void **state)
     int nisa = supported_isas(isas);
     const char *def = als_kernel_isa();
     uint64_t seed = 7;
-    const int ks[] = {17, 64, 100};
-    for (int ki = 0; ki < 3; ki++) {
+    const int ks[] = {17, 64, 100, 128};
+    for (int ki = 0; ki < 4; ki++) {
         int k = ks[ki];
         problem p;
         make_problem(&p, k, 1000, &seed);
@@ -259,8 +270,8 @@ static void test_gram_deterministic(void **state)
             outbuf o1, o2;
             out_alloc(&o1, k, 0.0);
             out_alloc(&o2, k, NAN);
-            als_gram_rhs_fast(k, p.n, p.idx, p.r, p.X, o1.A, o1.b, o1.ws);
-            als_gram_rhs_fast(k, p.n, p.idx, p.r, p.X, o2.A, o2.b, o2.ws);
+            als_gram_rhs_fast(k, p.n, p.idx, p.r, p.X, o1.A, o1.b, o1.ws, 0);
+            als_gram_rhs_fast(k, p.n, p.idx, p.r, p.X, o2.A, o2.b, o2.ws, 1);
             for (int i = 0; i < k; i++) {
                 assert_memory_equal(o1.A + i * k + i, o2.A + i * k + i, sizeof(double) * (size_t)(k - i));
             }

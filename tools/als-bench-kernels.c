@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "als_cli.h"
+#include "als_hugepage.h"
 #include "als_kernels.h"
 
 extern char *openblas_get_corename(void);
@@ -43,6 +44,7 @@ typedef struct {
     double dgemm_ref;  /* dgemm rate the fractions are relative to (0: own) */
     const char *isa;
     uint64_t seed;
+    int huge;          /* --huge-pages on|off: X on transparent huge pages, Gram in place */
 } bench_opts;
 
 /* Print the usage text. */
@@ -62,6 +64,8 @@ static void usage(FILE *f)
             "  --seed N        random seed (default 1)\n"
             "  --json          also print one JSON line per k\n"
             "  --no-ref        skip the ref (BLAS/LAPACK) kernels\n"
+            "  --huge-pages on|off  X on transparent huge pages and the fast Gram\n"
+            "                  reading its rows in place, as als-train (default on)\n"
             "  --dgemm-gflops X  report fractions of X (e.g. the best dgemm of all\n"
             "                  OPENBLAS_CORETYPE values, measured by tools/bench.sh)\n"
             "  --dgemm-only    measure dgemm only, print it as one JSON line\n"
@@ -100,6 +104,7 @@ static void parse_args(int argc, char **argv, bench_opts *o)
     o->dgemm_n = 2000;
     o->reps = 3;
     o->seed = 1;
+    o->huge = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -121,7 +126,13 @@ static void parse_args(int argc, char **argv, bench_opts *o)
             exit(2);
         }
         const char *v = argv[++i];
-        if (strcmp(a, "--k") == 0) {
+        if (strcmp(a, "--huge-pages") == 0) {
+            if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0) {
+                fprintf(stderr, "als-bench-kernels: --huge-pages: '%s' is not on or off\n", v);
+                exit(2);
+            }
+            o->huge = strcmp(v, "on") == 0;
+        } else if (strcmp(a, "--k") == 0) {
             o->nk = 0;
             char *copy = strdup(v), *save = NULL;
             for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
@@ -232,6 +243,8 @@ typedef struct {
     int64_t *idx;
     double *r;
     double *X;
+    int64_t xrows;   /* rows of X */
+    int huge;        /* X asked for huge pages; the fast Gram reads it in place */
 } workload;
 
 /* Build X (xrows×k uniform) and the rows (sizes uniform in [m/2, 3m/2]). */
@@ -242,7 +255,13 @@ static void make_workload(workload *w, int k, const bench_opts *o, uint64_t *see
     w->start = xalloc(sizeof(int64_t) * (size_t)(cap + 1));
     w->idx = xalloc(sizeof(int64_t) * (size_t)(o->ratings + 4 * o->per_row + 2));
     w->r = xalloc(sizeof(double) * (size_t)(o->ratings + 4 * o->per_row + 2));
-    w->X = xalloc(sizeof(double) * (size_t)(o->xrows * k));
+    w->xrows = o->xrows;
+    w->huge = o->huge && als_huge_available();
+    w->X = als_huge_alloc(sizeof(double) * (size_t)(o->xrows * k), w->huge);
+    if (!w->X) {
+        fprintf(stderr, "als-bench-kernels: out of memory for X\n");
+        exit(1);
+    }
     for (int64_t i = 0; i < o->xrows * k; i++)
         w->X[i] = rng_uniform(seed);
     int64_t t = 0, row = 0;
@@ -261,7 +280,8 @@ static void make_workload(workload *w, int k, const bench_opts *o, uint64_t *see
 
 static void free_workload(workload *w)
 {
-    free(w->start), free(w->idx), free(w->r), free(w->X);
+    free(w->start), free(w->idx), free(w->r);
+    als_huge_free(w->X, sizeof(double) * (size_t)(w->xrows * w->k), w->huge);
 }
 
 /* One sink to keep the compiler from dropping results. */
@@ -273,7 +293,8 @@ static double time_gram(const workload *w, als_kernel_t kern, double *A, double 
     double t = cpu_now(), s = 0.0;
     for (int64_t i = 0; i < w->nrows; i++) {
         int64_t s0 = w->start[i];
-        als_gram_rhs(kern, w->k, w->start[i + 1] - s0, w->idx + s0, w->r + s0, w->X, A, b, ws);
+        als_gram_rhs(kern, w->k, w->start[i + 1] - s0, w->idx + s0, w->r + s0, w->X, A, b, ws,
+                     w->huge);
         s += b[0];
     }
     t = cpu_now() - t;
@@ -367,7 +388,7 @@ static double time_step_batch(const workload *w, als_kernel_t kern, double *Abuf
         for (int j = 0; j < nb; j++) {
             int64_t s0 = w->start[i0 + j], n = w->start[i0 + j + 1] - s0;
             double *A = Abuf + j * kk, *b = bbuf + (size_t)j * k;
-            als_gram_rhs(kern, k, n, w->idx + s0, w->r + s0, w->X, A, b, ws);
+            als_gram_rhs(kern, k, n, w->idx + s0, w->r + s0, w->X, A, b, ws, w->huge);
             for (int p = 0; p < k; p++)
                 A[(int64_t)p * k + p] += 0.05 * (double)n;
             Ap[j] = A;
@@ -417,6 +438,10 @@ int main(int argc, char **argv)
     printf("# rows workload: X %" PRId64 "×k, %" PRId64 " ratings, ~%d per row; best of %d;"
            " batch solves in groups of %d\n",
            o.xrows, o.ratings, o.per_row, o.reps, NBATCH);
+    printf("# X on huge pages: %s (transparent huge pages: %s)%s\n",
+           o.huge && als_huge_available() ? "asked" : "no", als_huge_thp_mode(),
+           o.huge && als_huge_available() ? "; the fast Gram reads rows in place when k % 8 == 0"
+                                          : "");
     printf("# GFLOP/s (fraction of dgemm); 'iter' = gram+rhs, lambda, batched solve per row\n");
     if (o.no_ref)
         printf("%4s  %14s  %14s  %14s  %14s\n", "k", "gram+rhs fast", "solve fast 1",
