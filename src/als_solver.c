@@ -848,10 +848,12 @@ static int cg_row(const als_solver_t *s, int64_t n, const int64_t *idx, const do
 {
     const int k = s->k;
     const double alpha = s->opt->alpha, lbias = s->opt->lambda_bias;
-    if (n <= npanel) {
+    if (n <= npanel && !s->huge) {
         /* Gather the row's n factor rows once into a contiguous panel (in
          * cache for every CG step): the same values in the same order, so
-         * the same bits as reading X through idx. */
+         * the same bits as reading X through idx. On huge pages the steps
+         * read X through idx instead: no copy, and the TLB covers X (k = 64
+         * on the 2M set: 0.28-0.33 -> 0.258-0.260 s per iteration). */
         for (int64_t t = 0; t < n; t++)
             memcpy(panel + t * k, X + idx[t] * k, (size_t)k * sizeof *panel);
         X = panel;
@@ -962,8 +964,10 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
     const int64_t sys_sz = (int64_t)kr * kr + kr; /* one batched system: A, then x */
     const int lanes = als_solve_batch_lanes(kern);
     const int64_t batch_bytes = ALS_BATCH_BYTES;
-    /* CG: rows of at most npanel ratings are gathered into a per-thread panel. */
-    const int64_t npanel = use_cg ? (s->maxrow < ALS_CG_PANEL ? s->maxrow : ALS_CG_PANEL) : 0;
+    /* CG: rows of at most npanel ratings are gathered into a per-thread panel
+     * (none when U and V are on huge pages: the steps read them in place). */
+    const int64_t npanel = use_cg && !s->huge ? (s->maxrow < ALS_CG_PANEL ? s->maxrow : ALS_CG_PANEL)
+                                              : 0;
 #pragma omp parallel reduction(+ : tg, ts)
     {
         double *A = malloc((size_t)k * k * sizeof *A); /* forming with --bias */
@@ -1054,11 +1058,12 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
                     for (int c = 0; c < k && info == 0; c++)
                         if (!isfinite(b[c]))
                             info = -1;
-                    /* The residuals now, from the panel the steps just read. */
+                    /* The residuals now, from the rows the steps just read
+                     * (the panel, or X in place). */
                     if (info == 0)
                         row_residuals(s, nt, val + ptr[t], idx + ptr[t], X,
-                                      nt <= npanel ? panel : NULL, xnorm, xmax, b, &my_sse,
-                                      &my_bound);
+                                      nt <= npanel && !s->huge ? panel : NULL, xnorm, xmax, b,
+                                      &my_sse, &my_bound);
                     else
                         note_failure(t, info, &bad, &bad_info);
                     continue;

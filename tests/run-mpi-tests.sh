@@ -136,6 +136,8 @@ expect_fail "--mem-per-rank not a byte count" "\-\-mem-per-rank: '4X' is not a p
     --ratings "$D/ratings.txt" --mem-per-rank 4X
 expect_fail "negative lambda" "\-\-lambda-u" --ratings "$D/ratings.txt" --lambda-u -1
 expect_fail "unknown option" "unknown option" --ratings "$D/ratings.txt" --frobnicate
+expect_fail "--huge-pages of an unknown value" "\-\-huge-pages: 'maybe' is not one of on, off" \
+    --ratings "$D/ratings.txt" --huge-pages maybe
 expect_fail "init of wrong shape" "shape" --ratings "$D/ratings.txt" --social "$D/social.txt" --rank 5 \
     --init-user "$T/U0bad.npy" --init-item "$T/V0.npy"
 expect_fail "init of wrong dtype" "f4" --ratings "$D/ratings.txt" --social "$D/social.txt" --rank 5 \
@@ -248,6 +250,12 @@ for hp in "1 allgather" "2 allgather" "2 neighbor" "2 shared"; do
         && ok "huge pages, P=$1 $2 (k = 16): reported, bitwise equal to --huge-pages off P=1" \
         || bad "huge pages P=$1 $2" "$T/log"
 done
+# --solver cg reads the rows in place on huge pages instead of its panel
+train 1 "${HP[@]}" --solver cg --huge-pages off --out "$T/hp-cg-off" > "$T/log" 2>&1
+train 2 "${HP[@]}" --solver cg --out "$T/hp-cg-on" > "$T/log" 2>&1
+cmp -s "$T/hp-cg-off/U.npy" "$T/hp-cg-on/U.npy" && cmp -s "$T/hp-cg-off/V.npy" "$T/hp-cg-on/V.npy" \
+    && ok "huge pages, --solver cg P=2 (k = 16): bitwise equal to --huge-pages off P=1" \
+    || bad "huge pages --solver cg" "$T/log"
 expect_fail "--shared-domain without --exchange shared" "\-\-shared-domain applies to --exchange shared only" \
     --ratings "$D/ratings.txt" --shared-domain socket
 expect_fail "--shared-domain of an unknown domain" "\-\-shared-domain: 'rack' is not one of node, socket, numa" \
