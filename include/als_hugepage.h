@@ -32,10 +32,33 @@ const char *als_huge_thp_mode(void);
  * madvise). Local. */
 int als_huge_available(void);
 
+/* Shared memory. Open MPI's shared windows are files in a tmpfs (/dev/shm);
+ * a tmpfs file gets huge pages according to its mount's huge= option
+ * (never, the default, always, within_size or advise), unless
+ * .../transparent_hugepage/shmem_enabled is "force" (all) or "deny" (none).
+ * als_huge_shmem_mode returns that sysfs word ("always", "within_size",
+ * "advise", "never", "deny", "force" or "unknown");
+ * als_huge_shm_available says whether a madvised mapping of a file in dir
+ * can get huge pages, and writes "DIR mounted huge=X, shmem_enabled Y" to
+ * why (if not NULL). Local. */
+const char *als_huge_shmem_mode(void);
+int als_huge_shm_available(const char *dir, char *why, size_t cap);
+
+/* The huge= option of the mount holding dir (the longest mount point in
+ * the mounts file, /proc/mounts format, that is dir or a parent of it) into
+ * out: its value, "never" when the option is absent (tmpfs's default), or
+ * "unknown" when no mount holds dir or the file cannot be read. Local. */
+void als_huge_mount_option(const char *mounts, const char *dir, char *out, size_t cap);
+
+/* madvise(MADV_HUGEPAGE) over the 4 KiB pages covering [p, p + bytes) of
+ * an existing mapping (a shared window); failures are ignored. Local. */
+void als_huge_advise(void *p, size_t bytes);
+
 /* Bytes of [p, p + bytes) that the kernel currently backs with huge pages,
- * from the AnonHugePages of the mappings in /proc/self/smaps that overlap
- * the range (a mapping only partly inside counts at most the overlap); -1
- * when smaps cannot be read. Only touched pages can be backed. Local. */
+ * from the AnonHugePages (private memory) and ShmemPmdMapped (shared
+ * memory) of the mappings in /proc/self/smaps that overlap the range (a
+ * mapping only partly inside counts at most the overlap); -1 when smaps
+ * cannot be read. Only touched pages can be backed. Local. */
 int64_t als_huge_backed(const void *p, size_t bytes);
 
 #endif

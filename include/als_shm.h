@@ -71,10 +71,16 @@ typedef struct {
  * allocated. */
 int als_shm_init(MPI_Comm comm, int domain, als_shm_t *sh, als_err_t *err);
 
+/* The directory where Open MPI places shared windows, whose free space
+ * (and huge-page mount option) is checked: /dev/shm, or $ALS_SHM_DIR in the
+ * tests. Local. */
+const char *als_shm_dir(void);
+
 /* Collective over comm: allocate the node's copy of matrix which (0: U,
  * 1: V) of rows x k doubles (node rank 0 allocates it; the others map it)
- * and return it in sh->base[which]. */
-int als_shm_alloc(als_shm_t *sh, int which, int64_t rows, int64_t k, als_err_t *err);
+ * and return it in sh->base[which]; huge: every rank's mapping asks for
+ * transparent huge pages (als_huge_advise) before the first touch. */
+int als_shm_alloc(als_shm_t *sh, int which, int64_t rows, int64_t k, int huge, als_err_t *err);
 
 /* Collective over the node: every rank's stores to the shared copies so far
  * are visible to every rank of the node after it returns, and no rank

@@ -52,8 +52,10 @@ typedef struct {
                                  * solved in place) */
     int u_inplace, v_inplace;   /* new rows solved into the view's own slots */
     int huge;                   /* U and V asked for transparent huge pages (--huge-pages
-                                 * on, THP available, not in a shared window); the fast
-                                 * Gram then reads their rows in place */
+                                 * on and available: private memory, or with --exchange
+                                 * shared the window's tmpfs); the fast Gram and CG then
+                                 * read their rows in place */
+    char huge_why[192];         /* with --exchange shared: the settings that decided it */
     double *sendbuf;            /* packed rows for the neighbour exchange */
     /* Squared errors of the own rows' ratings after their last solves (exact
      * local sums), and the rounding-error bounds of those terms. */

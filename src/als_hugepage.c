@@ -48,30 +48,98 @@ void als_huge_free(void *p, size_t bytes, int want)
         munmap(p, huge_span(bytes));
 }
 
-const char *als_huge_thp_mode(void)
+/* The bracketed word of a /sys/kernel/mm/transparent_hugepage file
+ * ("always [madvise] never"), one of words[], or "unknown". */
+static const char *thp_setting(const char *path, const char *const *words, int nwords)
 {
-    FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+    FILE *f = fopen(path, "r");
     if (!f)
         return "unknown";
-    char line[128] = "";
+    char line[256] = "", want[64];
     const char *mode = "unknown";
-    if (fgets(line, sizeof line, f)) {
-        /* e.g. "always [madvise] never": the bracketed word is in force. */
-        if (strstr(line, "[always]"))
-            mode = "always";
-        else if (strstr(line, "[madvise]"))
-            mode = "madvise";
-        else if (strstr(line, "[never]"))
-            mode = "never";
-    }
+    if (fgets(line, sizeof line, f))
+        for (int i = 0; i < nwords; i++) {
+            snprintf(want, sizeof want, "[%s]", words[i]);
+            if (strstr(line, want))
+                mode = words[i];
+        }
     fclose(f);
     return mode;
+}
+
+const char *als_huge_thp_mode(void)
+{
+    static const char *const w[] = {"always", "madvise", "never"};
+    return thp_setting("/sys/kernel/mm/transparent_hugepage/enabled", w, 3);
 }
 
 int als_huge_available(void)
 {
     const char *m = als_huge_thp_mode();
     return strcmp(m, "always") == 0 || strcmp(m, "madvise") == 0;
+}
+
+const char *als_huge_shmem_mode(void)
+{
+    static const char *const w[] = {"always", "within_size", "advise", "never", "deny", "force"};
+    return thp_setting("/sys/kernel/mm/transparent_hugepage/shmem_enabled", w, 6);
+}
+
+void als_huge_mount_option(const char *mounts, const char *dir, char *out, size_t cap)
+{
+    snprintf(out, cap, "unknown");
+    FILE *f = fopen(mounts, "r");
+    if (!f)
+        return;
+    char line[1024];
+    size_t best = 0;
+    while (fgets(line, sizeof line, f)) {
+        char dev[256], mnt[512], type[64], opts[512];
+        if (sscanf(line, "%255s %511s %63s %511s", dev, mnt, type, opts) != 4)
+            continue;
+        size_t n = strlen(mnt);
+        int prefix = strncmp(dir, mnt, n) == 0 &&
+                     (dir[n] == '\0' || dir[n] == '/' || (n == 1 && mnt[0] == '/'));
+        if (!prefix || n < best)
+            continue;
+        best = n;
+        const char *h = strstr(opts, "huge=");
+        if (h) {
+            size_t len = strcspn(h + 5, ",");
+            snprintf(out, cap, "%.*s", (int)(len < 32 ? len : 32), h + 5);
+        } else {
+            snprintf(out, cap, "never");
+        }
+    }
+    fclose(f);
+}
+
+int als_huge_shm_available(const char *dir, char *why, size_t cap)
+{
+    const char *sys = als_huge_shmem_mode();
+    char mnt[64];
+    als_huge_mount_option("/proc/mounts", dir, mnt, sizeof mnt);
+    if (why)
+        snprintf(why, cap, "%s mounted huge=%s, shmem_enabled %s", dir, mnt, sys);
+    if (strcmp(sys, "force") == 0)
+        return 1;
+    if (strcmp(sys, "deny") == 0)
+        return 0;
+    return strcmp(mnt, "always") == 0 || strcmp(mnt, "within_size") == 0 ||
+           strcmp(mnt, "advise") == 0;
+}
+
+void als_huge_advise(void *p, size_t bytes)
+{
+#ifdef MADV_HUGEPAGE
+    if (!p || bytes == 0)
+        return;
+    const uintptr_t pg = 4096, a = (uintptr_t)p & ~(pg - 1);
+    const uintptr_t e = ((uintptr_t)p + bytes + pg - 1) & ~(pg - 1);
+    (void)madvise((void *)a, e - a, MADV_HUGEPAGE);
+#else
+    (void)p, (void)bytes;
+#endif
 }
 
 int64_t als_huge_backed(const void *p, size_t bytes)
@@ -91,7 +159,8 @@ int64_t als_huge_backed(const void *p, size_t bytes)
         if (sscanf(line, "%" SCNxPTR "-%" SCNxPTR " ", &s, &e) == 2) {
             a = s, b = e;
             in = s < hi && e > lo;
-        } else if (in && sscanf(line, "AnonHugePages: %" SCNd64 " kB", &kb) == 1) {
+        } else if (in && (sscanf(line, "AnonHugePages: %" SCNd64 " kB", &kb) == 1 ||
+                          sscanf(line, "ShmemPmdMapped: %" SCNd64 " kB", &kb) == 1)) {
             uintptr_t os = a > lo ? a : lo, oe = b < hi ? b : hi;
             int64_t huge = kb * 1024, overlap = (int64_t)(oe - os);
             total += huge < overlap ? huge : overlap;

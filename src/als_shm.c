@@ -6,6 +6,7 @@
 #include <sys/statvfs.h>
 
 #include "als_exchange.h"
+#include "als_hugepage.h"
 
 /* The pseudo-node split of the tests (ALS_SHM_NODE_SIZE, ALS_SHM_CYCLIC):
  * the color of node rank r in a node of n ranks, or -1 for none. */
@@ -128,7 +129,13 @@ static double free_bytes(const char *path)
     return (double)v.f_bavail * (double)v.f_frsize;
 }
 
-int als_shm_alloc(als_shm_t *sh, int which, int64_t rows, int64_t k, als_err_t *err)
+const char *als_shm_dir(void)
+{
+    const char *dir = getenv("ALS_SHM_DIR");
+    return dir && *dir ? dir : "/dev/shm";
+}
+
+int als_shm_alloc(als_shm_t *sh, int which, int64_t rows, int64_t k, int huge, als_err_t *err)
 {
     MPI_Aint bytes = sh->node_rank == 0 ? (MPI_Aint)((rows * k + 1) * (int64_t)sizeof(double))
                                         : 0;
@@ -136,8 +143,7 @@ int als_shm_alloc(als_shm_t *sh, int which, int64_t rows, int64_t k, als_err_t *
      * too small (containers default to 64 MB) would fail here or, worse,
      * kill the first rank that touches a page past its end (SIGBUS). */
     double room[2] = {0.0, 0.0}; /* over nodes: the largest shortfall's need and free space */
-    const char *dir = getenv("ALS_SHM_DIR");
-    dir = dir && *dir ? dir : "/dev/shm";
+    const char *dir = als_shm_dir();
     if (sh->node_rank == 0) {
         double avail = free_bytes(dir);
         if (avail >= 0.0 && (double)bytes > avail) {
@@ -163,6 +169,10 @@ int als_shm_alloc(als_shm_t *sh, int which, int64_t rows, int64_t k, als_err_t *
         MPI_Aint qs;
         int du;
         rc = MPI_Win_shared_query(sh->win[which], 0, &qs, &du, &sh->base[which]);
+        /* Before any page is touched: each rank's mapping of the file asks
+         * for huge pages (effective where shmem_enabled allows them). */
+        if (rc == MPI_SUCCESS && huge)
+            als_huge_advise(sh->base[which], (size_t)qs);
         if (rc == MPI_SUCCESS)
             rc = MPI_Win_lock_all(MPI_MODE_NOCHECK, sh->win[which]);
     }

@@ -595,8 +595,10 @@ int als_solver_init_test(MPI_Comm comm, const als_options_t *opt, const als_data
         nsend = ru > rv ? ru : rv;
     }
     if (s->mode == ALS_EXCH_SHARED) {
-        if (als_shm_alloc(&s->shm, 0, m, k, err) != ALS_OK ||
-            als_shm_alloc(&s->shm, 1, n, k, err) != ALS_OK)
+        s->huge = als_huge_shm_available(als_shm_dir(), s->huge_why, sizeof s->huge_why) &&
+                  opt->huge_pages;
+        if (als_shm_alloc(&s->shm, 0, m, k, s->huge, err) != ALS_OK ||
+            als_shm_alloc(&s->shm, 1, n, k, s->huge, err) != ALS_OK)
             return err->code;
         s->U = s->shm.base[0];
         s->V = s->shm.base[1];
@@ -778,20 +780,26 @@ void als_solver_describe(als_solver_t *s, FILE *out)
     fprintf(out, "expected memory per rank (bytes): %s min %.0f avg %.1f max %.0f; %s min %.0f "
             "avg %.1f max %.0f\n", als_exchange_mode_name(s->mode), mn[4], sum[4] / P, mx[4],
             nb ? "allgather" : "neighbor", mn[5], sum[5] / P, mx[5]);
-    if (s->mode == ALS_EXCH_SHARED)
-        fprintf(out, "huge pages: no (U and V live in Open MPI's shared window)\n");
-    else if (!s->opt->huge_pages)
+    /* Shared mode: the node's window, under the shared-memory setting. */
+    const int sh = s->mode == ALS_EXCH_SHARED;
+    const char *what = sh ? "the shared window of U and V" : "U and V";
+    char setting[224];
+    if (sh)
+        snprintf(setting, sizeof setting, "%s", s->huge_why);
+    else
+        snprintf(setting, sizeof setting, "transparent huge pages: %s", als_huge_thp_mode());
+    if (!s->opt->huge_pages)
         fprintf(out, "huge pages: off (--huge-pages off); the Gram gathers its rows\n");
     else if (!s->huge)
-        fprintf(out, "huge pages: not available (transparent huge pages: %s); the Gram gathers "
-                "its rows\n", als_huge_thp_mode());
+        fprintf(out, "huge pages: not available for %s (%s); the Gram gathers its rows\n",
+                what, setting);
     else if (mn[7] < 0)
-        fprintf(out, "huge pages: asked for U and V (transparent huge pages: %s; /proc/self/smaps "
-                "unreadable, share unknown)\n", als_huge_thp_mode());
+        fprintf(out, "huge pages: asked for %s (%s; /proc/self/smaps unreadable, share "
+                "unknown)\n", what, setting);
     else
-        fprintf(out, "huge pages: asked for U and V (transparent huge pages: %s); on huge pages "
-                "now: min %.0f%% avg %.0f%% max %.0f%% over ranks\n", als_huge_thp_mode(),
-                100.0 * mn[7], 100.0 * sum[7] / P, 100.0 * mx[7]);
+        fprintf(out, "huge pages: asked for %s (%s); on huge pages now: min %.0f%% avg "
+                "%.0f%% max %.0f%% over ranks\n", what, setting, 100.0 * mn[7],
+                100.0 * sum[7] / P, 100.0 * mx[7]);
     fflush(out);
 }
 

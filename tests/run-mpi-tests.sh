@@ -229,21 +229,29 @@ cmp -s "$T/x-social-allgather-1/U.npy" "$T/dom-unb/U.npy" && cmp -s "$T/x-social
 # U and V on transparent huge pages (--huge-pages, default on), where the
 # AVX-512 Gram reads rows in place at k % 8 == 0: factors big enough for
 # huge pages (20000 x 16 doubles = 2.4 MiB), bitwise equal to --huge-pages
-# off (gathered rows) at P = 1, and to shared mode (never on huge pages) at
-# P = 2; the start-up line says what the system gave.
+# off (gathered rows) at P = 1, also at P = 2 with each exchange mode (shared:
+# the window, under the system's shmem_enabled setting); the start-up line
+# says what the system gave.
 "${ALS_BIN:-bin}/als-gen" --users 20000 --items 3000 --ratings-per-user 8 --links-per-user 2 --seed 11 \
     --out-ratings "$T/hp-r.txt" --out-social "$T/hp-s.txt" > /dev/null 2>&1
 HP=(--ratings "$T/hp-r.txt" --social "$T/hp-s.txt" --rank 16 --lambda 0.1 --alpha 0.3 --iters 2)
 train 1 "${HP[@]}" --huge-pages off --out "$T/hp-off" > "$T/log" 2>&1
 grep -q "^huge pages: off (--huge-pages off); the Gram gathers its rows" "$T/log" \
     && ok "--huge-pages off is reported" || bad "--huge-pages off report" "$T/log"
+thp() { # the bracketed word of a /sys/kernel/mm/transparent_hugepage file
+    $PY -c 'import re,sys; print(re.search(r"\[(\w+)\]", open("/sys/kernel/mm/transparent_hugepage/" + sys.argv[1]).read()).group(1))' "$1" 2>/dev/null
+}
 for hp in "1 allgather" "2 allgather" "2 neighbor" "2 shared"; do
     set -- $hp
     train $1 "${HP[@]}" --exchange $2 --out "$T/hp-$1-$2" > "$T/log" 2>&1
-    if [ $2 = shared ]; then want="^huge pages: no (U and V live in Open MPI's shared window)"
-    else case $($PY -c 'import re; print(re.search(r"\[(\w+)\]", open("/sys/kernel/mm/transparent_hugepage/enabled").read()).group(1))' 2>/dev/null) in
+    if [ $2 = shared ]; then # /dev/shm's huge= mount option decides, unless shmem_enabled forces
+        shm_huge=$(awk '$2 == "/dev/shm" { h = "never"; n = split($4, o, ","); for (i = 1; i <= n; i++) if (o[i] ~ /^huge=/) h = substr(o[i], 6) } END { print h }' /proc/mounts)
+        case "$(thp shmem_enabled):$shm_huge" in
+            force:*|[a-z]*:always|[a-z]*:within_size|[a-z]*:advise) want="^huge pages: asked for the shared window of U and V (/dev/shm mounted huge=$shm_huge, shmem_enabled [a-z_]*); on huge pages now: min [0-9]" ;;
+            *) want="^huge pages: not available for the shared window of U and V (/dev/shm mounted huge=$shm_huge, shmem_enabled [a-z_]*); the Gram gathers its rows" ;; esac
+    else case $(thp enabled) in
         always|madvise) want="^huge pages: asked for U and V (transparent huge pages: [a-z]*); on huge pages now: min [1-9]" ;;
-        *) want="^huge pages: not available" ;; esac
+        *) want="^huge pages: not available for U and V" ;; esac
     fi
     cmp -s "$T/hp-off/U.npy" "$T/hp-$1-$2/U.npy" && cmp -s "$T/hp-off/V.npy" "$T/hp-$1-$2/V.npy" \
         && grep -q "$want" "$T/log" \

@@ -10,7 +10,9 @@
 #include "als_hugepage.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* The mode is one of the four documented words, and availability agrees. */
 static void test_thp_mode_words(void **state)
@@ -81,12 +83,51 @@ static void test_large_on_huge_pages(void **state)
     als_huge_free(p, bytes, 1);
 }
 
+/* The mount holding a directory: the longest mount point that is the
+ * directory or a parent (not merely a string prefix), its huge= value or
+ * "never" without one; a fixture in /proc/mounts format. */
+static void test_mount_option(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/als-test-mounts.XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    assert_non_null(f);
+    fputs("/dev/root / ext4 rw,relatime 0 0\n"
+          "tmpfs /dev tmpfs rw,nosuid,size=65536k,huge=within_size 0 0\n"
+          "tmpfs /dev/shm tmpfs rw,relatime,size=24683584k,huge=advise 0 0\n"
+          "tmpfs /dev/shmx tmpfs rw,huge=always,size=10k 0 0\n"
+          "tmpfs /run/user/0 tmpfs rw,size=100k 0 0\n", f);
+    fclose(f);
+    char out[64];
+    const char *dirs[][2] = {{"/dev/shm", "advise"},  {"/dev/shm/osc", "advise"},
+                             {"/dev/shmx/a", "always"}, {"/dev/sh", "within_size"},
+                             {"/dev/shmy", "within_size"}, {"/run/user/0", "never"},
+                             {"/tmp", "never"}};
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        als_huge_mount_option(path, dirs[i][0], out, sizeof out);
+        if (strcmp(out, dirs[i][1]) != 0)
+            fail_msg("%s: huge=%s, expected %s", dirs[i][0], out, dirs[i][1]);
+    }
+    als_huge_mount_option("/nonexistent/mounts", "/dev/shm", out, sizeof out);
+    assert_string_equal(out, "unknown");
+    unlink(path);
+    /* The live system: the reason names the directory and both settings. */
+    char why[192];
+    int avail = als_huge_shm_available("/dev/shm", why, sizeof why);
+    assert_true(avail == 0 || avail == 1);
+    assert_non_null(strstr(why, "/dev/shm mounted huge="));
+    assert_non_null(strstr(why, ", shmem_enabled "));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_thp_mode_words),
         cmocka_unit_test(test_small_and_unwanted),
         cmocka_unit_test(test_large_on_huge_pages),
+        cmocka_unit_test(test_mount_option),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
