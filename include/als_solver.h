@@ -56,6 +56,7 @@ typedef struct {
                                  * shared the window's tmpfs); the fast Gram and CG then
                                  * read their rows in place */
     char huge_why[192];         /* with --exchange shared: the settings that decided it */
+    double woodbury_rows[2];    /* users, items solved by the n×n route (als_woodbury.h) */
     double *sendbuf;            /* packed rows for the neighbour exchange */
     /* Squared errors of the own rows' ratings after their last solves (exact
      * local sums), and the rounding-error bounds of those terms. */
@@ -94,7 +95,10 @@ typedef struct {
     int increases;              /* half-steps whose loss increased beyond rounding */
     int nonfinite;              /* half-steps whose loss or metrics were not finite */
     double loss_bound;          /* rounding-error bound of the last loss evaluation */
-    double flops_per_iter;      /* DESIGN §6 count for one iteration */
+    double flops_per_iter;      /* DESIGN §6 count for one iteration (rows on the n×n
+                                 * route counted as such) */
+    double flops_per_iter_kxk;  /* the same with every row on the k×k route (what the
+                                 * block plan and the scaling model count) */
     struct als_ckpt *ckpt;      /* checkpointing (als_checkpoint.h), NULL = none */
     int resumed;                /* U, V, hist, initial and the loss check were restored */
     /* --implicit: the Grams X'X (gu) and Y'Y (gv) of the current U and V,

@@ -20,6 +20,7 @@
 #include "als_egram.h"
 #include "als_implicit.h"
 #include "als_rankeval.h"
+#include "als_woodbury.h"
 #include "als_clones.h"
 
 /* Rows per chunk of solve_rows (the unit of the dynamic schedule), solved
@@ -424,6 +425,35 @@ static void hot_residuals(als_solver_t *s)
                       s->V + s->hc_vslot[x] * k, &s->vsse, &s->vsse_bound);
 }
 
+/* 1 when this run solves some explicit rows by the n×n route
+ * (als_woodbury.h): Cholesky with the fast kernels, explicit model, no
+ * constant coordinates (--bias); ALS_WOODBURY=0 turns it off (the k×k
+ * route for every row, for comparisons). */
+static int woodbury_on(const als_solver_t *s)
+{
+    static int env = -1;
+    if (env < 0) {
+        const char *e = getenv("ALS_WOODBURY");
+        env = !(e && strcmp(e, "0") == 0);
+    }
+    return env && s->opt->solver == ALS_SOLVER_CHOLESKY && !s->opt->implicit &&
+           s->opt->kernel == ALS_KERNEL_FAST && s->nfixed == 0;
+}
+
+/* A row of n ratings with diagonal shift c takes the n×n route. */
+static int woodbury_row(const als_solver_t *s, int64_t n, double c)
+{
+    return woodbury_on(s) && c > 0.0 && als_woodbury_pays(s->k, n);
+}
+
+/* Diagonal shift of a row: lambda (times n with --lambda-scale count) plus
+ * alpha d_i; the one formula of solve_rows and the flop count. */
+static double row_shift(const als_solver_t *s, double reg, int64_t n, double deg)
+{
+    double shift = s->opt->lambda_count && n > 0 ? reg * (double)n : reg;
+    return shift + s->opt->alpha * deg;
+}
+
 /* Bytes of this rank's U (which 0) or V (1) view as allocated (one double
  * more, so that an empty view is not a zero-byte request). */
 static size_t factor_bytes(const als_solver_t *s, int which)
@@ -727,6 +757,34 @@ int als_solver_init_test(MPI_Comm comm, const als_options_t *opt, const als_data
                             (double)data->wnnz * 2.0 * dk;
     if (opt->implicit) /* the two exact Grams */
         s->flops_per_iter += (double)(m + n) * dk * (dk + 1.0);
+    s->flops_per_iter_kxk = s->flops_per_iter;
+    if (woodbury_on(s)) {
+        /* Rows on the n×n route: their flops instead of the k×k ones
+         * (summed over the own rows, one reduction). */
+        double wb_rows[2] = {0.0, 0.0}, delta = 0.0;
+        for (int side = 0; side < 2; side++) {
+            const int64_t nr = side ? d->i1 - d->i0 : d->u1 - d->u0;
+            const int64_t *ptr = side ? d->iptr : d->uptr;
+            const double reg = side ? opt->lambda_v : opt->lambda_u;
+            for (int64_t t = 0; t < nr; t++) {
+                const int64_t nt = ptr[t + 1] - ptr[t];
+                if (side == 1 && als_plan_is_hot(nt)) /* the chunks' k×k route */
+                    continue;
+                if (woodbury_row(s, nt, row_shift(s, reg, nt, side ? 0.0 : d->wdeg[t]))) {
+                    const double dn = (double)nt;
+                    delta += als_woodbury_flops(k, nt) -
+                             (dn * dk * (dk + 1.0) + 2.0 * dn * dk + dk * dk * dk / 3.0 +
+                              2.0 * dk * dk);
+                    wb_rows[side] += 1.0;
+                }
+            }
+        }
+        double in[3] = {delta, wb_rows[0], wb_rows[1]}, sum[3];
+        als_rsum_allreduce_doubles(comm, in, sum, 3);
+        s->flops_per_iter += sum[0];
+        s->woodbury_rows[0] = sum[1];
+        s->woodbury_rows[1] = sum[2];
+    }
     return ALS_OK;
 }
 
@@ -780,6 +838,10 @@ void als_solver_describe(als_solver_t *s, FILE *out)
     fprintf(out, "expected memory per rank (bytes): %s min %.0f avg %.1f max %.0f; %s min %.0f "
             "avg %.1f max %.0f\n", als_exchange_mode_name(s->mode), mn[4], sum[4] / P, mx[4],
             nb ? "allgather" : "neighbor", mn[5], sum[5] / P, mx[5]);
+    if (woodbury_on(s))
+        fprintf(out, "short rows: %.0f users and %.0f items solved by the n x n route "
+                "(fewer ratings than k, where it needs under half the flops: x = (g - Y'w)/c, "
+                "(YY' + cI) w = Y g)\n", s->woodbury_rows[0], s->woodbury_rows[1]);
     /* Shared mode: the node's window, under the shared-memory setting. */
     const int sh = s->mode == ALS_EXCH_SHARED;
     const char *what = sh ? "the shared window of U and V" : "U and V";
@@ -967,8 +1029,25 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
      * als_solve_spd_batch (one per SIMD lane; a system's solution does not
      * depend on its chunk or lane, so the results stay the same for every
      * P and thread count), then each row's residual pass runs. --kernel ref
-     * solves each system with als_solve_spd; CG rows are solved as formed. */
-    const int64_t nchunk = (nrows + ALS_SOLVE_CHUNK - 1) / ALS_SOLVE_CHUNK;
+     * solves each system with als_solve_spd; CG rows are solved as formed.
+     * Rows on the n×n route (als_woodbury.h) are solved as formed too, so a
+     * chunk runs until it has ALS_SOLVE_CHUNK rows on the k×k route (at most
+     * 32 ALS_SOLVE_CHUNK rows): otherwise the few k×k rows among many short
+     * ones would leave the batches' SIMD lanes mostly empty. */
+    int64_t *cstart = malloc((size_t)(nrows / ALS_SOLVE_CHUNK + 2) * sizeof *cstart);
+    if (!cstart)
+        ALS_ABORT("out of memory for the chunks of %" PRId64 " rows", nrows);
+    int64_t nchunk = 0;
+    for (int64_t t = 0, nk = 0, c0 = 0; t < nrows; t++) {
+        const int64_t nt = ptr[t + 1] - ptr[t];
+        const int hot = hot_slot && hot_slot[t] >= 0;
+        nk += use_cg || hot || !woodbury_row(s, nt, row_shift(s, reg, nt, wptr ? deg[t] : 0.0));
+        if (t == c0)
+            cstart[nchunk++] = c0;
+        if (nk == ALS_SOLVE_CHUNK || t + 1 - c0 == 32 * ALS_SOLVE_CHUNK)
+            c0 = t + 1, nk = 0;
+    }
+    cstart[nchunk] = nrows;
     const int64_t sys_sz = (int64_t)kr * kr + kr; /* one batched system: A, then x */
     const int lanes = als_solve_batch_lanes(kern);
     const int64_t batch_bytes = ALS_BATCH_BYTES;
@@ -983,6 +1062,8 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
         double *As = malloc((size_t)(ALS_SOLVE_CHUNK * sys_sz) * sizeof *As);
         double *bws = malloc((size_t)(als_solve_batch_ws_size(kr) + 1) * sizeof *bws);
         double *panel = malloc((size_t)(npanel * k + 1) * sizeof *panel);
+        double *wws = malloc((size_t)(woodbury_on(s) ? als_woodbury_ws_size(k, k) : 1) *
+                             sizeof *wws);
         /* --implicit: each row's c - 1 and c p; CG: b, diag and its ws. */
         double *wt = malloc((size_t)(2 * s->maxrow + 5 * k + 2) * sizeof *wt);
         double *coef = wt + s->maxrow, *cgb = coef + s->maxrow, *cgd = cgb + k, *cgws = cgd + k;
@@ -992,12 +1073,12 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
         als_rsum_t my_sse, my_bound;
         als_rsum_init(&my_sse);
         als_rsum_init(&my_bound);
-        if (!A || !ws || !As || !bws || !wt || !panel)
+        if (!A || !ws || !As || !bws || !wt || !panel || !wws)
             ALS_ABORT("out of memory for the per-thread workspace (k = %d)", k);
 #pragma omp for schedule(dynamic, 1)
         for (int64_t ch = 0; ch < nchunk; ch++) {
-            const int64_t r0 = ch * ALS_SOLVE_CHUNK;
-            const int nr = (int)(nrows - r0 < ALS_SOLVE_CHUNK ? nrows - r0 : ALS_SOLVE_CHUNK);
+            const int64_t r0 = cstart[ch];
+            const int nr = (int)(cstart[ch + 1] - r0);
             int ns = 0;          /* systems pending in the batch */
             int64_t pend_n = 0;  /* their ratings: the factor rows their residuals read */
             int64_t prow[ALS_SOLVE_CHUNK];
@@ -1076,6 +1157,31 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
                         note_failure(t, info, &bad, &bad_info);
                     continue;
                 }
+                const double c = row_shift(s, reg, nt, wptr ? deg[t] : 0.0);
+                if (!hot && woodbury_row(s, nt, c)) {
+                    /* Fewer ratings than factors: the n×n route
+                     * (als_woodbury.h), the social right-hand side in cgb. */
+                    double c1 = omp_get_wtime();
+                    const double *sr = NULL;
+                    if (wptr) {
+                        memset(cgb, 0, (size_t)k * sizeof *cgb);
+                        for (int64_t x = wptr[t]; x < wptr[t + 1]; x++) {
+                            const double w = alpha * wval[x], *y = Y + wcol[x] * k;
+                            for (int q = 0; q < k; q++)
+                                cgb[q] += w * y[q];
+                        }
+                        sr = cgb;
+                    }
+                    int info = als_woodbury_solve(k, nt, idx + ptr[t], X, val + ptr[t], sr, c, b,
+                                                  wws);
+                    if (info == 0)
+                        row_residuals(s, nt, val + ptr[t], idx + ptr[t], X, NULL, xnorm, xmax, b,
+                                      &my_sse, &my_bound);
+                    else
+                        note_failure(t, info, &bad, &bad_info);
+                    ts += omp_get_wtime() - c1;
+                    continue;
+                }
                 /* Without fixed coordinates the system is formed in place in
                  * the batch; with them in A, then reduced into the batch. */
                 double *Sa = As + ns * sys_sz, *Am = nf == 0 ? Sa : A;
@@ -1140,8 +1246,10 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
         free(As);
         free(bws);
         free(panel);
+        free(wws);
         free(wt);
     }
+    free(cstart);
     /* Split the loop's wall time between gram and solve by their CPU shares. */
     double wall = omp_get_wtime() - t0;
     double share = (tg + ts) > 0 ? tg / (tg + ts) : 0.5;

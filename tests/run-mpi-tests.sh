@@ -258,6 +258,37 @@ for hp in "1 allgather" "2 allgather" "2 neighbor" "2 shared"; do
         && ok "huge pages, P=$1 $2 (k = 16): reported, bitwise equal to --huge-pages off P=1" \
         || bad "huge pages P=$1 $2" "$T/log"
 done
+# Rows with fewer ratings than k on the n×n route (als_woodbury.h): at k = 48
+# every user of this set (8 ratings) takes it, the items (~53) do not. The
+# route depends on the row only: bitwise equal at P = 1..4 (with the social
+# term); against ALS_WOODBURY=0 (every row k×k) equal to rounding.
+WB=(--ratings "$T/hp-r.txt" --social "$T/hp-s.txt" --rank 48 --lambda 0.1 --lambda-scale count --alpha 0.3 --iters 3)
+train 1 "${WB[@]}" --out "$T/wb-1" > "$T/log" 2>&1
+grep -q "^short rows: 20000 users and 0 items solved by the n x n route" "$T/log" \
+    && grep -q "^flops_per_iteration: .* if every row took the k x k route" "$T/log" \
+    && ok "n x n route: start-up counts its rows, the flop count says both routes" || bad "n x n route report" "$T/log"
+for p in 2 3 4; do
+    train $p "${WB[@]}" --out "$T/wb-$p" > "$T/log" 2>&1
+    cmp -s "$T/wb-1/U.npy" "$T/wb-$p/U.npy" && cmp -s "$T/wb-1/V.npy" "$T/wb-$p/V.npy" \
+        && [ "$(losses "$T/wb-1/metrics.json")" = "$(losses "$T/wb-$p/metrics.json")" ] \
+        && ok "n x n route, P=$p: factors and loss history bitwise equal to P=1" || bad "n x n route P=$p" "$T/log"
+done
+ALS_WOODBURY=0 train 1 "${WB[@]}" --out "$T/wb-off" > "$T/log" 2>&1
+grep -q "^short rows" "$T/log" && bad "ALS_WOODBURY=0 still reports short rows" "$T/log"
+$PY - "$T/wb-1" "$T/wb-off" > "$T/log" 2>&1 <<'PYEOF' && ok "n x n route against every row k x k: factors within 1e-9, losses within 1e-12" || bad "n x n route against k x k" "$T/log"
+import json, sys, numpy as np
+a, b = sys.argv[1], sys.argv[2]
+for f in ("U.npy", "V.npy"):
+    x, y = np.load(a + "/" + f), np.load(b + "/" + f)
+    d = np.abs(x - y).max() / np.abs(y).max()
+    print(f, d)
+    assert d < 1e-9, (f, d)
+la = [i["loss"] for i in json.load(open(a + "/metrics.json"))["iterations"]]
+lb = [i["loss"] for i in json.load(open(b + "/metrics.json"))["iterations"]]
+print(la, lb)
+assert all(abs(p - q) <= 1e-12 * abs(q) for p, q in zip(la, lb))
+assert json.load(open(b + "/metrics.json"))["flops_per_iteration"] > json.load(open(a + "/metrics.json"))["flops_per_iteration"]
+PYEOF
 # --solver cg reads the rows in place on huge pages instead of its panel
 train 1 "${HP[@]}" --solver cg --huge-pages off --out "$T/hp-cg-off" > "$T/log" 2>&1
 train 2 "${HP[@]}" --solver cg --out "$T/hp-cg-on" > "$T/log" 2>&1

@@ -232,8 +232,10 @@ static void build_metrics(als_buf_t *b, const als_options_t *o, const als_data_t
     als_buf_printf(b, ", \"bytes_per_iteration\": {\"min\": %.0f, \"avg\": %.1f, \"max\": %.0f}, "
                    "\"modelled_memory_bytes\": {\"min\": %.0f, \"avg\": %.1f, \"max\": %.0f}},\n",
                    xbytes[0], xbytes[1], xbytes[2], xmem[0], xmem[1], xmem[2]);
-    als_buf_printf(b, "  \"flops_per_iteration\": %.6e,\n  \"compute_gflops\": ",
-                   s->flops_per_iter);
+    als_buf_printf(b, "  \"flops_per_iteration\": %.6e,\n  \"flops_per_iteration_kxk\": %.6e,\n"
+                   "  \"woodbury_rows\": {\"users\": %.0f, \"items\": %.0f},\n  \"compute_gflops\": ",
+                   s->flops_per_iter, s->flops_per_iter_kxk, s->woodbury_rows[0],
+                   s->woodbury_rows[1]);
     als_buf_json_num(b, compute_gflops);
     als_buf_printf(b, ",\n  \"iteration_gflops\": ");
     als_buf_json_num(b, iter_gflops);
@@ -489,7 +491,11 @@ int main(int argc, char **argv)
             }
             printf("seconds_per_iteration: %.6f\n", iter_seconds / s.niters);
         }
-        printf("flops_per_iteration: %.4e\n", s.flops_per_iter);
+        if (s.flops_per_iter != s.flops_per_iter_kxk)
+            printf("flops_per_iteration: %.4e (%.4e if every row took the k x k route)\n",
+                   s.flops_per_iter, s.flops_per_iter_kxk);
+        else
+            printf("flops_per_iteration: %.4e\n", s.flops_per_iter);
         printf("gflops: %.3f (gram+solve phases, slowest rank), %.3f (whole iterations)\n",
                compute_gflops, iter_gflops);
         printf("%-10s %10s %10s %10s   (seconds over ranks)\n", "phase", "min", "avg", "max");

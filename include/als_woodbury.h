@@ -1,0 +1,45 @@
+/* als_woodbury.h - exact row solves for rows with fewer ratings than factors
+ * (local).
+ *
+ * A row with n ratings of the rows Y (n×k, row t = X + idx[t] k) of the
+ * fixed factors solves (Y'Y + c I) x = g, g = Y'r + s (s: the social
+ * right-hand side, c > 0 the row's diagonal shift). Forming the k×k Gram
+ * costs n k^2 and its Cholesky k^3/3 whatever n is. When n < k the
+ * push-through identity
+ *     (Y'Y + c I)^-1 = (1/c) (I - Y' (Y Y' + c I)^-1 Y)
+ * gives the same x from an n×n system:
+ *     x = (g - Y' w) / c,   (Y Y' + c I) w = Y g,
+ * for n (n + 1) k + 6 n k + n^3/3 + 2 n^2 flops (k = 64, n = 20: 38
+ * thousand instead of 181 thousand). Both sides of the identity are exact; in floating
+ * point the two solutions differ by rounding, and this route's residual
+ * grows with |Y|_F^2 / c (its last step divides a difference by c; the
+ * tests bound it). The arithmetic is a
+ * fixed sequence (als_dot8 dots, the fast Cholesky of als_kernels.h, axpys
+ * in row order), so x does not depend on ranks or threads.
+ */
+#ifndef ALS_WOODBURY_H
+#define ALS_WOODBURY_H
+
+#include <stdint.h>
+
+/* Doubles of workspace als_woodbury_solve needs for n ratings at rank k. */
+int64_t als_woodbury_ws_size(int k, int64_t n);
+
+/* 1 when the n×n route is the cheaper one for a row of n ratings at rank k
+ * (a measured crossover, see the .c file). Local. */
+int als_woodbury_pays(int k, int64_t n);
+
+/* Flops of one row solved by als_woodbury_solve (the convention of
+ * DESIGN.md section 6: a multiply-add counts 2). */
+double als_woodbury_flops(int k, int64_t n);
+
+/* x = (Y'Y + c I)^-1 (Y'r + s) for the n rows Y of X (leading dimension k)
+ * listed in idx, ratings r, social right-hand side s (k values, or NULL for
+ * none), c > 0. x (k values) must not alias s. ws: als_woodbury_ws_size.
+ * Returns 0, -1 for NaN/Inf in the data or the result, or the 1-based
+ * failing minor of the n×n system (impossible in exact arithmetic for
+ * c > 0). Local. */
+int als_woodbury_solve(int k, int64_t n, const int64_t *idx, const double *X, const double *r,
+                       const double *s, double c, double *x, double *ws);
+
+#endif

@@ -1,0 +1,79 @@
+/* als_woodbury.c - exact row solves for rows with fewer ratings than
+ * factors (als_woodbury.h). */
+#include "als_woodbury.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "als_kernels.h"
+
+int64_t als_woodbury_ws_size(int k, int64_t n)
+{
+    /* K (n×n), z = Y g (n), g (k). */
+    return n * n + n + (int64_t)k + 8;
+}
+
+/* The crossover, measured (docs/PERFORMANCE.md, issue 12 seventh pass):
+ * this route's dots and small Cholesky run at well under the rate of the
+ * k×k route's Gram tiles and batched Cholesky, so it is taken only when it
+ * needs under half the flops (k = 64: n <= 37). One core, k = 64, sets
+ * whose users all have n ratings, s/iter against every row k×k: n = 24
+ * 0.291-0.300 against 0.323-0.334, n = 30 0.353-0.388 against 0.343-0.379,
+ * n = 36 0.450-0.487 against 0.422-0.446; on make bench's set (about 20
+ * per user, so some users on each route) the cut at n <= 37 beat n <= 28.
+ * Below k = 48 the route is not taken: on that set k = 32 ran 5% slower
+ * with it (0.260-0.268 against 0.242-0.262 s), k = 48 the same
+ * (0.424-0.487 against 0.429-0.448 s), k = 64 and 128 faster (0.638-0.655
+ * against 0.809-0.849 s; 1.94-1.98 against 4.21-4.29 s). */
+int als_woodbury_pays(int k, int64_t n)
+{
+    if (k < 48 || n <= 0 || n >= k)
+        return 0;
+    double dk = (double)k, dn = (double)n;
+    double dense = dn * dk * (dk + 1.0) + 2.0 * dn * dk + dk * dk * dk / 3.0 + 2.0 * dk * dk;
+    return 2.0 * als_woodbury_flops(k, n) < dense;
+}
+
+double als_woodbury_flops(int k, int64_t n)
+{
+    double dk = (double)k, dn = (double)n;
+    return dn * (dn + 1.0) * dk + 6.0 * dn * dk + dn * dn * dn / 3.0 + 2.0 * dn * dn;
+}
+
+int als_woodbury_solve(int k, int64_t n, const int64_t *idx, const double *X, const double *r,
+                       const double *s, double c, double *x, double *ws)
+{
+    double *K = ws, *z = K + n * n, *g = z + n;
+    /* g = Y'r + s: the ratings' rows in order, then s. */
+    memset(g, 0, (size_t)k * sizeof *g);
+    for (int64_t t = 0; t < n; t++) {
+        const double *y = X + idx[t] * k, rt = r[t];
+        for (int q = 0; q < k; q++)
+            g[q] += rt * y[q];
+    }
+    if (s)
+        for (int q = 0; q < k; q++)
+            g[q] += s[q];
+    /* z = Y g; K = Y Y' + c I, its upper triangle (what the solve reads):
+     * row i = the dots of y_i with the rows j >= i. */
+    als_dot8_rows(k, n, X, idx, g, z);
+    for (int64_t i = 0; i < n; i++) {
+        als_dot8_rows(k, n - i, X, idx + i, X + idx[i] * k, K + i * n + i);
+        K[i * n + i] += c;
+    }
+    int info = als_solve_spd_fast((int)n, K, z); /* z <- w */
+    if (info != 0)
+        return info;
+    /* x = (g - Y'w) / c. */
+    for (int64_t t = 0; t < n; t++) {
+        const double *y = X + idx[t] * k, wt = z[t];
+        for (int q = 0; q < k; q++)
+            g[q] -= wt * y[q];
+    }
+    for (int q = 0; q < k; q++) {
+        x[q] = g[q] / c;
+        if (!isfinite(x[q]))
+            return -1;
+    }
+    return 0;
+}
