@@ -840,7 +840,7 @@ void als_solver_describe(als_solver_t *s, FILE *out)
             nb ? "allgather" : "neighbor", mn[5], sum[5] / P, mx[5]);
     if (woodbury_on(s))
         fprintf(out, "short rows: %.0f users and %.0f items solved by the n x n route "
-                "(fewer ratings than k, where it needs under half the flops: x = (g - Y'w)/c, "
+                "(fewer ratings than k, where it needs under 40%% of the flops: x = (g - Y'w)/c, "
                 "(YY' + cI) w = Y g)\n", s->woodbury_rows[0], s->woodbury_rows[1]);
     /* Shared mode: the node's window, under the shared-memory setting. */
     const int sh = s->mode == ALS_EXCH_SHARED;
