@@ -10,12 +10,12 @@
  * gives the same x from an n×n system:
  *     x = (g - Y' w) / c,   (Y Y' + c I) w = Y g,
  * for n (n + 1) k + 6 n k + n^3/3 + 2 n^2 flops (k = 64, n = 20: 38
- * thousand instead of 181 thousand). Both sides of the identity are exact; in floating
- * point the two solutions differ by rounding, and this route's residual
- * grows with |Y|_F^2 / c (its last step divides a difference by c; the
- * tests bound it). The arithmetic is a
- * fixed sequence (als_dot8 dots, the fast Cholesky of als_kernels.h, axpys
- * in row order), so x does not depend on ranks or threads.
+ * thousand instead of 181 thousand). Both sides of the identity are exact;
+ * in floating point the two solutions differ by rounding, and this route's
+ * residual grows with |Y|_F^2 / c (its last step divides a difference by
+ * c; the tests bound it). The arithmetic is a fixed sequence (als_dot8
+ * dots, the fast Cholesky of als_kernels.h, axpys in row order), so x does
+ * not depend on ranks or threads.
  */
 #ifndef ALS_WOODBURY_H
 #define ALS_WOODBURY_H

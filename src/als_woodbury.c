@@ -25,7 +25,7 @@ int64_t als_woodbury_ws_size(int k, int64_t n)
  * split (36 per user) it kept every user k×k: 0.546-0.594 against
  * 0.590-0.673 s with all users on this route.
  * Below k = 48 the route is not taken: on that set k = 32 ran 5% slower
- * with it (0.260-0.268 against 0.242-0.262 s), k = 48 the same
+ * with a first version of it (0.260-0.268 against 0.242-0.262 s), k = 48 the same
  * (0.447-0.463 against 0.464-0.475 s), k = 64 and 128 faster (0.632-0.686
  * against 0.791-0.831 s; 1.91-1.99 against 4.28-4.36 s). */
 int als_woodbury_pays(int k, int64_t n)
