@@ -170,7 +170,8 @@ int als_shm_alloc(als_shm_t *sh, int which, int64_t rows, int64_t k, int huge, a
         int du;
         rc = MPI_Win_shared_query(sh->win[which], 0, &qs, &du, &sh->base[which]);
         /* Before any page is touched: each rank's mapping of the file asks
-         * for huge pages (effective where shmem_enabled allows them). */
+         * for huge pages (effective where the tmpfs is mounted huge=advise,
+         * always or within_size, or shmem_enabled is force). */
         if (rc == MPI_SUCCESS && huge)
             als_huge_advise(sh->base[which], (size_t)qs);
         if (rc == MPI_SUCCESS)
