@@ -33,6 +33,10 @@ int als_woodbury_pays(int k, int64_t n);
  * DESIGN.md section 6: a multiply-add counts 2). */
 double als_woodbury_flops(int k, int64_t n);
 
+/* Flops of the same row on the k×k route (Gram, right-hand side, Cholesky,
+ * triangular solves: DESIGN.md section 6). */
+double als_woodbury_kxk_flops(int k, int64_t n);
+
 /* x = (Y'Y + c I)^-1 (Y'r + s) for the n rows Y of X (leading dimension k)
  * listed in idx, ratings r, social right-hand side s (k values, or NULL for
  * none), c > 0. x (k values) must not alias s. ws: als_woodbury_ws_size.

@@ -771,10 +771,7 @@ int als_solver_init_test(MPI_Comm comm, const als_options_t *opt, const als_data
                 if (side == 1 && als_plan_is_hot(nt)) /* the chunks' k×k route */
                     continue;
                 if (woodbury_row(s, nt, row_shift(s, reg, nt, side ? 0.0 : d->wdeg[t]))) {
-                    const double dn = (double)nt;
-                    delta += als_woodbury_flops(k, nt) -
-                             (dn * dk * (dk + 1.0) + 2.0 * dn * dk + dk * dk * dk / 3.0 +
-                              2.0 * dk * dk);
+                    delta += als_woodbury_flops(k, nt) - als_woodbury_kxk_flops(k, nt);
                     wb_rows[side] += 1.0;
                 }
             }
@@ -896,6 +893,19 @@ void als_solver_free(als_solver_t *s)
     memset(s, 0, sizeof *s);
 }
 
+/* b += alpha sum_e W[e] Y[wcol[e]] over the row's W entries e in [w0, w1),
+ * in entry order: the social right-hand side of every route (k×k, n×n,
+ * CG), so all three add the same terms in the same order. */
+static void add_social(int k, double alpha, int64_t w0, int64_t w1, const int64_t *wcol,
+                       const double *wval, const double *Y, double *b)
+{
+    for (int64_t e = w0; e < w1; e++) {
+        const double a = alpha * wval[e], *y = Y + wcol[e] * k;
+        for (int c = 0; c < k; c++)
+            b[c] += a * y[c];
+    }
+}
+
 /* --solver cg: one row by als_cg_solve_coef (als_cg.h), warm-started from
  * the row's current factor cur, into x. The right-hand side and the diagonal
  * are exactly those the Cholesky path forms (b is never formed whole: its
@@ -918,11 +928,11 @@ static int cg_row(const als_solver_t *s, int64_t n, const int64_t *idx, const do
 {
     const int k = s->k;
     const double alpha = s->opt->alpha, lbias = s->opt->lambda_bias;
-    if (n <= npanel && !s->huge) {
+    if (n <= npanel) {
         /* Gather the row's n factor rows once into a contiguous panel (in
          * cache for every CG step): the same values in the same order, so
-         * the same bits as reading X through idx. On huge pages the steps
-         * read X through idx instead: no copy, and the TLB covers X (k = 64
+         * the same bits as reading X through idx. On huge pages npanel is 0
+         * and the steps read X through idx: no copy, and the TLB covers X (k = 64
          * on the 2M set: 0.28-0.33 -> 0.258-0.260 s per iteration). */
         for (int64_t t = 0; t < n; t++)
             memcpy(panel + t * k, X + idx[t] * k, (size_t)k * sizeof *panel);
@@ -932,11 +942,7 @@ static int cg_row(const als_solver_t *s, int64_t n, const int64_t *idx, const do
     /* b holds only the social part b0; the ratings' part sum_t coef_t x_t
      * enters the initial residual in the same pass as A x. */
     memset(b, 0, (size_t)k * sizeof *b);
-    for (int64_t e = w0; e < w1; e++) {
-        const double a = alpha * wval[e], *y = Y + wcol[e] * k;
-        for (int c = 0; c < k; c++)
-            b[c] += a * y[c];
-    }
+    add_social(k, alpha, w0, w1, wcol, wval, Y, b);
     for (int c = 0; c < k; c++)
         diag[c] = shift;
     if (bcoord >= 0 && lbias >= 0) /* the bias: its own plain lambda */
@@ -1005,7 +1011,6 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
 {
     const double lbias = s->opt->lambda_bias;
     const int k = s->k, nf = s->nfixed, kr = k - nf;
-    const int count_scale = s->opt->lambda_count;
     /* The unknown coordinates, ascending (all of them without --bias). */
     int q[4096 + 3];
     for (int c = 0, a = 0; c < k; c++) {
@@ -1134,7 +1139,7 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
                 double *b = out + t * k;
                 const int64_t nt = ptr[t + 1] - ptr[t];
                 const int hot = hot_slot && hot_slot[t] >= 0;
-                double shift = count_scale && nt > 0 ? reg * (double)nt : reg;
+                double shift = row_shift(s, reg, nt, 0.0);
                 if (implicit) /* data checked >= 0 and finite at start-up */
                     als_implicit_weights(&s->opt->conf, nt, val + ptr[t], wt, coef);
                 if (use_cg && !hot) { /* hot rows: the chunks' Gram and Cholesky */
@@ -1151,7 +1156,7 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
                      * (the panel, or X in place). */
                     if (info == 0)
                         row_residuals(s, nt, val + ptr[t], idx + ptr[t], X,
-                                      nt <= npanel && !s->huge ? panel : NULL, xnorm, xmax, b,
+                                      nt <= npanel ? panel : NULL, xnorm, xmax, b,
                                       &my_sse, &my_bound);
                     else
                         note_failure(t, info, &bad, &bad_info);
@@ -1165,11 +1170,7 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
                     const double *sr = NULL;
                     if (wptr) {
                         memset(cgb, 0, (size_t)k * sizeof *cgb);
-                        for (int64_t x = wptr[t]; x < wptr[t + 1]; x++) {
-                            const double w = alpha * wval[x], *y = Y + wcol[x] * k;
-                            for (int q = 0; q < k; q++)
-                                cgb[q] += w * y[q];
-                        }
+                        add_social(k, alpha, wptr[t], wptr[t + 1], wcol, wval, Y, cgb);
                         sr = cgb;
                     }
                     int info = als_woodbury_solve(k, nt, idx + ptr[t], X, val + ptr[t], sr, c, b,
@@ -1197,11 +1198,7 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
                 }
                 if (wptr) {
                     shift += alpha * deg[t];
-                    for (int64_t x = wptr[t]; x < wptr[t + 1]; x++) {
-                        const double w = alpha * wval[x], *y = Y + wcol[x] * k;
-                        for (int c = 0; c < k; c++)
-                            b[c] += w * y[c];
-                    }
+                    add_social(k, alpha, wptr[t], wptr[t + 1], wcol, wval, Y, b);
                 }
                 for (int c = 0; c < k; c++)
                     Am[c * k + c] += shift;

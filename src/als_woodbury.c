@@ -32,9 +32,13 @@ int als_woodbury_pays(int k, int64_t n)
 {
     if (k < 48 || n <= 0 || n >= k)
         return 0;
+    return 2.5 * als_woodbury_flops(k, n) < als_woodbury_kxk_flops(k, n);
+}
+
+double als_woodbury_kxk_flops(int k, int64_t n)
+{
     double dk = (double)k, dn = (double)n;
-    double dense = dn * dk * (dk + 1.0) + 2.0 * dn * dk + dk * dk * dk / 3.0 + 2.0 * dk * dk;
-    return 2.5 * als_woodbury_flops(k, n) < dense;
+    return dn * dk * (dk + 1.0) + 2.0 * dn * dk + dk * dk * dk / 3.0 + 2.0 * dk * dk;
 }
 
 double als_woodbury_flops(int k, int64_t n)
