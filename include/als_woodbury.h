@@ -46,4 +46,34 @@ double als_woodbury_kxk_flops(int k, int64_t n);
 int als_woodbury_solve(int k, int64_t n, const int64_t *idx, const double *X, const double *r,
                        const double *s, double c, double *x, double *ws);
 
+/* A row some of whose coordinates are constants (--bias): coordinates
+ * fix[0..nf) of x hold fixval[f], the kr = k - nf others q[0..kr)
+ * (ascending) are the unknowns. D is c I except D[dq][dq] = d (dq: an index
+ * into q, -1 for none; --lambda-bias's coordinate). */
+typedef struct {
+    int kr;
+    const int *q;
+    int nf;
+    const int *fix;
+    const double *fixval;
+    int dq;
+    double d;
+} als_wb_coords_t;
+
+/* Doubles of workspace als_woodbury_solve_fixed needs for n ratings and kr
+ * unknowns. */
+int64_t als_woodbury_fixed_ws_size(int kr, int64_t n);
+
+/* x_q = (Y_q'Y_q + D)^-1 (Y_q'(r - Y_fix fixval) + s_q) for the rows Y of X
+ * (leading dimension k) listed in idx: Y_q, Y_fix their columns q and fix,
+ * c > 0 and d > 0. The columns Y_q are gathered with column dq scaled by
+ * sqrt(c/d), which turns D into c I (x_dq is then that scale times the
+ * solution's coordinate), and solved by the route above (with kr for k,
+ * als_woodbury_pays(kr, n) deciding). x (k values) gets x_q and the
+ * constants; it must not alias s (k values or NULL). Returns as
+ * als_woodbury_solve. Local. */
+int als_woodbury_solve_fixed(int k, int64_t n, const int64_t *idx, const double *X,
+                             const double *r, const double *s, const als_wb_coords_t *co,
+                             double c, double *x, double *ws);
+
 #endif

@@ -426,9 +426,10 @@ static void hot_residuals(als_solver_t *s)
 }
 
 /* 1 when this run solves some explicit rows by the n×n route
- * (als_woodbury.h): Cholesky with the fast kernels, explicit model, no
- * constant coordinates (--bias); ALS_WOODBURY=0 turns it off (the k×k
- * route for every row, for comparisons). */
+ * (als_woodbury.h): Cholesky with the fast kernels, explicit model (with
+ * --bias on the unknown coordinates, als_woodbury_solve_fixed);
+ * ALS_WOODBURY=0 turns it off (the k×k route for every row, for
+ * comparisons). */
 static int woodbury_on(const als_solver_t *s)
 {
     static int env = -1;
@@ -437,13 +438,23 @@ static int woodbury_on(const als_solver_t *s)
         env = !(e && strcmp(e, "0") == 0);
     }
     return env && s->opt->solver == ALS_SOLVER_CHOLESKY && !s->opt->implicit &&
-           s->opt->kernel == ALS_KERNEL_FAST && s->nfixed == 0;
+           s->opt->kernel == ALS_KERNEL_FAST;
 }
 
-/* A row of n ratings with diagonal shift c takes the n×n route. */
-static int woodbury_row(const als_solver_t *s, int64_t n, double c)
+/* A row of n ratings with diagonal shift c and bias-coordinate diagonal d
+ * (bias_diag) takes the n×n route: both positive, and the route cheaper
+ * for its k - nfixed unknowns. */
+static int woodbury_row(const als_solver_t *s, int64_t n, double c, double d)
 {
-    return woodbury_on(s) && c > 0.0 && als_woodbury_pays(s->k, n);
+    return woodbury_on(s) && c > 0.0 && d > 0.0 && als_woodbury_pays(s->k - s->nfixed, n);
+}
+
+/* The bias coordinate's diagonal for a row of diagonal shift c and social
+ * part socdeg = alpha d_i: lambda_bias + socdeg with --bias --lambda-bias,
+ * else c (the coordinate regularized as the others). */
+static double bias_diag(const als_solver_t *s, double c, double socdeg)
+{
+    return s->opt->bias && s->opt->lambda_bias >= 0 ? s->opt->lambda_bias + socdeg : c;
 }
 
 /* Diagonal shift of a row: lambda (times n with --lambda-scale count) plus
@@ -770,8 +781,11 @@ int als_solver_init_test(MPI_Comm comm, const als_options_t *opt, const als_data
                 const int64_t nt = ptr[t + 1] - ptr[t];
                 if (side == 1 && als_plan_is_hot(nt)) /* the chunks' k×k route */
                     continue;
-                if (woodbury_row(s, nt, row_shift(s, reg, nt, side ? 0.0 : d->wdeg[t]))) {
-                    delta += als_woodbury_flops(k, nt) - als_woodbury_kxk_flops(k, nt);
+                const double deg = side ? 0.0 : d->wdeg[t], c = row_shift(s, reg, nt, deg);
+                if (woodbury_row(s, nt, c, bias_diag(s, c, opt->alpha * deg))) {
+                    /* its unknowns' flops instead of the k×k count's */
+                    delta += als_woodbury_flops((int)k - s->nfixed, nt) -
+                             als_woodbury_kxk_flops((int)k, nt);
                     wb_rows[side] += 1.0;
                 }
             }
@@ -1012,13 +1026,16 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
     const double lbias = s->opt->lambda_bias;
     const int k = s->k, nf = s->nfixed, kr = k - nf;
     /* The unknown coordinates, ascending (all of them without --bias). */
-    int q[4096 + 3];
+    int q[4096 + 3], bq = -1; /* bq: the bias coordinate's index in q */
     for (int c = 0, a = 0; c < k; c++) {
         int fixed = 0;
         for (int f = 0; f < nf; f++)
             fixed |= fix[f] == c;
-        if (!fixed)
+        if (!fixed) {
+            if (c == bcoord)
+                bq = a;
             q[a++] = c;
+        }
     }
     const double alpha = s->opt->alpha;
     const als_kernel_t kern = s->opt->kernel;
@@ -1046,7 +1063,8 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
     for (int64_t t = 0, nk = 0, c0 = 0; t < nrows; t++) {
         const int64_t nt = ptr[t + 1] - ptr[t];
         const int hot = hot_slot && hot_slot[t] >= 0;
-        nk += use_cg || hot || !woodbury_row(s, nt, row_shift(s, reg, nt, wptr ? deg[t] : 0.0));
+        const double sd = wptr ? alpha * deg[t] : 0.0, c = row_shift(s, reg, nt, wptr ? deg[t] : 0.0);
+        nk += use_cg || hot || !woodbury_row(s, nt, c, bias_diag(s, c, sd));
         if (t == c0)
             cstart[nchunk++] = c0;
         if (nk == ALS_SOLVE_CHUNK || t + 1 - c0 == 32 * ALS_SOLVE_CHUNK)
@@ -1067,8 +1085,9 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
         double *As = malloc((size_t)(ALS_SOLVE_CHUNK * sys_sz) * sizeof *As);
         double *bws = malloc((size_t)(als_solve_batch_ws_size(kr) + 1) * sizeof *bws);
         double *panel = malloc((size_t)(npanel * k + 1) * sizeof *panel);
-        double *wws = malloc((size_t)(woodbury_on(s) ? als_woodbury_ws_size(k, k) : 1) *
-                             sizeof *wws);
+        double *wws = malloc((size_t)(!woodbury_on(s) ? 1
+                                      : nf ? als_woodbury_fixed_ws_size(kr, kr)
+                                           : als_woodbury_ws_size(k, k)) * sizeof *wws);
         /* --implicit: each row's c - 1 and c p; CG: b, diag and its ws. */
         double *wt = malloc((size_t)(2 * s->maxrow + 5 * k + 2) * sizeof *wt);
         double *coef = wt + s->maxrow, *cgb = coef + s->maxrow, *cgd = cgb + k, *cgws = cgd + k;
@@ -1163,7 +1182,8 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
                     continue;
                 }
                 const double c = row_shift(s, reg, nt, wptr ? deg[t] : 0.0);
-                if (!hot && woodbury_row(s, nt, c)) {
+                const double dbias = bias_diag(s, c, wptr ? alpha * deg[t] : 0.0);
+                if (!hot && woodbury_row(s, nt, c, dbias)) {
                     /* Fewer ratings than factors: the n×n route
                      * (als_woodbury.h), the social right-hand side in cgb. */
                     double c1 = omp_get_wtime();
@@ -1173,8 +1193,16 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
                         add_social(k, alpha, wptr[t], wptr[t + 1], wcol, wval, Y, cgb);
                         sr = cgb;
                     }
-                    int info = als_woodbury_solve(k, nt, idx + ptr[t], X, val + ptr[t], sr, c, b,
+                    int info;
+                    if (nf == 0) {
+                        info = als_woodbury_solve(k, nt, idx + ptr[t], X, val + ptr[t], sr, c, b,
                                                   wws);
+                    } else { /* --bias: the unknowns q, the bias's own diagonal */
+                        const als_wb_coords_t co = {kr, q, nf, fix, fixval,
+                                                    bcoord >= 0 && lbias >= 0 ? bq : -1, dbias};
+                        info = als_woodbury_solve_fixed(k, nt, idx + ptr[t], X, val + ptr[t], sr,
+                                                        &co, c, b, wws);
+                    }
                     if (info == 0)
                         row_residuals(s, nt, val + ptr[t], idx + ptr[t], X, NULL, xnorm, xmax, b,
                                       &my_sse, &my_bound);

@@ -289,6 +289,38 @@ print(la, lb)
 assert all(abs(p - q) <= 1e-12 * abs(q) for p, q in zip(la, lb))
 assert json.load(open(b + "/metrics.json"))["flops_per_iteration"] > json.load(open(a + "/metrics.json"))["flops_per_iteration"]
 PYEOF
+# The same with --bias (the n×n route on the unknown coordinates, the
+# constants moved to the right-hand side), with and without --lambda-bias
+# (the bias's own diagonal: its column scaled to make D = c I): bitwise
+# equal at P = 1..3, equal to rounding against every row k x k.
+for v in bias lbias; do
+    extra=(--bias); [ $v = lbias ] && extra=(--bias --lambda-bias 0.05)
+    train 1 "${WB[@]}" "${extra[@]}" --out "$T/wbb-1" > "$T/log" 2>&1
+    grep -q "^short rows: 20000 users and 0 items solved by the n x n route" "$T/log" \
+        || bad "n x n route --$v: start-up count" "$T/log"
+    for p in 2 3; do
+        train $p "${WB[@]}" "${extra[@]}" --out "$T/wbb-$p" > "$T/log" 2>&1
+        cmp -s "$T/wbb-1/U.npy" "$T/wbb-$p/U.npy" && cmp -s "$T/wbb-1/V.npy" "$T/wbb-$p/V.npy" \
+            && [ "$(losses "$T/wbb-1/metrics.json")" = "$(losses "$T/wbb-$p/metrics.json")" ] \
+            && ok "n x n route with ${extra[*]}, P=$p: factors and loss history bitwise equal to P=1" \
+            || bad "n x n route --$v P=$p" "$T/log"
+    done
+    ALS_WOODBURY=0 train 1 "${WB[@]}" "${extra[@]}" --out "$T/wbb-off" > "$T/log" 2>&1
+    $PY - "$T/wbb-1" "$T/wbb-off" > "$T/log" 2>&1 <<'PYEOF' && ok "n x n route with ${extra[*]} against every row k x k: factors within 1e-9, losses within 1e-12" || bad "n x n route --$v against k x k" "$T/log"
+import json, sys, numpy as np
+a, b = sys.argv[1], sys.argv[2]
+for f in ("U.npy", "V.npy"):
+    x, y = np.load(a + "/" + f), np.load(b + "/" + f)
+    d = np.abs(x - y).max() / np.abs(y).max()
+    print(f, d)
+    assert d < 1e-9, (f, d)
+la = [i["loss"] for i in json.load(open(a + "/metrics.json"))["iterations"]]
+lb = [i["loss"] for i in json.load(open(b + "/metrics.json"))["iterations"]]
+print(la, lb)
+assert all(abs(p - q) <= 1e-12 * abs(q) for p, q in zip(la, lb))
+assert json.load(open(a + "/metrics.json"))["woodbury_rows"]["users"] == 20000
+PYEOF
+done
 # --solver cg reads the rows in place on huge pages instead of its panel
 train 1 "${HP[@]}" --solver cg --huge-pages off --out "$T/hp-cg-off" > "$T/log" 2>&1
 train 2 "${HP[@]}" --solver cg --out "$T/hp-cg-on" > "$T/log" 2>&1

@@ -127,6 +127,88 @@ static void test_against_dense_and_foc(void **state)
     }
 }
 
+/* --bias rows: coordinates fix are constants, the others q unknown, the
+ * unknown dq with its own diagonal d. Oracle: the reduced kr×kr system
+ * formed term by term (sum over ratings of y_q y_q', Y_q'(r - Y_fix v) + s_q,
+ * D) and solved by LAPACK (dposv), and its first-order condition in long
+ * double; the constants land in x. */
+static void test_fixed_against_reduced(void **state)
+{
+    (void)state;
+    const int ks[] = {3, 8, 13, 67};
+    uint64_t seed = 21;
+    for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++) {
+        const int k = ks[ki], nf = 2, kr = k - nf;
+        const int fix[2] = {k - 2, 1}; /* not ascending: the order must not matter */
+        const double fixval[2] = {1.0, 3.25};
+        int q[67];
+        for (int c = 0, a = 0; c < k; c++)
+            if (c != fix[0] && c != fix[1])
+                q[a++] = c;
+        for (int64_t n = 1; n < kr; n += (kr > 16 ? 9 : 1)) {
+            prob p;
+            make(&p, k, n, &seed);
+            const int64_t wsz = als_woodbury_fixed_ws_size(kr, n);
+            double *ws = malloc(sizeof(double) * (size_t)wsz), x[67], A[65 * 65], g[65];
+            assert_true(ws);
+            const double dqs[] = {-1, 0, kr - 1}, ds[] = {0.02, 0.7, 9.0}, c = 0.7;
+            for (int di = 0; di < 3; di++)
+                for (int ei = 0; ei < 3; ei++)
+                    for (int soc = 0; soc < 2; soc++) {
+                        const int dq = (int)dqs[di];
+                        const double d = ds[ei], *sv = soc ? p.s : NULL;
+                        const als_wb_coords_t co = {kr, q, nf, fix, fixval, dq, d};
+                        for (int64_t i = 0; i < wsz; i++)
+                            ws[i] = NAN;
+                        memset(x, 0, sizeof x);
+                        assert_int_equal(als_woodbury_solve_fixed(k, n, p.idx, p.X, p.r, sv, &co,
+                                                                  c, x, ws), 0);
+                        assert_true(x[fix[0]] == fixval[0] && x[fix[1]] == fixval[1]);
+                        /* the reduced system, term by term */
+                        for (int a = 0; a < kr; a++) {
+                            g[a] = sv ? sv[q[a]] : 0.0;
+                            for (int b = 0; b < kr; b++)
+                                A[a * kr + b] = a == b ? (a == dq ? d : c) : 0.0;
+                        }
+                        for (int64_t t = 0; t < n; t++) {
+                            const double *y = p.X + p.idx[t] * k;
+                            double rt = p.r[t] - y[fix[0]] * fixval[0] - y[fix[1]] * fixval[1];
+                            for (int a = 0; a < kr; a++) {
+                                g[a] += rt * y[q[a]];
+                                for (int b = 0; b < kr; b++)
+                                    A[a * kr + b] += y[q[a]] * y[q[b]];
+                            }
+                        }
+                        double Ac[65 * 65], xd[65], xmax = 0.0;
+                        memcpy(Ac, A, sizeof(double) * (size_t)(kr * kr));
+                        memcpy(xd, g, sizeof(double) * (size_t)kr);
+                        assert_int_equal(als_solve_spd_ref(kr, Ac, xd), 0);
+                        for (int a = 0; a < kr; a++)
+                            xmax = fmax(xmax, fabs(xd[a]));
+                        for (int a = 0; a < kr; a++)
+                            assert_close(x[q[a]], xd[a], 0.0, 1e-9 * xmax);
+                        /* first-order condition of the reduced system */
+                        double fro = 0.0, worst = 0.0;
+                        for (int a = 0; a < kr * kr; a += kr + 1)
+                            fro += A[a];
+                        for (int a = 0; a < kr; a++) {
+                            long double lhs = 0.0L, scale = fabs(g[a]);
+                            for (int b = 0; b < kr; b++) {
+                                lhs += (long double)A[a * kr + b] * x[q[b]];
+                                scale += fabs(A[a * kr + b] * x[q[b]]);
+                            }
+                            worst = fmax(worst, (double)(fabsl(lhs - g[a]) / (scale > 0 ? scale : 1)));
+                        }
+                        double tol = 64.0 * DBL_EPSILON * (1.0 + fro / fmin(c, d));
+                        if (!(worst <= tol))
+                            fail_msg("k=%d n=%lld dq=%d d=%g: first-order condition off by %g > %g",
+                                     k, (long long)n, dq, d, worst, tol);
+                    }
+            free(ws), unmake(&p);
+        }
+    }
+}
+
 /* Same inputs, same bits (whatever the workspace held). */
 static void test_deterministic(void **state)
 {
@@ -182,6 +264,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_against_dense_and_foc),
+        cmocka_unit_test(test_fixed_against_reduced),
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_nonfinite),
         cmocka_unit_test(test_pays_and_flops),
