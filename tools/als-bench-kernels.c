@@ -10,7 +10,10 @@
  *      per-row step, an estimate of a whole iteration's kernels (gram+rhs
  *      of NBATCH rows, lambda on the diagonals, one batched solve) for ref
  *      and fast, each also as a fraction of dgemm (this process's, or the
- *      best one given with --dgemm-gflops).
+ *      best one given with --dgemm-gflops);
+ *   3. where the fast Gram's time goes: the same rows over an X that fits a
+ *      quarter of L2 (its compute ceiling), and reading the rows of X alone
+ *      (its memory traffic).
  * FLOP conventions (DESIGN §6): gram k(k+1) and rhs 2k per rating, Cholesky
  * k^3/3, the two triangular solves 2k^2. Every figure is the best of --reps.
  */
@@ -22,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "als_cli.h"
 #include "als_hugepage.h"
@@ -75,7 +79,14 @@ static void usage(FILE *f)
             "k^3/3, triangular solves 2k^2. 'solve' times exclude copying the matrix.\n"
             "Times are the calling thread's CPU time (other jobs' time slices do not\n"
             "count); dgemm is re-measured between the kernels and the best kept.\n"
-            "Set OPENBLAS_CORETYPE (e.g. SKYLAKEX) to choose OpenBLAS's kernels.\n");
+            "Set OPENBLAS_CORETYPE (e.g. SKYLAKEX) to choose OpenBLAS's kernels.\n"
+            "\n"
+            "Per k, a '#' line says where the fast Gram's time goes: its ns per rating,\n"
+            "the same rows over an X shrunk to a quarter of L2 (rows from cache: the\n"
+            "Gram's compute ceiling, as GFLOP/s and a fraction of dgemm), and reading\n"
+            "the workload's rows of X alone (one double per cache line: the memory\n"
+            "traffic the Gram cannot avoid). JSON: gram_l2_frac, gram_ns_per_rating,\n"
+            "gram_l2_ns_per_rating, read_ns_per_rating, x_bytes, x_l2_bytes.\n");
 }
 
 /* Parse a positive integer option value; exits with a message on error. */
@@ -407,6 +418,32 @@ static double time_step_batch(const workload *w, als_kernel_t kern, double *Abuf
 }
 
 /* Minimum helper. */
+/* Seconds to read every rating's row of X once (one double of each of its
+ * cache lines, summed: the rows' chains are independent, one add per row
+ * carries over): the memory traffic of the Gram without its arithmetic. */
+static double time_read(const workload *w)
+{
+    const int k = w->k;
+    double acc = 0.0, t = cpu_now();
+    for (int64_t i = 0; i < w->start[w->nrows]; i++) {
+        const double *x = w->X + w->idx[i] * k;
+        double r = x[k - 1];
+        for (int c = 0; c < k - 1; c += 8)
+            r += x[c];
+        acc += r;
+    }
+    t = cpu_now() - t;
+    g_sink = acc;
+    return t;
+}
+
+/* This core's L2 cache in bytes (1 MiB when the system does not say). */
+static int64_t l2_bytes(void)
+{
+    long b = sysconf(_SC_LEVEL2_CACHE_SIZE);
+    return b > 0 ? (int64_t)b : (int64_t)1 << 20;
+}
+
 static double dmin(double a, double b)
 {
     return a < b ? a : b;
@@ -505,6 +542,31 @@ int main(int argc, char **argv)
                 tst[kern] = dmin(tst[kern], time_step_batch(&w, kn, Abuf, bbuf, ws, wsb));
             }
         }
+        /* Where the Gram's time goes: the same rows over an X that fits a
+         * quarter of L2 (the compute ceiling: the rows come from cache), and
+         * reading the workload's rows of X alone (the memory cost). */
+        workload wl = w;
+        wl.xrows = l2_bytes() / 4 / (8 * k);
+        if (wl.xrows < 16)
+            wl.xrows = 16;
+        if (wl.xrows > w.xrows)
+            wl.xrows = w.xrows;
+        wl.X = als_huge_alloc(sizeof(double) * (size_t)(wl.xrows * k), wl.huge);
+        wl.idx = xalloc(sizeof(int64_t) * (size_t)(nrat + 1));
+        if (!wl.X) {
+            fprintf(stderr, "als-bench-kernels: out of memory for X\n");
+            exit(1);
+        }
+        memcpy(wl.X, w.X, sizeof(double) * (size_t)(wl.xrows * k));
+        for (int64_t t = 0; t < nrat; t++)
+            wl.idx[t] = w.idx[t] % wl.xrows;
+        double tgl = 1e300, trd = 1e300;
+        for (int rep = 0; rep < o.reps; rep++) {
+            tgl = dmin(tgl, time_gram(&wl, ALS_KERNEL_FAST, A, b, ws));
+            trd = dmin(trd, time_read(&w));
+        }
+        als_huge_free(wl.X, sizeof(double) * (size_t)(wl.xrows * k), wl.huge);
+        free(wl.idx);
         double f_step = f_gram + (double)w.nrows * f_solve1;
         double g[7] = {f_gram / tg[0] * 1e-9, f_gram / tg[1] * 1e-9,
                        nsolve * f_solve1 / ts[0] * 1e-9, nsolve * f_solve1 / ts[1] * 1e-9,
@@ -519,15 +581,26 @@ int main(int argc, char **argv)
         for (int i = 0; i < ncols; i++)
             printf("  %6.2f (%4.0f%%)", g[cols[i]], 100.0 * g[cols[i]] / dg);
         printf("\n");
+        printf("#   k = %d, where the fast Gram's time goes: %.1f ns per rating; with X in L2"
+               " (%" PRId64 " rows, %.2f MB) %.1f ns, %.2f GFLOP/s (%.0f%%); reading the rows of X"
+               " (%.1f MB) alone %.1f ns per rating (%.1f GB/s)\n",
+               k, tg[1] / nrat * 1e9, wl.xrows, 8e-6 * (double)(wl.xrows * k), tgl / nrat * 1e9,
+               f_gram / tgl * 1e-9, 100.0 * f_gram / tgl * 1e-9 / dg,
+               8e-6 * (double)(w.xrows * k), trd / nrat * 1e9, 8e-9 * k * nrat / trd);
         if (o.json)
             printf("{\"k\":%d,\"blas_core\":\"%s\",\"isa\":\"%s\",\"dgemm_gflops\":%.3f,"
                    "\"dgemm_ref_gflops\":%.3f,"
                    "\"gram_fast_gflops\":%.3f,\"solve_fast_gflops\":%.3f,"
                    "\"solve_batch_gflops\":%.3f,\"iter_fast_gflops\":%.3f,"
                    "\"gram_frac\":%.4f,\"solve_batch_frac\":%.4f,\"iter_frac\":%.4f,"
+                   "\"gram_l2_frac\":%.4f,\"gram_ns_per_rating\":%.3f,"
+                   "\"gram_l2_ns_per_rating\":%.3f,\"read_ns_per_rating\":%.3f,"
+                   "\"x_bytes\":%" PRId64 ",\"x_l2_bytes\":%" PRId64 ","
                    "\"rows\":%" PRId64 ",\"ratings\":%" PRId64 "}\n",
                    k, core ? core : "?", als_kernel_isa(), dg_own, dg, g[1], g[3], g[4], g[6],
-                   g[1] / dg, g[4] / dg, g[6] / dg, w.nrows, nrat);
+                   g[1] / dg, g[4] / dg, g[6] / dg, f_gram / tgl * 1e-9 / dg,
+                   tg[1] / nrat * 1e9, tgl / nrat * 1e9, trd / nrat * 1e9,
+                   8 * w.xrows * k, 8 * wl.xrows * k, w.nrows, nrat);
         fflush(stdout);
         free(poolA), free(poolb), free(A), free(b), free(ws), free(wsb), free(Abuf), free(bbuf);
         free_workload(&w);

@@ -80,10 +80,17 @@ if [ "${BENCH_KERNELS:-1}" != 0 ]; then
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
 best2 = float(sys.argv[2])
-print("   %-8s %4s %8s %8s %8s   %s" % ("isa", "k", "gram", "solve", "iter", "dgemm GFLOP/s"))
+print("   %-8s %4s %8s %8s %8s   %-13s  %s" % ("isa", "k", "gram", "solve", "iter", "dgemm GFLOP/s",
+      "gram with X in L2; ns per rating: gram / gram with X in L2 / reading X's rows alone"))
 for r in rows:
-    print("   %-8s %4d %7.0f%% %7.0f%% %7.0f%%   %.1f" % (r["isa"], r["k"], 100 * r["gram_frac"],
-          100 * r["solve_batch_frac"], 100 * r["iter_frac"], r["dgemm_ref_gflops"]))
+    print("   %-8s %4d %7.0f%% %7.0f%% %7.0f%%   %-13.1f  %3.0f%%; %.1f / %.1f / %.1f" % (
+          r["isa"], r["k"], 100 * r["gram_frac"], 100 * r["solve_batch_frac"], 100 * r["iter_frac"],
+          r["dgemm_ref_gflops"], 100 * r["gram_l2_frac"], r["gram_ns_per_rating"],
+          r["gram_l2_ns_per_rating"], r["read_ns_per_rating"]))
+print("bench: the Gram reads one random row of X per rating; X of the workload is %.0f MB and more"
+      " (beyond L2): 'with X in L2' is the Gram's rate when its rows come from cache, the"
+      " ceiling that the memory traffic ('reading X's rows alone') keeps it under" %
+      (min(r["x_bytes"] for r in rows) / 1e6))
 if best2 > 0 and any(r["isa"] == "avx2" for r in rows):
     print("bench: the avx2 rows against the best AVX2-only dgemm (%.1f GFLOP/s, same run):" % best2)
     for r in rows:
