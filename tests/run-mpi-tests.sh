@@ -321,6 +321,16 @@ assert all(abs(p - q) <= 1e-12 * abs(q) for p, q in zip(la, lb))
 assert json.load(open(a + "/metrics.json"))["woodbury_rows"]["users"] == 20000
 PYEOF
 done
+# --bias at a width (k + 3) just above a multiple of 8: a note names the
+# rank whose rows are a multiple of 8; none at that rank or far from one.
+train 1 --ratings "$D/ratings.txt" --bias --rank 16 --iters 1 --out "$T/bn16" > "$T/log" 2>&1
+grep -q "^note: with --bias every factor row holds --rank + 3 = 19 doubles; --rank 13 gives rows of 16" "$T/log" \
+    && train 1 --ratings "$D/ratings.txt" --bias --rank 13 --iters 1 --out "$T/bn13" > "$T/log2" 2>&1 \
+    && ! grep -q "^note: with --bias" "$T/log2" \
+    && train 1 --ratings "$D/ratings.txt" --bias --rank 10 --iters 1 --out "$T/bn10" > "$T/log2" 2>&1 \
+    && ! grep -q "^note: with --bias" "$T/log2" \
+    && ok "--bias: the note on a row width of a multiple of 8 (--rank 16: use 13; none at 13 or 10)" \
+    || bad "--bias width note" "$T/log"
 # --solver cg reads the rows in place on huge pages instead of its panel
 train 1 "${HP[@]}" --solver cg --huge-pages off --out "$T/hp-cg-off" > "$T/log" 2>&1
 train 2 "${HP[@]}" --solver cg --out "$T/hp-cg-on" > "$T/log" 2>&1
