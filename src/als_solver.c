@@ -1063,8 +1063,8 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
     for (int64_t t = 0, nk = 0, c0 = 0; t < nrows; t++) {
         const int64_t nt = ptr[t + 1] - ptr[t];
         const int hot = hot_slot && hot_slot[t] >= 0;
-        const double sd = wptr ? alpha * deg[t] : 0.0, c = row_shift(s, reg, nt, wptr ? deg[t] : 0.0);
-        nk += use_cg || hot || !woodbury_row(s, nt, c, bias_diag(s, c, sd));
+        const double degt = wptr ? deg[t] : 0.0, c = row_shift(s, reg, nt, degt);
+        nk += use_cg || hot || !woodbury_row(s, nt, c, bias_diag(s, c, alpha * degt));
         if (t == c0)
             cstart[nchunk++] = c0;
         if (nk == ALS_SOLVE_CHUNK || t + 1 - c0 == 32 * ALS_SOLVE_CHUNK)

@@ -417,7 +417,6 @@ static double time_step_batch(const workload *w, als_kernel_t kern, double *Abuf
     return t;
 }
 
-/* Minimum helper. */
 /* Seconds to read every rating's row of X once (one double of each of its
  * cache lines, summed: the rows' chains are independent, one add per row
  * carries over): the memory traffic of the Gram without its arithmetic. */
@@ -444,6 +443,7 @@ static int64_t l2_bytes(void)
     return b > 0 ? (int64_t)b : (int64_t)1 << 20;
 }
 
+/* Minimum helper. */
 static double dmin(double a, double b)
 {
     return a < b ? a : b;

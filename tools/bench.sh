@@ -88,9 +88,9 @@ for r in rows:
           r["dgemm_ref_gflops"], 100 * r["gram_l2_frac"], r["gram_ns_per_rating"],
           r["gram_l2_ns_per_rating"], r["read_ns_per_rating"]))
 print("bench: the Gram reads one random row of X per rating; X of the workload is %.0f MB and more"
-      " (beyond L2): 'with X in L2' is the Gram's rate when its rows come from cache, the"
+      " (L2 %.1f MB): 'with X in L2' is the Gram's rate when its rows come from cache, the"
       " ceiling that the memory traffic ('reading X's rows alone') keeps it under" %
-      (min(r["x_bytes"] for r in rows) / 1e6))
+      (min(r["x_bytes"] for r in rows) / 1e6, 4 * max(r["x_l2_bytes"] for r in rows) / 1e6))
 if best2 > 0 and any(r["isa"] == "avx2" for r in rows):
     print("bench: the avx2 rows against the best AVX2-only dgemm (%.1f GFLOP/s, same run):" % best2)
     for r in rows:
