@@ -273,9 +273,11 @@ for p in 2 3 4; do
         && [ "$(losses "$T/wb-1/metrics.json")" = "$(losses "$T/wb-$p/metrics.json")" ] \
         && ok "n x n route, P=$p: factors and loss history bitwise equal to P=1" || bad "n x n route P=$p" "$T/log"
 done
-ALS_WOODBURY=0 train 1 "${WB[@]}" --out "$T/wb-off" > "$T/log" 2>&1
-grep -q "^short rows" "$T/log" && bad "ALS_WOODBURY=0 still reports short rows" "$T/log"
-$PY - "$T/wb-1" "$T/wb-off" > "$T/log" 2>&1 <<'PYEOF' && ok "n x n route against every row k x k: factors within 1e-9, losses within 1e-12" || bad "n x n route against k x k" "$T/log"
+# Run $1 (the n x n route) against run $2 (ALS_WOODBURY=0, every row k x k):
+# factors within 1e-9, losses within 1e-12, every user on the route and the
+# route's flop count below the k x k one.
+wb_vs_kxk() {
+    $PY - "$1" "$2" <<'PYEOF'
 import json, sys, numpy as np
 a, b = sys.argv[1], sys.argv[2]
 for f in ("U.npy", "V.npy"):
@@ -283,12 +285,20 @@ for f in ("U.npy", "V.npy"):
     d = np.abs(x - y).max() / np.abs(y).max()
     print(f, d)
     assert d < 1e-9, (f, d)
-la = [i["loss"] for i in json.load(open(a + "/metrics.json"))["iterations"]]
-lb = [i["loss"] for i in json.load(open(b + "/metrics.json"))["iterations"]]
+ma, mb = json.load(open(a + "/metrics.json")), json.load(open(b + "/metrics.json"))
+la = [i["loss"] for i in ma["iterations"]]
+lb = [i["loss"] for i in mb["iterations"]]
 print(la, lb)
 assert all(abs(p - q) <= 1e-12 * abs(q) for p, q in zip(la, lb))
-assert json.load(open(b + "/metrics.json"))["flops_per_iteration"] > json.load(open(a + "/metrics.json"))["flops_per_iteration"]
+assert ma["woodbury_rows"]["users"] == 20000 and mb["woodbury_rows"]["users"] == 0
+assert mb["flops_per_iteration"] > ma["flops_per_iteration"]
 PYEOF
+}
+ALS_WOODBURY=0 train 1 "${WB[@]}" --out "$T/wb-off" > "$T/log" 2>&1
+grep -q "^short rows" "$T/log" && bad "ALS_WOODBURY=0 still reports short rows" "$T/log"
+wb_vs_kxk "$T/wb-1" "$T/wb-off" > "$T/log" 2>&1 \
+    && ok "n x n route against every row k x k: factors within 1e-9, losses within 1e-12" \
+    || bad "n x n route against k x k" "$T/log"
 # The same with --bias (the n×n route on the unknown coordinates, the
 # constants moved to the right-hand side), with and without --lambda-bias
 # (the bias's own diagonal: its column scaled to make D = c I): bitwise
@@ -306,20 +316,9 @@ for v in bias lbias; do
             || bad "n x n route --$v P=$p" "$T/log"
     done
     ALS_WOODBURY=0 train 1 "${WB[@]}" "${extra[@]}" --out "$T/wbb-off" > "$T/log" 2>&1
-    $PY - "$T/wbb-1" "$T/wbb-off" > "$T/log" 2>&1 <<'PYEOF' && ok "n x n route with ${extra[*]} against every row k x k: factors within 1e-9, losses within 1e-12" || bad "n x n route --$v against k x k" "$T/log"
-import json, sys, numpy as np
-a, b = sys.argv[1], sys.argv[2]
-for f in ("U.npy", "V.npy"):
-    x, y = np.load(a + "/" + f), np.load(b + "/" + f)
-    d = np.abs(x - y).max() / np.abs(y).max()
-    print(f, d)
-    assert d < 1e-9, (f, d)
-la = [i["loss"] for i in json.load(open(a + "/metrics.json"))["iterations"]]
-lb = [i["loss"] for i in json.load(open(b + "/metrics.json"))["iterations"]]
-print(la, lb)
-assert all(abs(p - q) <= 1e-12 * abs(q) for p, q in zip(la, lb))
-assert json.load(open(a + "/metrics.json"))["woodbury_rows"]["users"] == 20000
-PYEOF
+    wb_vs_kxk "$T/wbb-1" "$T/wbb-off" > "$T/log" 2>&1 \
+        && ok "n x n route with ${extra[*]} against every row k x k: factors within 1e-9, losses within 1e-12" \
+        || bad "n x n route --$v against k x k" "$T/log"
 done
 # --bias at a width (k + 3) just above a multiple of 8: a note names the
 # rank whose rows are a multiple of 8; none at that rank or far from one.
