@@ -102,6 +102,19 @@ void als_dot8_rows(int k, int64_t n, const double *X, const int64_t *idx, const 
 int als_dot8_rows_isa(const char *isa, int k, int64_t n, const double *X, const int64_t *idx,
                       const double *x, double *out);
 
+/* g[c] = g[c] + w[t] row_t[c] (neg: minus) for t = 0..n-1 in order and
+ * c < k, row t = X + idx[t] k (idx NULL: X + t k): each update a rounded
+ * product, then a rounded add or subtract (no FMA), so the fast kernels'
+ * ISA paths (avx512, avx2: g in registers over the rows) give the bits of
+ * the plain C loop. Local. */
+void als_rows_axpy(int k, int64_t n, const double *X, const int64_t *idx, const double *w,
+                   int neg, double *g);
+
+/* The same on a named path: NULL (plain C), "avx512" or "avx2"; returns -1
+ * when that path cannot run on this CPU. For the tests. Local. */
+int als_rows_axpy_isa(const char *isa, int k, int64_t n, const double *X, const int64_t *idx,
+                      const double *w, int neg, double *g);
+
 /* Dispatchers used by the solver. */
 void als_gram_rhs(als_kernel_t kern, int k, int64_t n, const int64_t *idx, const double *r,
                   const double *X, double *A, double *b, double *ws, int inplace);

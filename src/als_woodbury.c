@@ -60,11 +60,7 @@ static int solve_core(int k, int64_t n, const int64_t *idx, const double *X, con
     double *K = ws, *z = K + n * n, *g = z + n;
     /* g = Y'r + s: the ratings' rows in order, then s. */
     memset(g, 0, (size_t)k * sizeof *g);
-    for (int64_t t = 0; t < n; t++) {
-        const double *y = yrow(k, idx, X, t), rt = r[t];
-        for (int q = 0; q < k; q++)
-            g[q] += rt * y[q];
-    }
+    als_rows_axpy(k, n, X, idx, r, 0, g);
     if (s)
         for (int q = 0; q < k; q++)
             g[q] += s[q];
@@ -80,11 +76,7 @@ static int solve_core(int k, int64_t n, const int64_t *idx, const double *X, con
     if (info != 0)
         return info;
     /* x = (g - Y'w) / c. */
-    for (int64_t t = 0; t < n; t++) {
-        const double *y = yrow(k, idx, X, t), wt = z[t];
-        for (int q = 0; q < k; q++)
-            g[q] -= wt * y[q];
-    }
+    als_rows_axpy(k, n, X, idx, z, 1, g);
     for (int q = 0; q < k; q++) {
         x[q] = g[q] / c;
         if (!isfinite(x[q]))

@@ -835,6 +835,72 @@ static void test_dot8_rows_bitwise(void **state)
     }
 }
 
+/* als_rows_axpy: every ISA path bitwise equal to the plain C loop, itself
+ * checked against the obvious sequential update (rounded product, then
+ * rounded add or subtract), for every tail length of the 32/16-wide blocks,
+ * 8- and 4-wide vectors and masks, rows by index and contiguous, n = 0..11,
+ * with -0 rows and large values mixed in. */
+static void test_rows_axpy_bitwise(void **state)
+{
+    (void)state;
+    uint64_t seed = 404;
+    const int ks[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 47, 48, 64, 65, 67, 130};
+    const char *isas[] = {"avx512", "avx2"};
+    int ran[2] = {0, 0}, missed[2] = {0, 0};
+    for (size_t q = 0; q < sizeof ks / sizeof ks[0]; q++)
+        for (int64_t n = 0; n <= 11; n++)
+            for (int neg = 0; neg < 2; neg++) {
+                const int k = ks[q];
+                const int64_t xr = n + 3;
+                double *X = malloc((size_t)(xr * k) * sizeof *X), w[16], g0[130], want[130],
+                       got[130];
+                int64_t idx[16];
+                for (int64_t e = 0; e < xr * k; e++)
+                    X[e] = als_test_uniform(&seed) * (e % 3 == 0 ? 1e8 : 1.0);
+                for (int c = 0; c < k; c++)
+                    X[k + c] = -0.0; /* row 1: all -0 */
+                for (int64_t t = 0; t < n; t++) {
+                    idx[t] = (int64_t)(als_test_next(&seed) % (uint64_t)xr);
+                    w[t] = t % 4 == 3 ? -0.0 : als_test_uniform(&seed);
+                }
+                for (int c = 0; c < k; c++)
+                    g0[c] = c % 5 == 0 ? -0.0 : als_test_uniform(&seed);
+                for (int contig = 0; contig < 2; contig++) {
+                    const int64_t *ix = contig ? NULL : idx;
+                    memcpy(want, g0, (size_t)k * sizeof *want);
+                    for (int64_t t = 0; t < n; t++) {
+                        const double *y = X + (ix ? ix[t] : t) * k;
+                        for (int c = 0; c < k; c++) {
+                            volatile double p = w[t] * y[c];
+                            want[c] = neg ? want[c] - p : want[c] + p;
+                        }
+                    }
+                    memcpy(got, g0, (size_t)k * sizeof *got);
+                    assert_int_equal(als_rows_axpy_isa(NULL, k, n, X, ix, w, neg, got), 0);
+                    assert_memory_equal(got, want, (size_t)k * sizeof *got);
+                    memcpy(got, g0, (size_t)k * sizeof *got);
+                    als_rows_axpy(k, n, X, ix, w, neg, got);
+                    assert_memory_equal(got, want, (size_t)k * sizeof *got);
+                    for (int i = 0; i < 2; i++) {
+                        memcpy(got, g0, (size_t)k * sizeof *got);
+                        if (als_rows_axpy_isa(isas[i], k, n, X, ix, w, neg, got) != 0) {
+                            missed[i]++;
+                            continue;
+                        }
+                        ran[i]++;
+                        assert_memory_equal(got, want, (size_t)k * sizeof *got);
+                    }
+                }
+                free(X);
+            }
+    for (int i = 0; i < 2; i++) {
+        assert_false(ran[i] && missed[i]);
+        if (!ran[i])
+            print_message("note: the %s path cannot run on this CPU: not checked here\n",
+                          isas[i]);
+    }
+}
+
 int main(void)
 {
     g_default_isa = als_kernel_isa();
@@ -852,6 +918,7 @@ int main(void)
         cmocka_unit_test_teardown(test_batch_matches_single, restore_isa),
         cmocka_unit_test_teardown(test_batch_info, restore_isa),
         cmocka_unit_test_teardown(test_dot8_rows_bitwise, restore_isa),
+        cmocka_unit_test_teardown(test_rows_axpy_bitwise, restore_isa),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
