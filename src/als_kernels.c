@@ -1555,17 +1555,20 @@ int als_dot8_rows_isa(const char *isa, int k, int64_t n, const double *X, const 
 
 /* ---- g +/-= sum_t w[t] row_t (als_rows_axpy) -----------------------------
  * Each element is updated in rating order by a rounded product, then a
- * rounded add (or subtract): no FMA, so every path gives the bits of the
- * plain C loop. The vector paths keep up to 32 (AVX-512) or 16 (AVX2)
- * elements of g in registers over the ratings, then 8 or 4 at a time. */
-static void axpy_rows_c(int k, int64_t n, const double *X, const int64_t *idx, const double *w,
-                        int neg, double *g)
+ * rounded add: no FMA, so every path gives the bits of the plain C loop.
+ * neg negates the weight: (-w) y = -(w y) and g + (-p) = g - p exactly, so
+ * that is the subtraction's bits. The vector paths keep up to 32 (AVX-512)
+ * or 16 (AVX2) elements of g in registers over the ratings, then 8 or 4 at
+ * a time. */
+/* The plain loop over the elements c0..k-1 (the vector paths' tail). */
+static void axpy_rows_c(int k, int c0, int64_t n, const double *X, const int64_t *idx,
+                        const double *w, int neg, double *g)
 {
     for (int64_t t = 0; t < n; t++) {
-        const double *y = d8_row(X, idx, t, k), wt = w[t];
-        for (int c = 0; c < k; c++) {
+        const double *y = d8_row(X, idx, t, k), wt = neg ? -w[t] : w[t];
+        for (int c = c0; c < k; c++) {
             const double p = wt * y[c];
-            g[c] = neg ? g[c] - p : g[c] + p;
+            g[c] += p;
         }
     }
 }
@@ -1580,18 +1583,11 @@ static ALS_AVX512 void axpy_rows_512(int k, int64_t n, const double *X, const in
         __m512d a2 = _mm512_loadu_pd(g + c0 + 16), a3 = _mm512_loadu_pd(g + c0 + 24);
         for (int64_t t = 0; t < n; t++) {
             const double *y = d8_row(X, idx, t, k) + c0;
-            const __m512d wt = _mm512_set1_pd(w[t]);
-            const __m512d p0 = _mm512_mul_pd(wt, _mm512_loadu_pd(y));
-            const __m512d p1 = _mm512_mul_pd(wt, _mm512_loadu_pd(y + 8));
-            const __m512d p2 = _mm512_mul_pd(wt, _mm512_loadu_pd(y + 16));
-            const __m512d p3 = _mm512_mul_pd(wt, _mm512_loadu_pd(y + 24));
-            if (neg) {
-                a0 = _mm512_sub_pd(a0, p0), a1 = _mm512_sub_pd(a1, p1);
-                a2 = _mm512_sub_pd(a2, p2), a3 = _mm512_sub_pd(a3, p3);
-            } else {
-                a0 = _mm512_add_pd(a0, p0), a1 = _mm512_add_pd(a1, p1);
-                a2 = _mm512_add_pd(a2, p2), a3 = _mm512_add_pd(a3, p3);
-            }
+            const __m512d wt = _mm512_set1_pd(neg ? -w[t] : w[t]);
+            a0 = _mm512_add_pd(a0, _mm512_mul_pd(wt, _mm512_loadu_pd(y)));
+            a1 = _mm512_add_pd(a1, _mm512_mul_pd(wt, _mm512_loadu_pd(y + 8)));
+            a2 = _mm512_add_pd(a2, _mm512_mul_pd(wt, _mm512_loadu_pd(y + 16)));
+            a3 = _mm512_add_pd(a3, _mm512_mul_pd(wt, _mm512_loadu_pd(y + 24)));
         }
         _mm512_storeu_pd(g + c0, a0), _mm512_storeu_pd(g + c0 + 8, a1);
         _mm512_storeu_pd(g + c0 + 16, a2), _mm512_storeu_pd(g + c0 + 24, a3);
@@ -1600,9 +1596,9 @@ static ALS_AVX512 void axpy_rows_512(int k, int64_t n, const double *X, const in
         const __mmask8 m = k - c0 >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (k - c0)) - 1u);
         __m512d a = _mm512_maskz_loadu_pd(m, g + c0);
         for (int64_t t = 0; t < n; t++) {
-            const __m512d p = _mm512_mul_pd(_mm512_set1_pd(w[t]),
-                                            _mm512_maskz_loadu_pd(m, d8_row(X, idx, t, k) + c0));
-            a = neg ? _mm512_sub_pd(a, p) : _mm512_add_pd(a, p);
+            const __m512d wt = _mm512_set1_pd(neg ? -w[t] : w[t]);
+            const __m512d y = _mm512_maskz_loadu_pd(m, d8_row(X, idx, t, k) + c0);
+            a = _mm512_add_pd(a, _mm512_mul_pd(wt, y));
         }
         _mm512_mask_storeu_pd(g + c0, m, a);
     }
@@ -1617,18 +1613,11 @@ static ALS_AVX2 void axpy_rows_256(int k, int64_t n, const double *X, const int6
         __m256d a2 = _mm256_loadu_pd(g + c0 + 8), a3 = _mm256_loadu_pd(g + c0 + 12);
         for (int64_t t = 0; t < n; t++) {
             const double *y = d8_row(X, idx, t, k) + c0;
-            const __m256d wt = _mm256_set1_pd(w[t]);
-            const __m256d p0 = _mm256_mul_pd(wt, _mm256_loadu_pd(y));
-            const __m256d p1 = _mm256_mul_pd(wt, _mm256_loadu_pd(y + 4));
-            const __m256d p2 = _mm256_mul_pd(wt, _mm256_loadu_pd(y + 8));
-            const __m256d p3 = _mm256_mul_pd(wt, _mm256_loadu_pd(y + 12));
-            if (neg) {
-                a0 = _mm256_sub_pd(a0, p0), a1 = _mm256_sub_pd(a1, p1);
-                a2 = _mm256_sub_pd(a2, p2), a3 = _mm256_sub_pd(a3, p3);
-            } else {
-                a0 = _mm256_add_pd(a0, p0), a1 = _mm256_add_pd(a1, p1);
-                a2 = _mm256_add_pd(a2, p2), a3 = _mm256_add_pd(a3, p3);
-            }
+            const __m256d wt = _mm256_set1_pd(neg ? -w[t] : w[t]);
+            a0 = _mm256_add_pd(a0, _mm256_mul_pd(wt, _mm256_loadu_pd(y)));
+            a1 = _mm256_add_pd(a1, _mm256_mul_pd(wt, _mm256_loadu_pd(y + 4)));
+            a2 = _mm256_add_pd(a2, _mm256_mul_pd(wt, _mm256_loadu_pd(y + 8)));
+            a3 = _mm256_add_pd(a3, _mm256_mul_pd(wt, _mm256_loadu_pd(y + 12)));
         }
         _mm256_storeu_pd(g + c0, a0), _mm256_storeu_pd(g + c0 + 4, a1);
         _mm256_storeu_pd(g + c0 + 8, a2), _mm256_storeu_pd(g + c0 + 12, a3);
@@ -1636,20 +1625,12 @@ static ALS_AVX2 void axpy_rows_256(int k, int64_t n, const double *X, const int6
     for (; c0 + 4 <= k; c0 += 4) {
         __m256d a = _mm256_loadu_pd(g + c0);
         for (int64_t t = 0; t < n; t++) {
-            const __m256d p = _mm256_mul_pd(_mm256_set1_pd(w[t]),
-                                            _mm256_loadu_pd(d8_row(X, idx, t, k) + c0));
-            a = neg ? _mm256_sub_pd(a, p) : _mm256_add_pd(a, p);
+            const __m256d wt = _mm256_set1_pd(neg ? -w[t] : w[t]);
+            a = _mm256_add_pd(a, _mm256_mul_pd(wt, _mm256_loadu_pd(d8_row(X, idx, t, k) + c0)));
         }
         _mm256_storeu_pd(g + c0, a);
     }
-    /* the last k mod 4 elements in C (the same operations) */
-    for (int64_t t = 0; t < n && c0 < k; t++) {
-        const double *y = d8_row(X, idx, t, k), wt = w[t];
-        for (int c = c0; c < k; c++) {
-            const double p = wt * y[c];
-            g[c] = neg ? g[c] - p : g[c] + p;
-        }
-    }
+    axpy_rows_c(k, c0, n, X, idx, w, neg, g); /* the last k mod 4 elements */
 }
 #endif
 
@@ -1677,14 +1658,14 @@ void als_rows_axpy(int k, int64_t n, const double *X, const int64_t *idx, const 
     if (k <= 0 || n <= 0)
         return;
     if (axpy_rows_vec(g_impl->id, k, n, X, idx, w, neg, g) != 0)
-        axpy_rows_c(k, n, X, idx, w, neg, g);
+        axpy_rows_c(k, 0, n, X, idx, w, neg, g);
 }
 
 int als_rows_axpy_isa(const char *isa, int k, int64_t n, const double *X, const int64_t *idx,
                       const double *w, int neg, double *g)
 {
     if (!isa) {
-        axpy_rows_c(k, n, X, idx, w, neg, g);
+        axpy_rows_c(k, 0, n, X, idx, w, neg, g);
         return 0;
     }
     if (!cpu_has(isa))
