@@ -146,6 +146,7 @@ int als_binfmt_read_global(const char *path, als_global_t *g, als_err_t *err);
  * block verified). On return d equals what als_data_scatter gives for the same
  * dataset. On error every rank returns the same code and message (naming the
  * file and the section) and d is empty. */
-int als_data_load_binary(MPI_Comm comm, const char *path, int k, als_data_t *d, als_err_t *err);
+int als_data_load_binary(MPI_Comm comm, const char *path, als_plan_model_t pm, als_data_t *d,
+                         als_err_t *err);
 
 #endif

@@ -12,6 +12,7 @@
 #include "als_error.h"
 #include "als_kernels.h"
 #include "als_implicit.h"
+#include "als_plan.h"
 
 #define ALS_PATH_MAX 4096
 #define ALS_VERSION "0.1.0"
@@ -78,6 +79,14 @@ typedef struct {
     als_conf_t conf;              /* --confidence A, --confidence-scale, --epsilon */
     int top_n;                    /* --top N: ranking metrics with --implicit --test (10) */
 } als_options_t;
+
+/* The block plan's model of a run with these options: stored width, the
+ * unknowns, and the n×n route for --solver cholesky without --implicit. */
+static inline als_plan_model_t als_plan_model_of(const als_options_t *o)
+{
+    return als_plan_model(o->rank_k, o->bias,
+                          o->solver == ALS_SOLVER_CHOLESKY && !o->implicit);
+}
 
 /* Fill o with the defaults. Local. */
 void als_options_defaults(als_options_t *o);

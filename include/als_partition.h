@@ -19,17 +19,20 @@
  * --exchange shared's figures for nodes of rpn consecutive ranks). Local.
  * Returns ALS_OK or ALS_ERR_NOMEM. */
 int als_partition_print_global(FILE *out, const als_global_t *g, int np, const int *plist,
-                               int k, int threads, int rpn, int with_table, als_err_t *err);
+                               als_plan_model_t pm, int threads, int rpn, int with_table,
+                               als_err_t *err);
 
 /* The same from a binary dataset: its row pointers and index sections only
  * (verified; the values are not read). Local. */
-int als_partition_print_binary(FILE *out, const char *path, int np, const int *plist, int k,
+int als_partition_print_binary(FILE *out, const char *path, int np, const int *plist,
+                               als_plan_model_t pm,
                                int threads, int rpn, int with_table, als_err_t *err);
 
 /* The same from the index arrays (W: wptr/wcol, may be NULL); out may be
  * NULL (no printing); ghost_total (np entries, may be NULL) receives each
  * plan's ghost rows summed over ranks (U + V). Local. */
-int als_partition_print_arrays(FILE *out, int np, const int *plist, int k, int threads,
+int als_partition_print_arrays(FILE *out, int np, const int *plist, als_plan_model_t pm,
+                               int threads,
                                int rpn, int with_table, int64_t m, int64_t n, const int64_t *uptr,
                                const int64_t *ucol, const int64_t *iptr, const int64_t *irow,
                                const int64_t *wptr, const int64_t *wcol, int64_t *ghost_total,
@@ -45,6 +48,7 @@ int als_partition_load_index(const char *path, int64_t *m, int64_t *n, int64_t *
  * rank's actual local counts and ghost rows (from its own CSR, CSC and W
  * indices; rows sent summed over ranks with one MPI_Reduce of 2p counts),
  * printed by rank 0 to out (ignored on other ranks, may be NULL). */
-void als_partition_print_data(MPI_Comm comm, const als_data_t *d, int k, int threads, FILE *out);
+void als_partition_print_data(MPI_Comm comm, const als_data_t *d, als_plan_model_t pm,
+                              int threads, FILE *out);
 
 #endif

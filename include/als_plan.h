@@ -1,20 +1,34 @@
-/* als_plan.h - contiguous row blocks balanced by modelled flops.
+/* als_plan.h - contiguous row blocks balanced by modelled cost.
  *
  * Rows 0..nrows-1 (users or items, in dense order) are split into p contiguous
- * blocks. The cost of row t is the flops DESIGN.md section 6 counts for it in
- * its half-step, for the run's stored row width k (--rank, or --rank + 3 with
- * --bias), exactly as the solver counts flops_per_iter:
+ * blocks. The cost of row t (n_t ratings, w_t W entries) is what DESIGN.md
+ * section 6 counts for it in its half-step, in flops at the rate of the
+ * k×k kernels, for the run's plan model (als_plan_model_t: stored width k,
+ * kr unknowns, and whether short rows take the n×n route):
  *
- *   cost(t) = n_t (k(k+1) + 2k)      Gram (upper triangle) + right-hand side
- *           + w_t 2k                 social term, users only (W row length)
- *           + k^3/3 + 2k^2           Cholesky + the two triangular solves
+ *   k×k row    n_t (k(k+1) + 2k)      Gram (upper triangle) + right-hand side
+ *            + w_t 2k                 social term, users only (W row length)
+ *            + k^3/3 + 2k^2           Cholesky + the two triangular solves
+ *   n×n row    2 wood(kr, n_t) + 16384 + w_t 2k
+ *
+ * A row is an n×n row when the model's route is on and als_woodbury_pays(kr,
+ * n_t) (0 < n_t < kr, kr >= 48: the solver's rule for --solver cholesky
+ * without --implicit), wood being als_woodbury_flops: n(n+1)kr + 6n kr +
+ * n^3/3 + 2n^2. The factor 2 and the per-row 16384 are measured (docs/
+ * PERFORMANCE.md, "the block plan follows the n×n route"): per-row times of
+ * FilmTrust, MovieLens u1 and Ciao at k = 64 and 128 fitted as 1.3-3.0 times
+ * the route's flops plus 12-82 thousand flops per row (at the k×k kernels'
+ * rate of the same run). --solver cg keeps the k×k costs: its measured
+ * per-row overhead (7-28 ratings' worth) is about what the k×k solve term
+ * adds at k = 64, and a cost of its own did no better on those sets.
  *
  * Block r is [beg[r], beg[r+1]) where beg[r] is the first row whose exclusive
  * cost prefix reaches r/p of the total. Costs are handled as 3 cost(t), an
  * integer, with 128-bit prefixes: the plan is an exact, deterministic function
- * of the row counts, k and p, so als-train and als-partition always agree.
- * Blocks may be empty (p larger than the number of rows). The factors never
- * depend on the plan (every row's sums are in a fixed order), only the time.
+ * of the row counts and the model, so als-train and als-partition always
+ * agree. Blocks may be empty (p larger than the number of rows). The factors
+ * never depend on the plan (every row's sums are in a fixed order), only the
+ * time.
  */
 #ifndef ALS_PLAN_H
 #define ALS_PLAN_H
@@ -22,15 +36,47 @@
 #include <stdint.h>
 #include <mpi.h>
 
-/* Modelled flops of one row with nr ratings and nw W entries at width k
- * (the formula above). Local. */
-double als_plan_row_flops(int64_t nr, int64_t nw, int k);
+/* The n×n row's per-row cost in the formula above (flops). */
+#define ALS_PLAN_ROUTE_ROW 16384
+
+/* What the plan models of a run (see above). */
+typedef struct {
+    int k;     /* stored row width: --rank, + 3 with --bias (as the solver's s->k) */
+    int kr;    /* unknowns per row: --rank, + 1 with --bias */
+    int route; /* 1: short rows take the n×n route (--solver cholesky, not --implicit) */
+} als_plan_model_t;
+
+/* The model of a run with --rank rank_k, --bias (0/1), and the n×n route
+ * on (route = 1 for --solver cholesky without --implicit; the plan does not
+ * follow --kernel ref or ALS_WOODBURY=0, which only change the time). */
+static inline als_plan_model_t als_plan_model(int rank_k, int bias, int route)
+{
+    als_plan_model_t pm = {rank_k + (bias ? 3 : 0), rank_k + (bias ? 1 : 0), route ? 1 : 0};
+    return pm;
+}
+
+/* Every row k×k at width k (no route, no fixed coordinates). */
+static inline als_plan_model_t als_plan_kxk(int k)
+{
+    return als_plan_model(k, 0, 0);
+}
+
+/* 1 when a (non-hot) row of nr ratings is an n×n row of the model. Local. */
+int als_plan_on_route(als_plan_model_t pm, int64_t nr);
+
+/* Modelled cost of one row with nr ratings and nw W entries (the formulas
+ * above), in flops at the k×k kernels' rate. Local. */
+double als_plan_row_flops(als_plan_model_t pm, int64_t nr, int64_t nw);
+
+/* The cost of a row of nr ratings minus its k×k cost: 0 for a k×k row,
+ * negative for an n×n row. Local. */
+double als_plan_route_delta(als_plan_model_t pm, int64_t nr);
 
 /* The block plan: beg has p+1 entries. rptr: row pointers (nrows+1 prefix
  * sums) of the ratings per row; wptr: of the W entries per row (users), or
- * NULL (items). k >= 1: the stored row width. Local and deterministic. */
-void als_plan_blocks(int64_t nrows, const int64_t *rptr, const int64_t *wptr, int k, int p,
-                     int64_t *beg);
+ * NULL (items). Local and deterministic. */
+void als_plan_blocks(int64_t nrows, const int64_t *rptr, const int64_t *wptr,
+                     als_plan_model_t pm, int p, int64_t *beg);
 
 /* ---- hot rows --------------------------------------------------------------
  *
@@ -65,8 +111,8 @@ static inline int als_plan_is_hot(int64_t nr)
  * row's ratings left out, then the chunks placed greedily (above). hp may be
  * NULL (blocks only). Returns 0, or -1 when out of memory. Local,
  * deterministic. */
-int als_plan_items(int64_t nrows, const int64_t *rptr, int k, int p, int64_t *beg,
-                   als_hotplan_t *hp);
+int als_plan_items(int64_t nrows, const int64_t *rptr, als_plan_model_t pm, int p,
+                   int64_t *beg, als_hotplan_t *hp);
 void als_hotplan_free(als_hotplan_t *hp);
 
 /* Collective over comm (p = its size): the same plan as als_plan_blocks
@@ -76,7 +122,8 @@ void als_hotplan_free(als_hotplan_t *hp);
  * cover [0, nrows). O(slice + p + hot rows) per rank: no O(nrows) array.
  * Returns 0, or -1 on every rank when any ran out of memory. */
 int als_plan_dist(MPI_Comm comm, int64_t nrows, int64_t a, int64_t b, const int64_t *rptr,
-                  const int64_t *wptr, int k, int hot, int64_t *beg, als_hotplan_t *hp);
+                  const int64_t *wptr, als_plan_model_t pm, int hot, int64_t *beg,
+                  als_hotplan_t *hp);
 
 /* The stored row width of a run: --rank, plus 3 with --bias (the bias, the
  * constant 1 and the mean slot; as the solver's s->k). */

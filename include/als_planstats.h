@@ -53,11 +53,18 @@ typedef struct {
     int64_t hot_ratings;               /* ratings of its own hot items (held, computed by the
                                         * chunks' ranks) */
     int64_t chunk_ratings;             /* ratings of the hot-row chunks it computes (a copy) */
+    double route_u, route_v;           /* the cost its n×n rows save against k×k, summed
+                                        * (als_plan_route_delta, <= 0; 0 without the route) */
 } als_planstats_counts_t;
+
+/* Local: c->route_u and c->route_v from the rank's own rows (nu users with
+ * row pointers uptr, ni items with iptr; hot items are chunked k×k). */
+void als_planstats_route(als_plan_model_t pm, int64_t nu, const int64_t *uptr, int64_t ni,
+                         const int64_t *iptr, als_planstats_counts_t *c);
 
 /* The figures derived from the counts. Bytes are exact integers. */
 typedef struct {
-    double flops_u, flops_v;           /* modelled flops of its U-step, V-step (DESIGN 6) */
+    double flops_u, flops_v;           /* modelled cost of its U-step, V-step (als_plan.h) */
     int64_t bytes_neighbor;            /* received per iteration, neighbor mode */
     int64_t bytes_allgather;           /* received per iteration, allgather mode */
     int64_t mem_neighbor;              /* memory model, neighbor mode */
@@ -79,7 +86,8 @@ int64_t als_planstats_mem_shared(int64_t mem_allgather, int64_t m, int64_t n, in
  * from the global arrays (CSR uptr/ucol, CSC iptr/irow, W wptr/wcol; wptr
  * and wcol may be NULL: no W), without p ranks: cnt[0..p). Memory O(p + the
  * largest rank's index lists); time O((nnz + wnnz) log) over all ranks. */
-int als_planstats_global(int p, int64_t m, int64_t n, const int64_t *ubeg, const int64_t *ibeg,
+int als_planstats_global(int p, int64_t m, int64_t n, als_plan_model_t pm,
+                         const int64_t *ubeg, const int64_t *ibeg,
                          const als_hotplan_t *hot, const int64_t *uptr, const int64_t *ucol, const int64_t *iptr,
                          const int64_t *irow, const int64_t *wptr, const int64_t *wcol,
                          als_planstats_counts_t *cnt, als_err_t *err);

@@ -24,6 +24,7 @@
 #include <stdio.h>
 
 #include "als_error.h"
+#include "als_plan.h"
 
 /* A dataset's index structure (no values): CSR by user, CSC by item, W. */
 typedef struct {
@@ -35,7 +36,7 @@ typedef struct {
 
 /* Partition into nparts with METIS (seeded); upart[m], ipart[n] receive the
  * part of every user and item; *edgecut the weighted edge cut. Local. */
-int als_reorder_metis(const als_graph_t *g, int nparts, int seed, int k, int *upart,
+int als_reorder_metis(const als_graph_t *g, int nparts, int seed, als_plan_model_t pm, int *upart,
                       int *ipart, int64_t *edgecut, als_err_t *err);
 
 /* The permutation of the new order: perm[new] = old, rows sorted by
@@ -57,6 +58,7 @@ void als_graph_free(als_graph_t *g);
  * (A, B, C: ghost rows summed over ranks, U + V) and
  *   reorder_perm_checksum: users X items Y  (FNV-1a of the permutations). */
 int als_reorder_report(FILE *out, const als_graph_t *g, int np, const int *plist, int parts,
-                       int seed, int k, int threads, int with_table, als_err_t *err);
+                       int seed, als_plan_model_t pm, int threads, int with_table,
+                       als_err_t *err);
 
 #endif

@@ -97,8 +97,9 @@ typedef struct {
     double loss_bound;          /* rounding-error bound of the last loss evaluation */
     double flops_per_iter;      /* DESIGN §6 count for one iteration (rows on the n×n
                                  * route counted as such) */
-    double flops_per_iter_kxk;  /* the same with every row on the k×k route (what the
-                                 * block plan and the scaling model count) */
+    double flops_per_iter_kxk;  /* the same with every row on the k×k route */
+    double flops_per_iter_plan; /* the block plan's modelled cost of an iteration
+                                 * (als_plan.h; als-scaling-report calibrates on it) */
     struct als_ckpt *ckpt;      /* checkpointing (als_checkpoint.h), NULL = none */
     int resumed;                /* U, V, hist, initial and the loss check were restored */
     /* --implicit: the Grams X'X (gu) and Y'Y (gv) of the current U and V,

@@ -941,7 +941,8 @@ static void prefault(void *p, int64_t n)
 #endif
 }
 
-int als_data_load_binary(MPI_Comm comm, const char *path, int k, als_data_t *d, als_err_t *err)
+int als_data_load_binary(MPI_Comm comm, const char *path, als_plan_model_t pm, als_data_t *d,
+                         als_err_t *err)
 {
     int rank, p;
     MPI_Comm_rank(comm, &rank);
@@ -1024,8 +1025,8 @@ int als_data_load_binary(MPI_Comm comm, const char *path, int k, als_data_t *d, 
                check_ptr_slice(path, ALS_SEC_IPTR, iptr, ta, tb, n, h.nnz, err));
     if (als_err_agree(comm, err) != ALS_OK)
         goto fail;
-    if (als_plan_dist(comm, m, sa, sb, uptr, wptr, k, 0, d->ubeg, NULL) != 0 ||
-        als_plan_dist(comm, n, ta, tb, iptr, NULL, k, 1, d->ibeg, &d->hot) != 0)
+    if (als_plan_dist(comm, m, sa, sb, uptr, wptr, pm, 0, d->ubeg, NULL) != 0 ||
+        als_plan_dist(comm, n, ta, tb, iptr, NULL, pm, 1, d->ibeg, &d->hot) != 0)
         als_err_set(err, ALS_ERR_NOMEM, "%s: out of memory computing the plan", path);
     else
         als_hot_local(d, err);

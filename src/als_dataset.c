@@ -522,7 +522,8 @@ static int als_hot_distribute(MPI_Comm comm, int root, const als_global_t *g, al
     return ALS_OK;
 }
 
-int als_data_scatter(MPI_Comm comm, int root, const als_global_t *g, int k, als_data_t *d,
+int als_data_scatter(MPI_Comm comm, int root, const als_global_t *g, als_plan_model_t pm,
+                     als_data_t *d,
                      als_err_t *err)
 {
     int rank, p;
@@ -543,8 +544,8 @@ int als_data_scatter(MPI_Comm comm, int root, const als_global_t *g, int k, als_
     XMALLOC(d->ubeg, p + 1); XMALLOC(d->ibeg, p + 1);
     ok = d->ubeg && d->ibeg;
     if (ok && rank == root) {
-        als_plan_blocks(d->m, g->uptr, g->wptr, k, p, d->ubeg);
-        if (als_plan_items(d->n, g->iptr, k, p, d->ibeg, &d->hot) != 0)
+        als_plan_blocks(d->m, g->uptr, g->wptr, pm, p, d->ubeg);
+        if (als_plan_items(d->n, g->iptr, pm, p, d->ibeg, &d->hot) != 0)
             ok = 0;
     }
     if (!ok)
@@ -679,7 +680,7 @@ int als_data_load_text(MPI_Comm comm, const als_options_t *o, als_data_t *d, als
     }
     if (als_err_agree(comm, err) != ALS_OK)
         return err->code;
-    int rc = als_data_scatter(comm, 0, &g, als_plan_width(o->rank_k, o->bias), d, err);
+    int rc = als_data_scatter(comm, 0, &g, als_plan_model_of(o), d, err);
     als_global_free(&g);
     return rc;
 }

@@ -12,7 +12,8 @@
 #include "als_planstats.h"
 
 /* Plans for each p from the global arrays, then print. */
-int als_partition_print_arrays(FILE *out, int np, const int *plist, int k, int threads,
+int als_partition_print_arrays(FILE *out, int np, const int *plist, als_plan_model_t pm,
+                               int threads,
                                int rpn, int with_table, int64_t m, int64_t n, const int64_t *uptr,
                                const int64_t *ucol, const int64_t *iptr, const int64_t *irow,
                                const int64_t *wptr, const int64_t *wcol, int64_t *ghost_total,
@@ -27,12 +28,12 @@ int als_partition_print_arrays(FILE *out, int np, const int *plist, int k, int t
             free(cnt); free(ubeg); free(ibeg);
             return als_err_set(err, ALS_ERR_NOMEM, "out of memory for the block plan");
         }
-        als_plan_blocks(m, uptr, wptr, k, p, ubeg);
+        als_plan_blocks(m, uptr, wptr, pm, p, ubeg);
         als_hotplan_t hot;
-        int rc = als_plan_items(n, iptr, k, p, ibeg, &hot) == 0 ? ALS_OK
+        int rc = als_plan_items(n, iptr, pm, p, ibeg, &hot) == 0 ? ALS_OK
                  : als_err_set(err, ALS_ERR_NOMEM, "out of memory for the hot-row plan");
         if (rc == ALS_OK)
-            rc = als_planstats_global(p, m, n, ubeg, ibeg, &hot, uptr, ucol, iptr, irow, wptr,
+            rc = als_planstats_global(p, m, n, pm, ubeg, ibeg, &hot, uptr, ucol, iptr, irow, wptr,
                                       wcol, cnt, err);
         als_hotplan_free(&hot);
         if (rc == ALS_OK && ghost_total) {
@@ -41,7 +42,7 @@ int als_partition_print_arrays(FILE *out, int np, const int *plist, int k, int t
                 ghost_total[q] += cnt[r].ughost + cnt[r].vghost;
         }
         if (rc == ALS_OK && out)
-            als_planstats_print(out, p, m, n, k, threads, rpn, cnt, with_table);
+            als_planstats_print(out, p, m, n, pm.k, threads, rpn, cnt, with_table);
         free(cnt); free(ubeg); free(ibeg);
         if (rc != ALS_OK)
             return rc;
@@ -50,9 +51,10 @@ int als_partition_print_arrays(FILE *out, int np, const int *plist, int k, int t
 }
 
 int als_partition_print_global(FILE *out, const als_global_t *g, int np, const int *plist,
-                               int k, int threads, int rpn, int with_table, als_err_t *err)
+                               als_plan_model_t pm, int threads, int rpn, int with_table,
+                               als_err_t *err)
 {
-    return als_partition_print_arrays(out, np, plist, k, threads, rpn, with_table, g->m, g->n,
+    return als_partition_print_arrays(out, np, plist, pm, threads, rpn, with_table, g->m, g->n,
                                       g->uptr,
                                       g->ucol, g->iptr, g->irow, g->wptr, g->wcol, NULL, err);
 }
@@ -92,20 +94,22 @@ int als_partition_load_index(const char *path, int64_t *m_, int64_t *n_, int64_t
     return ALS_OK;
 }
 
-int als_partition_print_binary(FILE *out, const char *path, int np, const int *plist, int k,
+int als_partition_print_binary(FILE *out, const char *path, int np, const int *plist,
+                               als_plan_model_t pm,
                                int threads, int rpn, int with_table, als_err_t *err)
 {
     int64_t m, n, *uptr, *ucol, *iptr, *irow, *wptr, *wcol;
     if (als_partition_load_index(path, &m, &n, &uptr, &ucol, &iptr, &irow, &wptr, &wcol, err))
         return err->code;
-    int rc = als_partition_print_arrays(out, np, plist, k, threads, rpn, with_table, m, n, uptr,
+    int rc = als_partition_print_arrays(out, np, plist, pm, threads, rpn, with_table, m, n, uptr,
                                         ucol,
                                         iptr, irow, wptr, wcol, NULL, err);
     free(uptr); free(wptr); free(iptr); free(ucol); free(irow); free(wcol);
     return rc;
 }
 
-void als_partition_print_data(MPI_Comm comm, const als_data_t *d, int k, int threads, FILE *out)
+void als_partition_print_data(MPI_Comm comm, const als_data_t *d, als_plan_model_t pm,
+                              int threads, FILE *out)
 {
     int rank, p;
     MPI_Comm_rank(comm, &rank);
@@ -127,6 +131,7 @@ void als_partition_print_data(MPI_Comm comm, const als_data_t *d, int k, int thr
         for (int64_t t = 0; t < d->i1 - d->i0; t++)
             if (als_plan_is_hot(d->iptr[t + 1] - d->iptr[t]))
                 mine.hot_ratings += d->iptr[t + 1] - d->iptr[t];
+        als_planstats_route(pm, d->u1 - d->u0, d->uptr, d->i1 - d->i0, d->iptr, &mine);
         als_ghost_input_t gi = {d->u0, d->u1, d->i0, d->i1, d->i1 - d->i0, d->iptr, d->irow,
                                 d->ucol, d->lnnz_u, d->wcol, d->lwnnz, d->hc_irow,
                                 mine.chunk_ratings, hrows, d->nhc, NULL, 0};
@@ -163,7 +168,7 @@ void als_partition_print_data(MPI_Comm comm, const als_data_t *d, int k, int thr
                 all[r].usent = sum[r];
                 all[r].vsent = sum[p + r];
             }
-            als_planstats_print(out, p, d->m, d->n, k, threads, 0, all, 1);
+            als_planstats_print(out, p, d->m, d->n, pm.k, threads, 0, all, 1);
             fflush(out);
         }
     } else if (rank == 0 && out) {

@@ -1,33 +1,47 @@
-/* als_plan.c - contiguous row blocks balanced by modelled flops. */
+/* als_plan.c - contiguous row blocks balanced by modelled cost. */
 #include "als_plan.h"
+
+#include "als_woodbury.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-double als_plan_row_flops(int64_t nr, int64_t nw, int k)
+int als_plan_on_route(als_plan_model_t pm, int64_t nr)
 {
-    double dk = (double)k;
-    return (double)nr * (dk * (dk + 1.0) + 2.0 * dk) + (double)nw * 2.0 * dk +
-           dk * dk * dk / 3.0 + 2.0 * dk * dk;
+    return pm.route && als_woodbury_pays(pm.kr, nr);
 }
 
-/* 3 x the modelled flops of a row, exactly, as an integer. */
-static inline __int128 row_cost3(int64_t nr, int64_t nw, __int128 per_rating3, __int128 per_w3,
-                                 __int128 per_row3)
+/* 3 x the modelled cost of a row, exactly, as an integer (the formulas of
+ * als_plan.h; the n×n row's 3 wood(kr, n) = 3n(n+1)kr + 18n kr + n^3 +
+ * 6n^2). */
+static __int128 row_cost3(als_plan_model_t pm, int64_t nr, int64_t nw)
 {
-    return (__int128)nr * per_rating3 + (__int128)nw * per_w3 + per_row3;
+    const __int128 K = pm.k > 0 ? pm.k : 1, N = nr, W = nw;
+    if (als_plan_on_route(pm, nr)) {
+        const __int128 R = pm.kr;
+        return 2 * (3 * N * (N + 1) * R + 18 * N * R + N * N * N + 6 * N * N) +
+               3 * ALS_PLAN_ROUTE_ROW + W * 6 * K;
+    }
+    return N * 3 * (K * (K + 1) + 2 * K) + W * 6 * K + K * K * K + 6 * K * K;
 }
 
-static void plan_blocks(int64_t nrows, const int64_t *rptr, const int64_t *wptr, int k, int p,
-                        int64_t *beg, int hot)
+double als_plan_row_flops(als_plan_model_t pm, int64_t nr, int64_t nw)
 {
-    const __int128 K = k > 0 ? k : 1;
-    const __int128 per_rating3 = 3 * (K * (K + 1) + 2 * K);
-    const __int128 per_w3 = 6 * K;
-    const __int128 per_row3 = K * K * K + 6 * K * K;
+    return (double)row_cost3(pm, nr, nw) / 3.0;
+}
+
+double als_plan_route_delta(als_plan_model_t pm, int64_t nr)
+{
+    if (!als_plan_on_route(pm, nr))
+        return 0.0;
+    return (double)(row_cost3(pm, nr, 0) - row_cost3(als_plan_kxk(pm.k), nr, 0)) / 3.0;
+}
+
+static void plan_blocks(int64_t nrows, const int64_t *rptr, const int64_t *wptr,
+                        als_plan_model_t pm, int p, int64_t *beg, int hot)
+{
 #define NR(t) (hot && als_plan_is_hot(rptr[(t) + 1] - rptr[t]) ? 0 : rptr[(t) + 1] - rptr[t])
-#define COST(t) row_cost3(NR(t), wptr ? wptr[(t) + 1] - wptr[t] : 0, per_rating3, per_w3, \
-                          per_row3)
+#define COST(t) row_cost3(pm, NR(t), wptr ? wptr[(t) + 1] - wptr[t] : 0)
     /* Total cost, then one pass placing each boundary: prefix * p >= r * total. */
     __int128 total = 0;
     for (int64_t t = 0; t < nrows; t++)
@@ -47,10 +61,10 @@ static void plan_blocks(int64_t nrows, const int64_t *rptr, const int64_t *wptr,
     beg[p] = nrows;
 }
 
-void als_plan_blocks(int64_t nrows, const int64_t *rptr, const int64_t *wptr, int k, int p,
-                     int64_t *beg)
+void als_plan_blocks(int64_t nrows, const int64_t *rptr, const int64_t *wptr,
+                     als_plan_model_t pm, int p, int64_t *beg)
 {
-    plan_blocks(nrows, rptr, wptr, k, p, beg, 0);
+    plan_blocks(nrows, rptr, wptr, pm, p, beg, 0);
 }
 
 void als_hotplan_free(als_hotplan_t *hp)
@@ -121,10 +135,10 @@ static int place_chunks(int p, __int128 *load, int64_t nh, const int64_t *hrow,
     return 0;
 }
 
-int als_plan_items(int64_t nrows, const int64_t *rptr, int k, int p, int64_t *beg,
-                   als_hotplan_t *hp)
+int als_plan_items(int64_t nrows, const int64_t *rptr, als_plan_model_t pm, int p,
+                   int64_t *beg, als_hotplan_t *hp)
 {
-    plan_blocks(nrows, rptr, NULL, k, p, beg, 1);
+    plan_blocks(nrows, rptr, NULL, pm, p, beg, 1);
     if (!hp)
         return 0;
     int64_t nh = 0;
@@ -142,13 +156,14 @@ int als_plan_items(int64_t nrows, const int64_t *rptr, int k, int p, int64_t *be
             hrow[h] = t;
             hcnt[h++] = rptr[t + 1] - rptr[t];
         }
-    /* Each rank's block load (3 x modelled flops, hot rows' ratings left out). */
-    const __int128 K = k > 0 ? k : 1;
-    const __int128 per_rating3 = 3 * (K * (K + 1) + 2 * K), per_row3 = K * K * K + 6 * K * K;
+    /* Each rank's block load (3 x modelled cost, hot rows' ratings left
+     * out); a chunk's ratings cost as a k×k row's. */
+    const __int128 K = pm.k > 0 ? pm.k : 1;
+    const __int128 per_rating3 = 3 * (K * (K + 1) + 2 * K);
     for (int r = 0; r < p; r++)
         for (int64_t t = beg[r]; t < beg[r + 1]; t++) {
             int64_t nr = rptr[t + 1] - rptr[t];
-            load[r] += row_cost3(als_plan_is_hot(nr) ? 0 : nr, 0, per_rating3, 0, per_row3);
+            load[r] += row_cost3(pm, als_plan_is_hot(nr) ? 0 : nr, 0);
         }
     int rc = place_chunks(p, load, nh, hrow, hcnt, per_rating3, hp);
     free(hrow);
@@ -170,18 +185,17 @@ static void sum_i128(void *in, void *inout, int *len, MPI_Datatype *dt)
 }
 
 int als_plan_dist(MPI_Comm comm, int64_t nrows, int64_t a, int64_t b, const int64_t *rptr,
-                  const int64_t *wptr, int k, int hot, int64_t *beg, als_hotplan_t *hp)
+                  const int64_t *wptr, als_plan_model_t pm, int hot, int64_t *beg,
+                  als_hotplan_t *hp)
 {
     int p, rank;
     MPI_Comm_size(comm, &p);
     MPI_Comm_rank(comm, &rank);
-    const __int128 K = k > 0 ? k : 1;
-    const __int128 per_rating3 = 3 * (K * (K + 1) + 2 * K), per_w3 = 6 * K;
-    const __int128 per_row3 = K * K * K + 6 * K * K;
+    const __int128 K = pm.k > 0 ? pm.k : 1;
+    const __int128 per_rating3 = 3 * (K * (K + 1) + 2 * K);
 #define NR(t) (hot && als_plan_is_hot(rptr[(t) - a + 1] - rptr[(t) - a]) ? 0 \
                : rptr[(t) - a + 1] - rptr[(t) - a])
-#define COST(t) row_cost3(NR(t), wptr ? wptr[(t) - a + 1] - wptr[(t) - a] : 0, per_rating3, \
-                          per_w3, per_row3)
+#define COST(t) row_cost3(pm, NR(t), wptr ? wptr[(t) - a + 1] - wptr[(t) - a] : 0)
     MPI_Datatype i128;
     MPI_Op sum;
     MPI_Type_contiguous(16, MPI_BYTE, &i128);

@@ -14,10 +14,10 @@ void als_planstats_rank(const als_planstats_counts_t *c, int64_t m, int64_t n, i
     if (threads < 1)
         threads = 1;
     out->flops_u = (double)c->user_ratings * (double)k * (k + 3.0) + (double)c->wnnz * 2.0 * k +
-                   (double)c->users * ((double)k * k * k / 3.0 + 2.0 * (double)k * k);
+                   (double)c->users * ((double)k * k * k / 3.0 + 2.0 * (double)k * k) + c->route_u;
     out->flops_v = (double)(c->item_ratings - c->hot_ratings + c->chunk_ratings) *
                        (double)k * (k + 3.0) +
-                   (double)c->items * ((double)k * k * k / 3.0 + 2.0 * (double)k * k);
+                   (double)c->items * ((double)k * k * k / 3.0 + 2.0 * (double)k * k) + c->route_v;
     out->bytes_neighbor = (c->ughost + c->vghost) * row;
     out->bytes_allgather = ((m - c->users) + (n - c->items)) * row;
     const int64_t local = (c->user_ratings + c->item_ratings + c->chunk_ratings) * 16 +
@@ -37,7 +37,23 @@ void als_planstats_rank(const als_planstats_counts_t *c, int64_t m, int64_t n, i
                         work;
 }
 
-int als_planstats_global(int p, int64_t m, int64_t n, const int64_t *ubeg, const int64_t *ibeg,
+void als_planstats_route(als_plan_model_t pm, int64_t nu, const int64_t *uptr, int64_t ni,
+                         const int64_t *iptr, als_planstats_counts_t *c)
+{
+    c->route_u = c->route_v = 0.0;
+    if (!pm.route)
+        return;
+    for (int64_t t = 0; t < nu; t++)
+        c->route_u += als_plan_route_delta(pm, uptr[t + 1] - uptr[t]);
+    for (int64_t t = 0; t < ni; t++) {
+        const int64_t nr = iptr[t + 1] - iptr[t];
+        if (!als_plan_is_hot(nr))
+            c->route_v += als_plan_route_delta(pm, nr);
+    }
+}
+
+int als_planstats_global(int p, int64_t m, int64_t n, als_plan_model_t pm,
+                         const int64_t *ubeg, const int64_t *ibeg,
                          const als_hotplan_t *hot, const int64_t *uptr, const int64_t *ucol,
                          const int64_t *iptr, const int64_t *irow, const int64_t *wptr,
                          const int64_t *wcol, als_planstats_counts_t *cnt, als_err_t *err)
@@ -55,6 +71,7 @@ int als_planstats_global(int p, int64_t m, int64_t n, const int64_t *ubeg, const
         c->user_ratings = uptr[u1] - uptr[u0];
         c->item_ratings = iptr[i1] - iptr[i0];
         c->wnnz = wptr ? wptr[u1] - wptr[u0] : 0;
+        als_planstats_route(pm, u1 - u0, uptr + u0, i1 - i0, iptr + i0, c);
         for (int64_t j = i0; j < i1; j++)
             if (als_plan_is_hot(iptr[j + 1] - iptr[j]))
                 c->hot_ratings += iptr[j + 1] - iptr[j];
@@ -146,7 +163,7 @@ void als_planstats_print(FILE *out, int p, int64_t m, int64_t n, int k, int thre
     const int shared = R > 0 && p % R == 0;
     span_t bs = {0}, ms = {0};
     fprintf(out, "block plan for %d rank%s (k = %d, %d thread%s per rank; cost = modelled flops,"
-            " DESIGN.md section 6)\n", p, p == 1 ? "" : "s", k, threads, threads == 1 ? "" : "s");
+            " als_plan.h)\n", p, p == 1 ? "" : "s", k, threads, threads == 1 ? "" : "s");
     if (with_table)
         fprintf(out, "%6s %10s %12s %10s %10s %12s %10s %10s %12s %12s\n", "rank", "users",
                 "user_ratings", "social", "items", "item_ratings", "ghost_u", "ghost_v",

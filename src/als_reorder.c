@@ -18,7 +18,7 @@ static int cmp_i64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-int als_reorder_metis(const als_graph_t *g, int nparts, int seed, int k, int *upart,
+int als_reorder_metis(const als_graph_t *g, int nparts, int seed, als_plan_model_t pm, int *upart,
                       int *ipart, int64_t *edgecut, als_err_t *err)
 {
     const int64_t m = g->m, n = g->n, nv = m + n;
@@ -47,16 +47,16 @@ int als_reorder_metis(const als_graph_t *g, int nparts, int seed, int k, int *up
      * about 2^26 (every weight >= 1). */
     double tu = 0, ti = 0;
     for (int64_t u = 0; u < m; u++)
-        tu += als_plan_row_flops(g->uptr[u + 1] - g->uptr[u],
-                                 g->wptr ? g->wptr[u + 1] - g->wptr[u] : 0, k);
+        tu += als_plan_row_flops(pm, g->uptr[u + 1] - g->uptr[u],
+                                 g->wptr ? g->wptr[u + 1] - g->wptr[u] : 0);
     for (int64_t i = 0; i < n; i++)
-        ti += als_plan_row_flops(g->iptr[i + 1] - g->iptr[i], 0, k);
+        ti += als_plan_row_flops(pm, g->iptr[i + 1] - g->iptr[i], 0);
     const double su = tu > 0 ? (double)(1 << 26) / tu : 1, si = ti > 0 ? (double)(1 << 26) / ti : 1;
     int64_t e = 0;
     xadj[0] = 0;
     for (int64_t u = 0; u < m; u++) {
-        double f = als_plan_row_flops(g->uptr[u + 1] - g->uptr[u],
-                                      g->wptr ? g->wptr[u + 1] - g->wptr[u] : 0, k);
+        double f = als_plan_row_flops(pm, g->uptr[u + 1] - g->uptr[u],
+                                      g->wptr ? g->wptr[u + 1] - g->wptr[u] : 0);
         vw[2 * u] = (idx_t)fmax(1, llround(f * su));
         vw[2 * u + 1] = 0;
         for (int64_t x = g->uptr[u]; x < g->uptr[u + 1]; x++) {
@@ -78,7 +78,7 @@ int als_reorder_metis(const als_graph_t *g, int nparts, int seed, int k, int *up
         xadj[u + 1] = (idx_t)e;
     }
     for (int64_t i = 0; i < n; i++) {
-        double f = als_plan_row_flops(g->iptr[i + 1] - g->iptr[i], 0, k);
+        double f = als_plan_row_flops(pm, g->iptr[i + 1] - g->iptr[i], 0);
         vw[2 * (m + i)] = 0;
         vw[2 * (m + i) + 1] = (idx_t)fmax(1, llround(f * si));
         for (int64_t x = g->iptr[i]; x < g->iptr[i + 1]; x++) {
@@ -200,7 +200,8 @@ static uint64_t fnv(const int64_t *v, int64_t len)
 }
 
 int als_reorder_report(FILE *out, const als_graph_t *g, int np, const int *plist, int parts,
-                       int seed, int k, int threads, int with_table, als_err_t *err)
+                       int seed, als_plan_model_t pm, int threads, int with_table,
+                       als_err_t *err)
 {
     int *upart = malloc(((size_t)g->m + 1) * sizeof *upart);
     int *ipart = malloc(((size_t)g->n + 1) * sizeof *ipart);
@@ -211,7 +212,7 @@ int als_reorder_report(FILE *out, const als_graph_t *g, int np, const int *plist
     for (int q = 0; rc == ALS_OK && q < np; q++) {
         const int p = plist[q], npart = parts > 0 ? parts : p;
         int64_t cut = 0, gh[3] = {0, 0, 0};
-        rc = als_reorder_metis(g, npart, seed, k, upart, ipart, &cut, err);
+        rc = als_reorder_metis(g, npart, seed, pm, upart, ipart, &cut, err);
         if (rc != ALS_OK)
             break;
         als_reorder_perm(g->m, upart, uperm);
@@ -226,7 +227,7 @@ int als_reorder_report(FILE *out, const als_graph_t *g, int np, const int *plist
             if (rc != ALS_OK)
                 break;
             fprintf(out, "== P %d, order: %s\n", p, names[v]);
-            rc = als_partition_print_arrays(out, 1, &p, k, threads, 0, with_table, h.m, h.n,
+            rc = als_partition_print_arrays(out, 1, &p, pm, threads, 0, with_table, h.m, h.n,
                                             h.uptr,
                                             h.ucol, h.iptr, h.irow, h.wptr, h.wcol, &gh[v], err);
             als_graph_free(&h);

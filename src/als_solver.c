@@ -530,7 +530,8 @@ int als_solver_init_test(MPI_Comm comm, const als_options_t *opt, const als_data
     int64_t nsend = s->pu.nsend > s->pv.nsend ? s->pu.nsend : s->pv.nsend;
     als_planstats_counts_t pc = {nu, ni, d->lnnz_u, d->lnnz_i, d->lwnnz, nug, nvg,
                                  s->pu.nsend, s->pv.nsend, s->pu.nsrc, s->pv.nsrc, 0,
-                                 d->hc_ptr ? d->hc_ptr[d->nhc] : 0};
+                                 d->hc_ptr ? d->hc_ptr[d->nhc] : 0, 0.0, 0.0};
+    als_planstats_route(als_plan_model_of(opt), nu, d->uptr, ni, d->iptr, &pc);
     for (int64_t t = 0; t < ni; t++)
         if (als_plan_is_hot(d->iptr[t + 1] - d->iptr[t]))
             pc.hot_ratings += d->iptr[t + 1] - d->iptr[t];
@@ -769,6 +770,19 @@ int als_solver_init_test(MPI_Comm comm, const als_options_t *opt, const als_data
     if (opt->implicit) /* the two exact Grams */
         s->flops_per_iter += (double)(m + n) * dk * (dk + 1.0);
     s->flops_per_iter_kxk = s->flops_per_iter;
+    {
+        /* The block plan's cost of an iteration (als_plan.h), in the units
+         * of the per-rank figures als-partition prints: the k×k count with
+         * the plan's n×n rows at their modelled cost. */
+        const als_plan_model_t pm = als_plan_model_of(opt);
+        als_planstats_counts_t rc = {0};
+        als_planstats_route(pm, d->u1 - d->u0, d->uptr, d->i1 - d->i0, d->iptr, &rc);
+        double in = rc.route_u + rc.route_v, sum = 0.0;
+        als_rsum_allreduce_doubles(comm, &in, &sum, 1);
+        s->flops_per_iter_plan = (double)data->nnz * 2.0 * (dk * (dk + 1.0) + 2.0 * dk) +
+                                 (double)(m + n) * (dk * dk * dk / 3.0 + 2.0 * dk * dk) +
+                                 (double)data->wnnz * 2.0 * dk + sum;
+    }
     if (woodbury_on(s)) {
         /* Rows on the n×n route: their flops instead of the k×k ones
          * (summed over the own rows, one reduction). */

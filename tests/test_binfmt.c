@@ -213,8 +213,8 @@ static void test_load_equals_scatter(void **state)
         als_err_clear(&err);
         assert_int_equal(als_binfmt_write(p, &g, blocks[b], &err), ALS_OK);
         als_data_t d1, d2;
-        assert_int_equal(als_data_scatter(MPI_COMM_WORLD, 0, &g, ALS_TEST_K, &d1, &err), ALS_OK);
-        assert_int_equal(als_data_load_binary(MPI_COMM_WORLD, p, ALS_TEST_K, &d2, &err), ALS_OK);
+        assert_int_equal(als_data_scatter(MPI_COMM_WORLD, 0, &g, als_plan_kxk(ALS_TEST_K), &d1, &err), ALS_OK);
+        assert_int_equal(als_data_load_binary(MPI_COMM_WORLD, p, als_plan_kxk(ALS_TEST_K), &d2, &err), ALS_OK);
         assert_same_data(&d1, &d2);
         als_data_free(&d1);
         als_data_free(&d2);
@@ -227,8 +227,8 @@ static void test_load_equals_scatter(void **state)
     als_err_t err;
     als_err_clear(&err);
     als_data_t d1, d2;
-    assert_int_equal(als_data_scatter(MPI_COMM_WORLD, 0, &g, ALS_TEST_K, &d1, &err), ALS_OK);
-    assert_int_equal(als_data_load_binary(MPI_COMM_WORLD, p, ALS_TEST_K, &d2, &err), ALS_OK);
+    assert_int_equal(als_data_scatter(MPI_COMM_WORLD, 0, &g, als_plan_kxk(ALS_TEST_K), &d1, &err), ALS_OK);
+    assert_int_equal(als_data_load_binary(MPI_COMM_WORLD, p, als_plan_kxk(ALS_TEST_K), &d2, &err), ALS_OK);
     assert_same_data(&d1, &d2);
     als_data_free(&d1);
     als_data_free(&d2);
@@ -267,7 +267,7 @@ static void expect_error(const char *p, int code, const char *pat1, const char *
                  pat2 ? pat2 : "");
     als_data_t d;
     als_err_clear(&err);
-    assert_int_equal(als_data_load_binary(MPI_COMM_WORLD, p, ALS_TEST_K, &d, &err), code);
+    assert_int_equal(als_data_load_binary(MPI_COMM_WORLD, p, als_plan_kxk(ALS_TEST_K), &d, &err), code);
     if (!strstr(err.msg, pat1) || (pat2 && !strstr(err.msg, pat2)))
         fail_msg("MPI reader message '%s' lacks '%s' / '%s'", err.msg, pat1, pat2 ? pat2 : "");
     assert_null(d.user_ids);
@@ -293,7 +293,7 @@ static void test_bad_values(void **state)
         assert_int_equal(als_binfmt_write(p, &g, 64, &err), ALS_OK);
         als_data_t d;
         als_err_clear(&err);
-        assert_int_equal(als_data_load_binary(MPI_COMM_WORLD, p, ALS_TEST_K, &d, &err), ALS_ERR_DATA);
+        assert_int_equal(als_data_load_binary(MPI_COMM_WORLD, p, als_plan_kxk(ALS_TEST_K), &d, &err), ALS_ERR_DATA);
         assert_non_null(strstr(err.msg, p));
         assert_non_null(strstr(err.msg, which ? "negative or not finite" : "is not finite"));
         assert_null(d.user_ids);
@@ -328,7 +328,7 @@ static void test_header_sense(void **state)
         if (which == 6) { /* only the loader reads every value */
             als_data_t d;
             als_err_clear(&err);
-            assert_int_equal(als_data_load_binary(MPI_COMM_WORLD, p, ALS_TEST_K, &d, &err), code);
+            assert_int_equal(als_data_load_binary(MPI_COMM_WORLD, p, als_plan_kxk(ALS_TEST_K), &d, &err), code);
             if (!strstr(err.msg, pat))
                 fail_msg("case %d: message '%s' lacks '%s'", which, err.msg, pat);
         } else {

@@ -45,7 +45,7 @@ static void build(inst_t *I, int iters, int every, double alpha, double shift)
     als_err_t err;
     als_err_clear(&err);
     assert_int_equal(als_global_build(&I->r, &I->s, ALS_DUP_LAST, "t", &I->g, &err), ALS_OK);
-    assert_int_equal(als_data_scatter(MPI_COMM_WORLD, 0, &I->g, ALS_TEST_K, &I->d, &err), ALS_OK);
+    assert_int_equal(als_data_scatter(MPI_COMM_WORLD, 0, &I->g, als_plan_kxk(ALS_TEST_K), &I->d, &err), ALS_OK);
     als_options_defaults(&I->o);
     I->o.rank_k = 4;
     I->o.lambda_u = I->o.lambda_v = 0.5;

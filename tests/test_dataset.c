@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "als.h"
+#include "als_woodbury.h"
 #include "als_test.h"
 
 /* Ratings with a duplicate pair (user 30, item 7: 1 then 5), ids out of order. */
@@ -142,33 +143,121 @@ static void test_plan_blocks(void **state)
     (void)state;
     int64_t ptr[11] = {0, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20};
     int64_t beg[5];
-    als_plan_blocks(10, ptr, NULL, 64, 2, beg);
+    als_plan_blocks(10, ptr, NULL, als_plan_kxk(64), 2, beg);
     assert_int_equal(beg[0], 0);
     assert_int_equal(beg[1], 5);
     assert_int_equal(beg[2], 10);
-    assert_true(fabs(als_plan_row_flops(20, 0, 64) - (20 * 4288.0 + 64.0 * 64 * 64 / 3 + 8192)) < 1e-6);
+    assert_true(fabs(als_plan_row_flops(als_plan_kxk(64), 20, 0) - (20 * 4288.0 + 64.0 * 64 * 64 / 3 + 8192)) < 1e-6);
     /* The social term: 2k per W entry. At k = 1 a row costs 1/3 + 2 = 7/3,
      * a rating 4, a W entry 2 (x3: 7, 12, 6). Rows (ratings, W): (0, 3),
      * (1, 0), (0, 0), (0, 0): x3 costs 25, 19, 7, 7, total 58; p = 2 splits
      * at prefix >= 29: beg[1] = 2 (prefix 44; row 1's is 25). */
     int64_t rp[5] = {0, 0, 1, 1, 1}, wp[5] = {0, 3, 3, 3, 3};
-    als_plan_blocks(4, rp, wp, 1, 2, beg);
+    als_plan_blocks(4, rp, wp, als_plan_kxk(1), 2, beg);
     assert_int_equal(beg[1], 2);
     /* Without W, costs 7, 19, 7, 7 (total 40, half 20): beg[1] = 2 as well
      * (prefix 26 >= 20, row 1's 7 < 20). Three blocks: 40/3, 80/3 -> 2, 3. */
-    als_plan_blocks(4, rp, NULL, 1, 3, beg);
+    als_plan_blocks(4, rp, NULL, als_plan_kxk(1), 3, beg);
     assert_int_equal(beg[1], 2);
     assert_int_equal(beg[2], 3);
     int64_t z[3] = {0, 0, 0};
-    als_plan_blocks(2, z, NULL, 4, 4, beg);
+    als_plan_blocks(2, z, NULL, als_plan_kxk(4), 4, beg);
     assert_int_equal(beg[0], 0);
     assert_int_equal(beg[4], 2);
     for (int r = 0; r < 4; r++)
         assert_true(beg[r] <= beg[r + 1]);
     int64_t e[2];
-    als_plan_blocks(0, z, NULL, 4, 1, e);
+    als_plan_blocks(0, z, NULL, als_plan_kxk(4), 1, e);
     assert_int_equal(e[0], 0);
     assert_int_equal(e[1], 0);
+}
+
+/* The n×n route in the plan's model (als_plan.h): a row of 0 < n < kr
+ * ratings where als_woodbury_pays(kr, n) costs 2 wood(kr, n) + 16384 (+ 2k
+ * per W entry), every other row its k×k cost; and the plan is the first-row
+ * rule on those costs, against a brute-force plan in long double. */
+static long double wood_ref(int kr, int64_t n)
+{
+    long double K = kr, N = (long double)n;
+    return N * (N + 1) * K + 6 * N * K + N * N * N / 3 + 2 * N * N;
+}
+
+static long double kxk_ref(int k, int64_t n, int64_t w)
+{
+    long double K = k, N = (long double)n;
+    return N * (K * (K + 1) + 2 * K) + (long double)w * 2 * K + K * K * K / 3 + 2 * K * K;
+}
+
+static void test_plan_route(void **state)
+{
+    (void)state;
+    const als_plan_model_t on = als_plan_model(64, 0, 1), off = als_plan_model(64, 0, 0);
+    /* n = 10 at k = 64: 2 (7040 + 3840 + 1000/3 + 200) + 16384 */
+    assert_true(als_plan_on_route(on, 10));
+    assert_true(fabs(als_plan_row_flops(on, 10, 0) - (2 * (7040 + 3840 + 1000.0 / 3 + 200) + 16384)) <
+                1e-6);
+    assert_true(fabs(als_plan_row_flops(on, 10, 5) - als_plan_row_flops(on, 10, 0) - 5 * 128.0) <
+                1e-6);
+    assert_true(fabs(als_plan_route_delta(on, 10) -
+                     (als_plan_row_flops(on, 10, 0) - als_plan_row_flops(off, 10, 0))) < 1e-6);
+    /* Off the route: no ratings, n >= kr, the route off, k below 48. */
+    const int64_t kxk_rows[] = {0, 63, 64, 500};
+    for (int i = 0; i < 4; i++) {
+        int64_t n = kxk_rows[i];
+        assert_int_equal(als_plan_on_route(on, n), n == 63 ? als_woodbury_pays(64, 63) : 0);
+        if (!als_plan_on_route(on, n))
+            assert_true(fabs(als_plan_row_flops(on, n, 3) - (double)kxk_ref(64, n, 3)) < 1e-6);
+        assert_true(fabs(als_plan_route_delta(off, n)) == 0.0);
+    }
+    assert_false(als_plan_on_route(off, 10));
+    assert_false(als_plan_on_route(als_plan_model(32, 0, 1), 10));
+    /* --bias: width 64, unknowns 62. */
+    const als_plan_model_t bias = als_plan_model(61, 1, 1);
+    assert_int_equal(bias.k, 64);
+    assert_int_equal(bias.kr, 62);
+    assert_true(fabs(als_plan_row_flops(bias, 10, 0) - (double)(2 * wood_ref(62, 10) + 16384)) <
+                1e-6);
+    /* Plans on random rows (many short, some long, W entries) against the
+     * brute-force rule, for both models and p = 1..7. */
+    enum { NR = 300 };
+    int64_t ptr[NR + 1] = {0}, wptr[NR + 1] = {0};
+    uint64_t x = 12345;
+    for (int t = 0; t < NR; t++) {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        int64_t n = (x >> 33) % 5 == 0 ? 64 + (int64_t)((x >> 40) % 300) : (int64_t)((x >> 40) % 40);
+        ptr[t + 1] = ptr[t] + n;
+        wptr[t + 1] = wptr[t] + (int64_t)((x >> 20) % 4);
+    }
+    const als_plan_model_t models[2] = {on, off};
+    for (int mi = 0; mi < 2; mi++)
+        for (int p = 1; p <= 7; p++) {
+            long double cost[NR], total = 0;
+            for (int t = 0; t < NR; t++) {
+                int64_t n = ptr[t + 1] - ptr[t], w = wptr[t + 1] - wptr[t];
+                cost[t] = models[mi].route && n > 0 && als_woodbury_pays(64, n)
+                              ? 2 * wood_ref(64, n) + 16384 + (long double)w * 128
+                              : kxk_ref(64, n, w);
+                total += cost[t];
+            }
+            int64_t beg[8], ref[8];
+            als_plan_blocks(NR, ptr, wptr, models[mi], p, beg);
+            ref[0] = 0;
+            ref[p] = NR;
+            for (int r = 1; r < p; r++) {
+                long double pre = 0;
+                int t = 0;
+                while (t < NR && pre * p < r * total)
+                    pre += cost[t++];
+                ref[r] = t;
+            }
+            for (int r = 0; r <= p; r++)
+                assert_int_equal(beg[r], ref[r]);
+        }
+    /* The route moves boundaries: with it, the short rows weigh less. */
+    int64_t b_on[3], b_off[3];
+    als_plan_blocks(NR, ptr, NULL, on, 2, b_on);
+    als_plan_blocks(NR, ptr, NULL, off, 2, b_off);
+    assert_int_not_equal(b_on[1], b_off[1]);
 }
 
 /* Scatter at one rank reproduces the global arrays and the degrees. */
@@ -185,7 +274,7 @@ static void test_plan_hot_rows(void **state)
         ptr[t + 1] = ptr[t] + cnt[t];
     int64_t beg[4];
     als_hotplan_t hp;
-    assert_int_equal(als_plan_items(4, ptr, 8, 3, beg, &hp), 0);
+    assert_int_equal(als_plan_items(4, ptr, als_plan_kxk(8), 3, beg, &hp), 0);
     assert_int_equal(hp.n, 3);
     for (int c = 0; c < 3; c++)
         assert_int_equal(hp.row[c], 1);
@@ -206,11 +295,11 @@ static void test_plan_hot_rows(void **state)
     /* Deterministic, and P = 1 puts everything on rank 0. */
     als_hotplan_t h2;
     int64_t b2[4];
-    assert_int_equal(als_plan_items(4, ptr, 8, 3, b2, &h2), 0);
+    assert_int_equal(als_plan_items(4, ptr, als_plan_kxk(8), 3, b2, &h2), 0);
     assert_memory_equal(hp.rank, h2.rank, 3 * sizeof *hp.rank);
     als_hotplan_free(&h2);
     int64_t b1[2];
-    assert_int_equal(als_plan_items(4, ptr, 8, 1, b1, &h2), 0);
+    assert_int_equal(als_plan_items(4, ptr, als_plan_kxk(8), 1, b1, &h2), 0);
     for (int c = 0; c < 3; c++)
         assert_int_equal(h2.rank[c], 0);
     als_hotplan_free(&h2);
@@ -232,7 +321,7 @@ static void test_dataset_scatter_single(void **state)
     als_err_t err;
     als_err_clear(&err);
     assert_int_equal(als_global_build(&r, &s, ALS_DUP_KEEP, "r", &g, &err), ALS_OK);
-    assert_int_equal(als_data_scatter(MPI_COMM_WORLD, 0, &g, ALS_TEST_K, &d, &err), ALS_OK);
+    assert_int_equal(als_data_scatter(MPI_COMM_WORLD, 0, &g, als_plan_kxk(ALS_TEST_K), &d, &err), ALS_OK);
     assert_int_equal(d.u1 - d.u0, g.m);
     assert_int_equal(d.lnnz_u, g.nnz);
     assert_memory_equal(d.ucol, g.ucol, g.nnz * sizeof *g.ucol);
@@ -256,6 +345,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_dataset_social_w),
         cmocka_unit_test(test_dataset_no_ratings_is_error),
         cmocka_unit_test(test_plan_blocks),
+        cmocka_unit_test(test_plan_route),
         cmocka_unit_test(test_plan_hot_rows),
         cmocka_unit_test(test_dataset_scatter_single),
     };

@@ -44,7 +44,7 @@ static void build(inst_t *I, int m, int n, double density, int links, int k, dou
     als_err_clear(&err);
     assert_int_equal(als_global_build(&I->r, links ? &I->s : NULL, ALS_DUP_KEEP, "test", &I->g,
                                       &err), ALS_OK);
-    assert_int_equal(als_data_scatter(MPI_COMM_WORLD, 0, &I->g, ALS_TEST_K, &I->d, &err), ALS_OK);
+    assert_int_equal(als_data_scatter(MPI_COMM_WORLD, 0, &I->g, als_plan_kxk(ALS_TEST_K), &I->d, &err), ALS_OK);
     als_options_defaults(&I->o);
     I->o.rank_k = k;
     I->o.lambda_u = lu;
@@ -312,7 +312,7 @@ static void test_solver_singular_names_id(void **state)
     als_err_t err;
     als_err_clear(&err);
     assert_int_equal(als_global_build(&I.r, NULL, ALS_DUP_KEEP, "t", &I.g, &err), ALS_OK);
-    assert_int_equal(als_data_scatter(MPI_COMM_WORLD, 0, &I.g, ALS_TEST_K, &I.d, &err), ALS_OK);
+    assert_int_equal(als_data_scatter(MPI_COMM_WORLD, 0, &I.g, als_plan_kxk(ALS_TEST_K), &I.d, &err), ALS_OK);
     als_options_defaults(&I.o);
     I.o.rank_k = 2;
     I.o.lambda_u = 0.0;
@@ -355,7 +355,7 @@ static void test_solver_bias_planted(void **state)
     als_err_t err;
     als_err_clear(&err);
     assert_int_equal(als_global_build(&I.r, NULL, ALS_DUP_KEEP, "t", &I.g, &err), ALS_OK);
-    assert_int_equal(als_data_scatter(MPI_COMM_WORLD, 0, &I.g, ALS_TEST_K, &I.d, &err), ALS_OK);
+    assert_int_equal(als_data_scatter(MPI_COMM_WORLD, 0, &I.g, als_plan_kxk(ALS_TEST_K), &I.d, &err), ALS_OK);
     als_options_defaults(&I.o);
     I.o.rank_k = 2;
     I.o.bias = 1;
@@ -414,7 +414,7 @@ static void test_solver_lambda_count(void **state)
         als_err_t err;
         als_err_clear(&err);
         assert_int_equal(als_global_build(&I.r, NULL, ALS_DUP_KEEP, "t", &I.g, &err), ALS_OK);
-        assert_int_equal(als_data_scatter(MPI_COMM_WORLD, 0, &I.g, ALS_TEST_K, &I.d, &err), ALS_OK);
+        assert_int_equal(als_data_scatter(MPI_COMM_WORLD, 0, &I.g, als_plan_kxk(ALS_TEST_K), &I.d, &err), ALS_OK);
         als_options_defaults(&I.o);
         I.o.rank_k = 4;
         I.o.lambda_count = pass == 0;
@@ -593,7 +593,7 @@ static void test_solver_loss_bound(void **state)
         als_err_t err;
         als_err_clear(&err);
         assert_int_equal(als_global_build(&I.r, NULL, ALS_DUP_KEEP, "test", &I.g, &err), ALS_OK);
-        assert_int_equal(als_data_scatter(MPI_COMM_WORLD, 0, &I.g, ALS_TEST_K, &I.d, &err),
+        assert_int_equal(als_data_scatter(MPI_COMM_WORLD, 0, &I.g, als_plan_kxk(ALS_TEST_K), &I.d, &err),
                          ALS_OK);
         als_options_defaults(&I.o);
         I.o.rank_k = k;

@@ -40,7 +40,8 @@ static void usage(FILE *out)
 {
     fprintf(out,
 "Usage: %s --ratings FILE [--social FILE] --out DATASET [options]\n"
-"       %s --data DATASET --ranks P[,P...] [--rank K] [--bias] [--threads T]\n"
+"       %s --data DATASET --ranks P[,P...] [--rank K] [--bias] [--solver S]\n"
+"                     [--implicit] [--threads T]\n"
 "\n"
 "Builds the dataset exactly as als-train does from text and writes it as one\n"
 "binary file (header, id maps, CSR by user, CSC by item, W = S + S^T, a\n"
@@ -56,13 +57,17 @@ static void usage(FILE *out)
 "  --block-size BYTES   checksum block size (default 1048576; multiple of 8)\n"
 "  --ranks P[,P...]     print the block plan for P ranks (several: one after the\n"
 "                       other): users, ratings, social entries, items, ghost rows\n"
-"                       and modelled flops per rank, then summary lines\n"
+"                       and modelled cost per rank, then summary lines\n"
 "                       (ghost_rows, bytes_per_iteration_{neighbor,allgather},\n"
 "                       memory_per_rank_bytes_{neighbor,allgather}: min avg max;\n"
 "                       imbalance_flops: users X items Y); the same plan\n"
 "                       als-train uses (als-train --print-plan shows it)\n"
 "  --rank K             latent factors of the planned run (default 10, as als-train)\n"
 "  --bias               the planned run uses --bias (stored width K + 3)\n"
+"  --solver S           the planned run's solver, cholesky (default) or cg: with\n"
+"                       cholesky, rows with fewer ratings than factors take the\n"
+"                       n x n route and the plan counts them at its cost\n"
+"  --implicit           the planned run uses --implicit (every row k x k)\n"
 "  --threads T          threads per rank of the planned run (memory model; default 1)\n"
 "  --ranks-per-node R   also the --exchange shared figures for nodes of R consecutive\n"
 "                       ranks (ranks_per_node, bytes_per_iteration_shared,\n"
@@ -83,7 +88,7 @@ static void usage(FILE *out)
 int main(int argc, char **argv)
 {
     enum { O_RATINGS = 256, O_SOCIAL, O_VALCOL, O_DUP, O_OUT, O_BLOCK, O_RANKS, O_DATA, O_HELP,
-           O_RANK, O_BIAS, O_THREADS, O_SUMMARY, O_REORDER, O_PARTS, O_SEED, O_DRY, O_RPN };
+           O_RANK, O_BIAS, O_THREADS, O_SUMMARY, O_REORDER, O_PARTS, O_SEED, O_DRY, O_RPN, O_SOLVER, O_IMPLICIT };
     static const struct option longopts[] = {
         {"ratings", required_argument, NULL, O_RATINGS},
         {"social", required_argument, NULL, O_SOCIAL},
@@ -95,6 +100,8 @@ int main(int argc, char **argv)
         {"data", required_argument, NULL, O_DATA},
         {"rank", required_argument, NULL, O_RANK},
         {"bias", no_argument, NULL, O_BIAS},
+        {"solver", required_argument, NULL, O_SOLVER},
+        {"implicit", no_argument, NULL, O_IMPLICIT},
         {"threads", required_argument, NULL, O_THREADS},
         {"ranks-per-node", required_argument, NULL, O_RPN},
         {"summary", no_argument, NULL, O_SUMMARY},
@@ -107,7 +114,7 @@ int main(int argc, char **argv)
     const char *ratings = NULL, *social = NULL, *out = NULL, *data = NULL;
     int64_t valcol = 2, block = (int64_t)ALS_BIN_BLOCK_DEFAULT, ranks = 0, rank_k = 10,
             threads = 1, rpn = 0;
-    int bias = 0, summary = 0, np = 0, reorder = 0, dry = 0;
+    int bias = 0, cg = 0, implicit = 0, summary = 0, np = 0, reorder = 0, dry = 0;
     int64_t parts = 0, seed = 1;
     int plist[64];
     als_dup_policy_t dup = ALS_DUP_KEEP;
@@ -147,6 +154,13 @@ int main(int argc, char **argv)
         case O_THREADS: als_cli_int64("--threads", optarg, 1, 4096, &threads, &err); break;
         case O_RPN: als_cli_int64("--ranks-per-node", optarg, 1, 1 << 20, &rpn, &err); break;
         case O_BIAS: bias = 1; break;
+        case O_IMPLICIT: implicit = 1; break;
+        case O_SOLVER:
+            if (strcmp(optarg, "cholesky") == 0 || strcmp(optarg, "cg") == 0)
+                cg = optarg[1] == 'g';
+            else
+                als_err_set(&err, ALS_ERR_ARG, "--solver: '%s' is not 'cholesky' or 'cg'", optarg);
+            break;
         case O_SUMMARY: summary = 1; break;
         case O_REORDER:
             if (strcmp(optarg, "metis") == 0)
@@ -196,7 +210,8 @@ int main(int argc, char **argv)
     }
     if (err.code != ALS_OK)
         return als_cli_fail(prog, &err);
-    const int kw = als_plan_width((int)rank_k, bias);
+    /* The plan's model: as als_plan_model_of for the same als-train options. */
+    const als_plan_model_t kw = als_plan_model((int)rank_k, bias, !cg && !implicit);
 
     if (data && reorder) {
         als_graph_t gr;

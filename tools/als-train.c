@@ -244,8 +244,10 @@ static void build_metrics(als_buf_t *b, const als_options_t *o, const als_data_t
                    "\"modelled_memory_bytes\": {\"min\": %.0f, \"avg\": %.1f, \"max\": %.0f}},\n",
                    xbytes[0], xbytes[1], xbytes[2], xmem[0], xmem[1], xmem[2]);
     als_buf_printf(b, "  \"flops_per_iteration\": %.6e,\n  \"flops_per_iteration_kxk\": %.6e,\n"
+                   "  \"flops_per_iteration_plan\": %.6e,\n"
                    "  \"woodbury_rows\": {\"users\": %.0f, \"items\": %.0f},\n  \"compute_gflops\": ",
-                   s->flops_per_iter, s->flops_per_iter_kxk, s->woodbury_rows[0],
+                   s->flops_per_iter, s->flops_per_iter_kxk, s->flops_per_iter_plan,
+                   s->woodbury_rows[0],
                    s->woodbury_rows[1]);
     als_buf_json_num(b, compute_gflops);
     als_buf_printf(b, ",\n  \"iteration_gflops\": ");
@@ -391,7 +393,7 @@ int main(int argc, char **argv)
     double t_dist = MPI_Wtime();
     als_data_t data;
     /* --data: every rank reads its own blocks of the binary dataset. */
-    const int kw = als_plan_width(opt.rank_k, opt.bias); /* the plan balances flops at k */
+    const als_plan_model_t kw = als_plan_model_of(&opt); /* what the plan balances */
     rc = opt.data[0] ? als_data_load_binary(comm, opt.data, kw, &data, &err)
                      : als_data_scatter(comm, 0, &g, kw, &data, &err);
     als_global_free(&g);

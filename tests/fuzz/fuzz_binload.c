@@ -31,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     als_data_t d;
     als_err_t err;
     als_err_clear(&err);
-    int rc = als_data_load_binary(MPI_COMM_SELF, path, 10 /* k of the plan */, &d, &err);
+    int rc = als_data_load_binary(MPI_COMM_SELF, path, als_plan_kxk(10) /* the plan's model */, &d, &err);
     if (rc == ALS_OK) {
         if (d.u0 != 0 || d.u1 != d.m || d.i0 != 0 || d.i1 != d.n || d.lnnz_u != d.nnz ||
             d.lnnz_i != d.nnz || d.lwnnz != d.wnnz)
