@@ -141,7 +141,7 @@ int als_binfmt_read_global(const char *path, als_global_t *g, als_err_t *err);
 /* Collective over comm: every rank opens path with MPI-IO, reads the header,
  * the checksum table, the id maps and the three row-pointer arrays
  * (MPI_File_read_at_all: the same bytes on every rank), computes the block
- * plan for stored row width k exactly as als_data_scatter does, and then reads only its own rows of
+ * plan for the plan model pm exactly as als_data_scatter does, and then reads only its own rows of
  * the CSR, CSC and W sections (MPI_File_read_at, block-aligned, every touched
  * block verified). On return d equals what als_data_scatter gives for the same
  * dataset. On error every rank returns the same code and message (naming the

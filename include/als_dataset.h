@@ -111,7 +111,7 @@ void als_global_free(als_global_t *g);
 int als_data_load_text(MPI_Comm comm, const als_options_t *o, als_data_t *d, als_err_t *err);
 
 /* Distribute g (significant on root only) to every rank's d, with the block
- * plan of als_plan_blocks for stored row width k (als_plan_width; the same on
+ * plan of als_plan_blocks for the plan model pm (als_plan.h; the same on
  * every rank). Collective. */
 int als_data_scatter(MPI_Comm comm, int root, const als_global_t *g, als_plan_model_t pm,
                      als_data_t *d,

@@ -11,8 +11,8 @@
 #include "als_dataset.h"
 #include "als_error.h"
 
-/* The plans for np rank counts plist[0..np) of the whole dataset g at stored
- * row width k (als_plan_width) with `threads` threads per rank, printed to
+/* The plans for np rank counts plist[0..np) of the whole dataset g for the
+ * plan model pm (als_plan.h) with `threads` threads per rank, printed to
  * out one after the other: the plan als_data_scatter and als_data_load_binary
  * compute (same als_plan_blocks), its per-rank figures and summary lines
  * (als_planstats_print; with_table = 0: summary lines only; rpn > 0 adds

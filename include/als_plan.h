@@ -39,6 +39,13 @@
 /* The n×n row's per-row cost in the formula above (flops). */
 #define ALS_PLAN_ROUTE_ROW 16384
 
+/* The stored row width of a run: --rank, plus 3 with --bias (the bias, the
+ * constant 1 and the mean slot; as the solver's s->k). */
+static inline int als_plan_width(int rank_k, int bias)
+{
+    return rank_k + (bias ? 3 : 0);
+}
+
 /* What the plan models of a run (see above). */
 typedef struct {
     int k;     /* stored row width: --rank, + 3 with --bias (as the solver's s->k) */
@@ -51,7 +58,7 @@ typedef struct {
  * follow --kernel ref or ALS_WOODBURY=0, which only change the time). */
 static inline als_plan_model_t als_plan_model(int rank_k, int bias, int route)
 {
-    als_plan_model_t pm = {rank_k + (bias ? 3 : 0), rank_k + (bias ? 1 : 0), route ? 1 : 0};
+    als_plan_model_t pm = {als_plan_width(rank_k, bias), rank_k + (bias ? 1 : 0), route ? 1 : 0};
     return pm;
 }
 
@@ -124,12 +131,5 @@ void als_hotplan_free(als_hotplan_t *hp);
 int als_plan_dist(MPI_Comm comm, int64_t nrows, int64_t a, int64_t b, const int64_t *rptr,
                   const int64_t *wptr, als_plan_model_t pm, int hot, int64_t *beg,
                   als_hotplan_t *hp);
-
-/* The stored row width of a run: --rank, plus 3 with --bias (the bias, the
- * constant 1 and the mean slot; as the solver's s->k). */
-static inline int als_plan_width(int rank_k, int bias)
-{
-    return rank_k + (bias ? 3 : 0);
-}
 
 #endif

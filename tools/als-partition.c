@@ -1,7 +1,7 @@
 /* als-partition - build the binary dataset once; print the block plan.
  *
  *   als-partition --ratings FILE [--social FILE] --out DATASET [--ranks P]
- *   als-partition --data DATASET --ranks P[,P...] [--rank K] [--bias] [--threads T]
+ *   als-partition --data DATASET --ranks P[,P...] [--rank K] [--bias] [--solver S] [--implicit] [--threads T]
  *
  * Reads every text format als-train reads, builds the dataset exactly as
  * als-train does (als_global_build: dense ids in ascending raw-id order, CSR,
