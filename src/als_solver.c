@@ -775,9 +775,9 @@ int als_solver_init_test(MPI_Comm comm, const als_options_t *opt, const als_data
          * of the per-rank figures als-partition prints: the k×k count with
          * the plan's n×n rows at their modelled cost. */
         const als_plan_model_t pm = als_plan_model_of(opt);
-        als_planstats_counts_t rc = {0};
-        als_planstats_route(pm, d->u1 - d->u0, d->uptr, d->i1 - d->i0, d->iptr, &rc);
-        double in = rc.route_u + rc.route_v, sum = 0.0;
+        als_planstats_counts_t rt = {0};
+        als_planstats_route(pm, d->u1 - d->u0, d->uptr, d->i1 - d->i0, d->iptr, &rt);
+        double in = rt.route_u + rt.route_v, sum = 0.0;
         als_rsum_allreduce_doubles(comm, &in, &sum, 1);
         s->flops_per_iter_plan = (double)data->nnz * 2.0 * (dk * (dk + 1.0) + 2.0 * dk) +
                                  (double)(m + n) * (dk * dk * dk / 3.0 + 2.0 * dk * dk) +
