@@ -102,6 +102,20 @@ for p in 2 3; do
     else bad "P=$p k=64: plans differ (or cg = cholesky)"; for f in pt pb pd; do diff <(plan_of "$T/pp") <(plan_of "$T/$f") | head -5; done
         diff <(plan_of "$T/pc") <(plan_of "$T/pbc") | head -5; diff <(plan_of "$T/pbias") <(plan_of "$T/ptb") | head -5; fi
 done
+# metrics.json's flops_per_iteration_plan is the plan's cost: the sum of
+# als-partition's flops_total (users + items) for the same run.
+train 1 --data "$T/ft.bin" --rank 64 --iters 1 --out "$T/ftplan" > /dev/null 2>&1
+tool als-partition --data "$T/ft.bin" --ranks 1 --rank 64 --summary > "$T/pp1" 2>&1
+if $PY - "$T/ftplan/metrics.json" "$T/pp1" <<'PYEOF'
+import json, sys
+m = json.load(open(sys.argv[1]))
+f = [l.split() for l in open(sys.argv[2]) if l.startswith("flops_total:")][0]
+tot = float(f[2]) + float(f[4])
+ok = abs(m["flops_per_iteration_plan"] - tot) <= 1e-6 * tot and m["flops_per_iteration_plan"] < m["flops_per_iteration_kxk"]
+sys.exit(0 if ok else 1)
+PYEOF
+then ok "metrics.json flops_per_iteration_plan = als-partition's flops_total (k = 64, below the k x k count)"
+else bad "flops_per_iteration_plan differs from the plan's flops_total" "$T/pp1"; fi
 tool als-partition --data "$T/tiny.bin" --ranks 4 --rank 2 > "$T/pp"
 train 4 --data "$T/tiny.bin" --iters 1 --rank 2 --print-plan > "$T/pb" 2>&1
 [ "$(plan_of "$T/pp")" = "$(plan_of "$T/pb")" ] && [ -n "$(plan_of "$T/pb" | awk '$1 ~ /^[0-9]+$/ && $2 == 0')" ] \
