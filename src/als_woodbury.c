@@ -13,40 +13,6 @@ int64_t als_woodbury_ws_size(int k, int64_t n)
     return n * n + n + (int64_t)k + 8;
 }
 
-/* The crossover, measured (docs/PERFORMANCE.md, issue 12 seventh pass):
- * this route's dots and small Cholesky run at well under the rate of the
- * k×k route's Gram tiles and batched Cholesky, so it is taken only when it
- * needs under 40% of the flops (k = 64: n <= 32). One core, k = 64, sets
- * whose users all have n ratings, s/iter against every row k×k: n = 24
- * 0.291-0.300 against 0.323-0.334, n = 30 0.353-0.388 against 0.343-0.379,
- * n = 36 0.450-0.487 against 0.422-0.446; on make bench's set (about 20
- * per user, so some users on each route) the cut at n <= 32 ran as fast as
- * n <= 37 (0.628-0.681 against 0.641-0.685 s), and on the 2M set's training
- * split (36 per user) it kept every user k×k: 0.546-0.594 against
- * 0.590-0.673 s with all users on this route.
- * Below k = 48 the route is not taken: on that set k = 32 ran 5% slower
- * with a first version of it (0.260-0.268 against 0.242-0.262 s), k = 48 the same
- * (0.447-0.463 against 0.464-0.475 s), k = 64 and 128 faster (0.632-0.686
- * against 0.791-0.831 s; 1.91-1.99 against 4.28-4.36 s). */
-int als_woodbury_pays(int k, int64_t n)
-{
-    if (k < 48 || n <= 0 || n >= k)
-        return 0;
-    return 2.5 * als_woodbury_flops(k, n) < als_woodbury_kxk_flops(k, n);
-}
-
-double als_woodbury_kxk_flops(int k, int64_t n)
-{
-    double dk = (double)k, dn = (double)n;
-    return dn * dk * (dk + 1.0) + 2.0 * dn * dk + dk * dk * dk / 3.0 + 2.0 * dk * dk;
-}
-
-double als_woodbury_flops(int k, int64_t n)
-{
-    double dk = (double)k, dn = (double)n;
-    return dn * (dn + 1.0) * dk + 6.0 * dn * dk + dn * dn * dn / 3.0 + 2.0 * dn * dn;
-}
-
 /* Row t of the n rows Y: X[idx[t]], or X + t k without idx. */
 static inline const double *yrow(int k, const int64_t *idx, const double *X, int64_t t)
 {
