@@ -1,13 +1,15 @@
 #!/usr/bin/python3
 """Brute-force check of `als-partition --ranks P --rank K` summary lines.
 
-Usage: plan_brute.py RATINGS SOCIAL P K THREADS < als-partition output
+Usage: plan_brute.py RATINGS SOCIAL P K THREADS [ROUTE] < als-partition output
 
 Rebuilds the dataset from the text files independently of the C code (dense
 ids in ascending raw-id order; users = users of the ratings and of the social
 file; W = S + S^T without self-links), the cost-weighted block plan (DESIGN.md
 section 6: row k^3/3 + 2k^2, rating k(k+1) + 2k, W entry 2k; block r starts at
-the first row whose exclusive cost prefix reaches r/P of the total), the ghost
+the first row whose exclusive cost prefix reaches r/P of the total; with ROUTE
+= 1, als_plan.h's n x n rows: 0 < n < K, K >= 48 and 2.5 wood(K, n) < the k x k
+flops, cost 2 wood(K, n) + 16384 + 2K per W entry), the ghost
 rows, bytes and memory of include/als_planstats.h by plain set arithmetic, and
 compares them with the summary lines read from stdin. Prints OK or the
 differences; exit status 1 on a difference.
@@ -18,6 +20,7 @@ from fractions import Fraction
 
 def main():
     rpath, spath, p, k, threads = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:6])
+    route = len(sys.argv) > 6 and sys.argv[6] == "1"
     ratings = [l.split() for l in open(rpath) if l.strip() and not l.startswith("#")]
     links = [l.split() for l in open(spath) if l.strip() and not l.startswith("#")] if spath != "-" else []
     links = [(int(a), int(b)) for a, b, *_ in links if int(a) != int(b)]
@@ -51,8 +54,26 @@ def main():
             beg.append(len(costs))
         return beg + [len(costs)]
 
-    ubeg = plan([len(urow[u]) * per_r + len(w[u]) * per_w + row for u in range(m)])
-    ibeg = plan([len(icol[j]) * per_r + row for j in range(n)])
+    def wood(nn):  # als_woodbury_flops, exactly
+        return nn * (nn + 1) * k + 6 * nn * k + Fraction(nn ** 3, 3) + 2 * nn * nn
+
+    def on_route(nn):  # als_woodbury_pays, in doubles as the C code
+        if not route or k < 48 or nn <= 0 or nn >= k:
+            return False
+        dk, dn = float(k), float(nn)
+        fw = dn * (dn + 1.0) * dk + 6.0 * dn * dk + dn * dn * dn / 3.0 + 2.0 * dn * dn
+        fk = dn * dk * (dk + 1.0) + 2.0 * dn * dk + dk * dk * dk / 3.0 + 2.0 * dk * dk
+        return 2.5 * fw < fk
+
+    def cost(nn, nw):
+        if on_route(nn):
+            return 2 * wood(nn) + 16384 + nw * per_w
+        return nn * per_r + nw * per_w + row
+
+    ucost = [cost(len(urow[u]), len(w[u])) for u in range(m)]
+    icost = [cost(len(icol[j]), 0) for j in range(n)]
+    ubeg = plan(ucost)
+    ibeg = plan(icost)
     fu, fv, gh, nb, ba, mn, ma, nr = [], [], [], [], [], [], [], []
     usent, vsent = [0] * p, [0] * p
     owner_u = {u: r for r in range(p) for u in range(ubeg[r], ubeg[r + 1])}
@@ -72,8 +93,8 @@ def main():
         ru = sum(len(urow[u]) for u in us)
         ri = sum(len(icol[j]) for j in its)
         wn = sum(len(w[u]) for u in us)
-        fu.append(ru * per_r + wn * per_w + nu * row)
-        fv.append(ri * per_r + ni * row)
+        fu.append(sum(ucost[u] for u in us))
+        fv.append(sum(icost[j] for j in its))
         gh.append(len(ug) + len(vg))
         nr.append(len({owner_u[x] for x in ug}) + len({owner_i[x] for x in vg}))
         nb.append((len(ug) + len(vg)) * k * 8)

@@ -102,6 +102,20 @@ for p in 2 3; do
     else bad "P=$p k=64: plans differ (or cg = cholesky)"; for f in pt pb pd; do diff <(plan_of "$T/pp") <(plan_of "$T/$f") | head -5; done
         diff <(plan_of "$T/pc") <(plan_of "$T/pbc") | head -5; diff <(plan_of "$T/pbias") <(plan_of "$T/ptb") | head -5; fi
 done
+# The route-aware plan against the brute force (tests/plan_brute.py with
+# ROUTE = 1): a power-law set at k = 64, most users below 64 ratings, no hot
+# item; and the same set planned k x k (--solver cg, ROUTE = 0).
+tool als-gen --users 1500 --items 200 --ratings-per-user 16 --distribution powerlaw \
+    --links-per-user 3 --seed 5 --out-ratings "$T/rg.txt" --out-social "$T/rgs.txt" > /dev/null
+for p in 2 5; do
+    tool als-partition --ratings "$T/rg.txt" --social "$T/rgs.txt" --ranks $p --rank 64 --summary > "$T/rps" 2>&1
+    tool als-partition --ratings "$T/rg.txt" --social "$T/rgs.txt" --ranks $p --rank 64 --solver cg --summary > "$T/rpc" 2>&1
+    if $PY tests/plan_brute.py "$T/rg.txt" "$T/rgs.txt" $p 64 1 1 < "$T/rps" > "$T/log" 2>&1 && grep -q '^OK' "$T/log" \
+        && $PY tests/plan_brute.py "$T/rg.txt" "$T/rgs.txt" $p 64 1 0 < "$T/rpc" > "$T/log2" 2>&1 && grep -q '^OK' "$T/log2" \
+        && ! $PY tests/plan_brute.py "$T/rg.txt" "$T/rgs.txt" $p 64 1 0 < "$T/rps" > /dev/null 2>&1; then
+        ok "P=$p, k=64: route-aware plan summary (ghosts, bytes, memory, imbalance_flops) = brute force; the k x k brute force rejects it"
+    else bad "P=$p k=64 route plan vs brute force" "$T/log"; cat "$T/log2"; fi
+done
 # metrics.json's flops_per_iteration_plan is the plan's cost: the sum of
 # als-partition's flops_total (users + items) for the same run.
 train 1 --data "$T/ft.bin" --rank 64 --iters 1 --out "$T/ftplan" > /dev/null 2>&1
