@@ -48,6 +48,7 @@ typedef struct {
     char social[ALS_PATH_MAX];    /* --social: directed links "i f [s_if]" ("" = none) */
     char data[ALS_PATH_MAX];      /* --data: binary dataset (als-partition) instead of the two */
     int print_plan;               /* --print-plan: print the block plan in use */
+    int row_costs;                /* --row-costs: row_costs.txt in the --out set (P = 1) */
     char test[ALS_PATH_MAX];      /* --test: held-out ratings ("" = none) */
     char init_user[ALS_PATH_MAX]; /* --init-user: U0 as .npy (m×k) */
     char init_item[ALS_PATH_MAX]; /* --init-item: V0 as .npy (n×k) */

@@ -102,6 +102,13 @@ typedef struct {
                                  * (als_plan.h; als-scaling-report calibrates on it) */
     struct als_ckpt *ckpt;      /* checkpointing (als_checkpoint.h), NULL = none */
     int resumed;                /* U, V, hist, initial and the loss check were restored */
+    /* --row-costs: each own row's seconds in solve_rows per iteration,
+     * rowcost[(it - 1) rowcost_n + slot] (slot: users, then items), for the
+     * iterations rowcost_lo..rowcost_hi run (1-based); rowcost_cur: the
+     * half-step being timed (NULL: none). */
+    double *rowcost, *rowcost_cur;
+    int64_t rowcost_n;
+    int rowcost_lo, rowcost_hi;
     /* --implicit: the Grams X'X (gu) and Y'Y (gv) of the current U and V,
      * k×k full and bitwise symmetric, the same bits on every rank and for
      * every P (exact sums of the owned rows' products, als_rsum_allreduce).
@@ -150,6 +157,13 @@ static inline double *als_solver_vrow(const als_solver_t *s, int64_t j)
 
 /* Collective: copy the own blocks ublk/vblk into the views and move them to
  * the ranks that read them (after a restore or an --init read). */
+/* --row-costs: the median over the iterations run (the first one left
+ * out when there were more) of the seconds own row t of side `side` (0
+ * users, 1 items; local index) took in its half-step: forming, its share of
+ * its batched solve, and its residual pass (a hot item: its copy and
+ * solve; its chunks' Grams are not counted). Local. */
+double als_solver_row_cost(const als_solver_t *s, int side, int64_t t);
+
 int als_solver_exchange(als_solver_t *s, int which, als_err_t *err);
 
 /* Local: room for iteration it (1-based) in s->hist. */

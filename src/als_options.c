@@ -119,6 +119,9 @@ void als_options_usage(FILE *out, const char *prog)
 "  --out DIR            write U.npy V.npy user_ids.txt item_ids.txt metrics.json\n"
 "  --quiet              no per-iteration lines\n"
 "  --print-plan         print the block plan (rows, ratings, social entries per rank)\n"
+"  --row-costs          with --out, one rank: also write row_costs.txt, each row's\n"
+"                       measured seconds per half-step (median over iterations\n"
+"                       2..N), to check a plan's balance with tools/plan-balance\n"
 "Checkpoints:\n"
 "  --checkpoint-dir DIR write DIR/checkpoint.als (atomically, keeping the previous)\n"
 "  --checkpoint-every N every N iterations (default 10 with --checkpoint-dir)\n"
@@ -191,7 +194,7 @@ int als_options_parse(int argc, char **argv, als_options_t *o, FILE *out, als_er
            O_LAMBDA_U, O_LAMBDA_V, O_ALPHA, O_ITERS, O_TOL, O_SEED, O_VALCOL, O_DUP,
            O_KERNEL, O_THREADS, O_QUIET, O_HELP, O_VERSION, O_BIAS, O_LSCALE, O_LBIAS, O_EXCHANGE, O_MEMRANK,
            O_SHMDOM, O_HUGE };
-    enum { O_DATA = 512, O_PRINT_PLAN };
+    enum { O_DATA = 512, O_PRINT_PLAN, O_ROW_COSTS };
     enum { O_CKPT_EVERY = 768, O_CKPT_DIR, O_RESUME };
     enum { O_SOLVER = 1024, O_CG_STEPS, O_IMPLICIT, O_CONF, O_CONF_SCALE, O_EPS, O_TOP };
     static const struct option longopts[] = {
@@ -199,6 +202,7 @@ int als_options_parse(int argc, char **argv, als_options_t *o, FILE *out, als_er
         {"social", required_argument, NULL, O_SOCIAL},
         {"data", required_argument, NULL, O_DATA},
         {"print-plan", no_argument, NULL, O_PRINT_PLAN},
+        {"row-costs", no_argument, NULL, O_ROW_COSTS},
         {"checkpoint-every", required_argument, NULL, O_CKPT_EVERY},
         {"checkpoint-dir", required_argument, NULL, O_CKPT_DIR},
         {"resume", required_argument, NULL, O_RESUME},
@@ -250,6 +254,7 @@ int als_options_parse(int argc, char **argv, als_options_t *o, FILE *out, als_er
         case O_SOCIAL: rc = copy_path("--social", optarg, o->social, err); break;
         case O_DATA: rc = copy_path("--data", optarg, o->data, err); break;
         case O_PRINT_PLAN: o->print_plan = 1; break;
+        case O_ROW_COSTS: o->row_costs = 1; break;
         case O_CKPT_EVERY:
             rc = parse_int("--checkpoint-every", optarg, 1, INT_MAX, &o->checkpoint_every, err);
             break;
@@ -396,6 +401,9 @@ int als_options_parse(int argc, char **argv, als_options_t *o, FILE *out, als_er
     if (o->shm_domain != ALS_SHM_NODE && o->exchange != ALS_EXCH_SHARED)
         return als_err_set(err, ALS_ERR_ARG, "--shared-domain applies to --exchange shared "
                            "only (give both)");
+    if (o->row_costs && !o->out[0])
+        return als_err_set(err, ALS_ERR_ARG, "--row-costs writes row_costs.txt into the --out "
+                           "set: give --out DIR");
     if (o->checkpoint_dir[0] && o->checkpoint_every == 0)
         o->checkpoint_every = 10;
     if (o->checkpoint_every > 0 && !o->checkpoint_dir[0] && !o->resume[0])

@@ -810,7 +810,38 @@ int als_solver_init_test(MPI_Comm comm, const als_options_t *opt, const als_data
         s->woodbury_rows[0] = sum[1];
         s->woodbury_rows[1] = sum[2];
     }
+    if (opt->row_costs) {
+        s->rowcost_n = (d->u1 - d->u0) + (d->i1 - d->i0);
+        s->rowcost = calloc((size_t)(s->rowcost_n * opt->iters + 1), sizeof *s->rowcost);
+        if (!s->rowcost)
+            als_err_set(err, ALS_ERR_NOMEM, "--row-costs: out of memory for %" PRId64
+                        " rows x %d iterations", s->rowcost_n, opt->iters);
+        if (als_err_agree(comm, err) != ALS_OK)
+            return err->code;
+    }
     return ALS_OK;
+}
+
+double als_solver_row_cost(const als_solver_t *s, int side, int64_t t)
+{
+    if (!s->rowcost || s->rowcost_hi < s->rowcost_lo)
+        return NAN;
+    const int64_t slot = side ? (s->data->u1 - s->data->u0) + t : t;
+    int lo = s->rowcost_lo + (s->rowcost_hi > s->rowcost_lo), n = 0;
+    double v[64];
+    /* the median of at most 64 iterations (the last ones) */
+    if (s->rowcost_hi - lo + 1 > 64)
+        lo = s->rowcost_hi - 63;
+    for (int it = lo; it <= s->rowcost_hi; it++) {
+        double x = s->rowcost[(int64_t)(it - 1) * s->rowcost_n + slot];
+        int j = n++;
+        while (j > 0 && v[j - 1] > x) { /* insertion sort */
+            v[j] = v[j - 1];
+            j--;
+        }
+        v[j] = x;
+    }
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 int als_solver_init(MPI_Comm comm, const als_options_t *opt, const als_data_t *data,
@@ -893,6 +924,8 @@ void als_solver_describe(als_solver_t *s, FILE *out)
 void als_solver_free(als_solver_t *s)
 {
     hot_free(s);
+    free(s->rowcost);
+    s->rowcost = s->rowcost_cur = NULL;
     if (s->mode == ALS_EXCH_NEIGHBOR) {
         free(s->ucol_s);
         free(s->irow_s);
@@ -1060,6 +1093,9 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
     als_rsum_init(sse);
     als_rsum_init(sse_bound);
     double tg = 0.0, ts = 0.0, t0 = omp_get_wtime();
+    /* --row-costs: each row's seconds (forming, its share of its batch's
+     * solve, its residual pass; n×n and CG rows whole) into rc[t]. */
+    double *const rc = s->rowcost_cur;
     /* Rows are taken in chunks of ALS_SOLVE_CHUNK: each Cholesky row's
      * system is formed, then the chunk's systems are solved together by
      * als_solve_spd_batch (one per SIMD lane; a system's solution does not
@@ -1140,6 +1176,11 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
                             binfo[i] = als_solve_spd(kern, kr, (double *)Ap[i], bp[i]);
                     else
                         als_solve_spd_batch(kern, kr, ns, Ap, bp, binfo, bws);
+                    if (rc) {
+                        const double share = (omp_get_wtime() - c1) / ns;
+                        for (int i = 0; i < ns; i++)
+                            rc[prow[i]] += share;
+                    }
                     for (int i = 0; i < ns; i++) {
                         const int64_t t = prow[i];
                         double *b = out + t * k;
@@ -1156,9 +1197,12 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
                         /* The row's residuals against the rows it read:
                          * exact, no Sum r^2 - 2 x.b + x'Ax cancellation.
                          * Hot rows: hot_residuals, where the chunks are. */
+                        const double r0t = rc ? omp_get_wtime() : 0.0;
                         if (info == 0 && !(hot_slot && hot_slot[t] >= 0))
                             row_residuals(s, ptr[t + 1] - ptr[t], val + ptr[t], idx + ptr[t], X,
                                           NULL, xnorm, xmax, b, &my_sse, &my_bound);
+                        if (rc)
+                            rc[t] += omp_get_wtime() - r0t;
                         if (info != 0)
                             note_failure(t, info, &bad, &bad_info);
                     }
@@ -1170,6 +1214,7 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
                     break;
                 const int64_t t = r0 + j;
                 double *b = out + t * k;
+                const double f0 = rc ? omp_get_wtime() : 0.0;
                 const int64_t nt = ptr[t + 1] - ptr[t];
                 const int hot = hot_slot && hot_slot[t] >= 0;
                 double shift = row_shift(s, reg, nt, 0.0);
@@ -1193,6 +1238,8 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
                                       &my_sse, &my_bound);
                     else
                         note_failure(t, info, &bad, &bad_info);
+                    if (rc)
+                        rc[t] += omp_get_wtime() - f0;
                     continue;
                 }
                 const double c = row_shift(s, reg, nt, wptr ? deg[t] : 0.0);
@@ -1223,6 +1270,8 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
                     else
                         note_failure(t, info, &bad, &bad_info);
                     ts += omp_get_wtime() - c1;
+                    if (rc)
+                        rc[t] += omp_get_wtime() - f0;
                     continue;
                 }
                 /* Without fixed coordinates the system is formed in place in
@@ -1265,6 +1314,8 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
                     bp[ns] = xr;
                 }
                 Ap[ns] = Sa;
+                if (rc)
+                    rc[t] += omp_get_wtime() - f0;
                 prow[ns++] = t;
                 if (!hot)
                     pend_n += nt;
@@ -1427,6 +1478,9 @@ int als_solver_ustep(als_solver_t *s, als_err_t *err)
     if (ensure_gram(s, 1, err) != ALS_OK) /* Y'Y of the V the users are solved against */
         return err->code;
     side_norms(s, 1);
+    s->rowcost_cur = s->rowcost && s->rowcost_hi > 0
+                         ? s->rowcost + (int64_t)(s->rowcost_hi - 1) * s->rowcost_n
+                         : NULL;
     int64_t bad = solve_rows(s, d->u1 - d->u0, d->uptr, s->ucol_s, d->uval, s->V, s->vnorm,
                              s->vmax, s->opt->lambda_u, d->wptr, s->wcol_s, d->wval, d->wdeg, s->U,
                              s->ufix, s->ufixval, s->opt->bias ? s->latent : -1, NULL, NULL,
@@ -1452,6 +1506,9 @@ int als_solver_vstep(als_solver_t *s, als_err_t *err)
         return err->code;
     if (hot_gram(s, err) != ALS_OK)
         return als_err_agree(s->comm, err);
+    s->rowcost_cur = s->rowcost && s->rowcost_hi > 0
+                         ? s->rowcost + (int64_t)(s->rowcost_hi - 1) * s->rowcost_n + (d->u1 - d->u0)
+                         : NULL;
     int64_t bad = solve_rows(s, d->i1 - d->i0, d->iptr, s->irow_s, d->ival, s->U, s->unorm,
                              s->umax, s->opt->lambda_v, NULL, NULL, NULL, NULL, NULL, s->vfix, s->vfixval,
                              s->opt->bias ? s->latent + 1 : -1, s->hot_slot, s->hotA,
@@ -1767,6 +1824,11 @@ int als_solver_run(als_solver_t *s, const als_testset_t *test, FILE *out, als_er
             return rc ? rc : err->code;
         als_iter_t *h = &s->hist[it - 1];
         h->iter = it;
+        if (s->rowcost) { /* --row-costs: this iteration's slots */
+            if (s->rowcost_lo == 0)
+                s->rowcost_lo = it;
+            s->rowcost_hi = it;
+        }
         if (als_solver_ustep(s, err) != ALS_OK)
             return err->code;
         als_ckpt_fault_point(s->rank, it); /* fault-test hooks (environment) */

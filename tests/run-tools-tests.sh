@@ -116,6 +116,27 @@ for p in 2 5; do
         ok "P=$p, k=64: route-aware plan summary (ghosts, bytes, memory, imbalance_flops) = brute force; the k x k brute force rejects it"
     else bad "P=$p k=64 route plan vs brute force" "$T/log"; cat "$T/log2"; fi
 done
+# --row-costs (one rank): row_costs.txt in the --out set, one line per row,
+# and tools/plan-balance over plans of the same dataset (no timing asserted:
+# only that the file and the report are complete and well-formed).
+train 1 --data "$T/ft.bin" --rank 64 --iters 3 --row-costs --out "$T/rco" > /dev/null 2>&1
+tool als-partition --data "$T/ft.bin" --ranks 2,3,8 --rank 64 > "$T/rcp" 2>&1
+nrows=$(( $(grep -c . "$T/rco/user_ids.txt") + $(grep -c . "$T/rco/item_ids.txt") ))
+if [ -s "$T/rco/row_costs.txt" ] && [ "$(grep -vc '^#' "$T/rco/row_costs.txt")" = "$nrows" ] \
+    && awk '!/^#/ { if (!($4 >= 0)) bad = 1; s += $4 } END { exit bad || !(s > 0) }' "$T/rco/row_costs.txt" \
+    && $PY tools/plan-balance "$T/rco/row_costs.txt" "$T/rcp" > "$T/rcb" 2>&1 \
+    && [ "$(grep -c '^P=[238] k=64: users [0-9.]* (on measured costs [0-9.]*)  items [0-9.]* ([0-9.]*)$' "$T/rcb")" = 3 ]; then
+    ok "--row-costs: row_costs.txt has all $nrows rows; tools/plan-balance reports P = 2, 3, 8"
+else bad "--row-costs / plan-balance" "$T/rcb"; fi
+train 2 --data "$T/ft.bin" --rank 64 --iters 1 --row-costs --out "$T/rco2" > "$T/log" 2>&1; rc=$?
+if [ $rc -ne 0 ] && grep -q 'run it with P = 1, not 2' "$T/log" && [ ! -e "$T/rco2" ] \
+    && ! train 1 --data "$T/ft.bin" --row-costs > "$T/log2" 2>&1 && grep -q 'give --out DIR' "$T/log2"; then
+    ok "--row-costs at P = 2 and without --out: refused with a message, no output"
+else bad "--row-costs errors" "$T/log"; fi
+tool als-partition --ratings "$T/g.txt" --ranks 2 --rank 6 > "$T/rcx" 2>&1
+if ! $PY tools/plan-balance "$T/rco/row_costs.txt" "$T/rcx" > "$T/log" 2>&1 && grep -q 'not the same dataset' "$T/log"; then
+    ok "plan-balance: a plan of another dataset is refused ($(head -c 60 "$T/log")...)"
+else bad "plan-balance other dataset" "$T/log"; fi
 # metrics.json's flops_per_iteration_plan is the plan's cost: the sum of
 # als-partition's flops_total (users + items) for the same run.
 train 1 --data "$T/ft.bin" --rank 64 --iters 1 --out "$T/ftplan" > /dev/null 2>&1

@@ -269,6 +269,31 @@ static void build_metrics(als_buf_t *b, const als_options_t *o, const als_data_t
     als_buf_printf(b, ",\n  \"validation\": \"%s\"\n}\n", passed ? "PASSED" : "FAILED");
 }
 
+/* --row-costs (P = 1): row_costs.txt in the output set, one line per row in
+ * the plan's dense order: side (u or i), row, ratings, seconds
+ * (als_solver_row_cost). tools/plan-balance sums them over any plan's
+ * blocks. Local (rank 0). */
+static int write_row_costs(als_output_t *out, const als_data_t *d, const als_solver_t *s,
+                           als_err_t *err)
+{
+    als_buf_t b = {0};
+    als_buf_printf(&b, "# side row ratings seconds: each row's time in its half-step, the "
+                   "median over iterations %d..%d (k = %d, %d thread%s)\n",
+                   s->rowcost_lo + (s->rowcost_hi > s->rowcost_lo), s->rowcost_hi, s->k,
+                   s->threads, s->threads == 1 ? "" : "s");
+    for (int side = 0; side < 2; side++) {
+        const int64_t nr = side ? d->i1 - d->i0 : d->u1 - d->u0;
+        const int64_t *ptr = side ? d->iptr : d->uptr;
+        for (int64_t t = 0; t < nr; t++)
+            als_buf_printf(&b, "%c %" PRId64 " %" PRId64 " %.9f\n", side ? 'i' : 'u', t,
+                           ptr[t + 1] - ptr[t], als_solver_row_cost(s, side, t));
+    }
+    int rc = b.failed ? als_err_set(err, ALS_ERR_NOMEM, "out of memory building row_costs.txt")
+                      : als_output_text(out, "row_costs.txt", b.s, b.len, err);
+    als_buf_free(&b);
+    return rc;
+}
+
 /* Collective: rank 0 creates a private directory beside --out
  * (als_output.h); every rank writes its rows of U.npy, V.npy and its slices
  * of the id files in it with MPI-IO; rank 0 writes metrics.json (significant
@@ -309,7 +334,8 @@ static int write_outputs(MPI_Comm comm, const als_options_t *o, const als_data_t
         rank == 0) {
         if (metrics->failed)
             als_err_set(err, ALS_ERR_NOMEM, "out of memory building metrics.json");
-        else if (als_output_text(out, "metrics.json", metrics->s, metrics->len, err) == ALS_OK)
+        else if (als_output_text(out, "metrics.json", metrics->s, metrics->len, err) == ALS_OK &&
+                 (!o->row_costs || write_row_costs(out, d, s, err) == ALS_OK))
             als_output_commit(out, err);
     }
     if (rank == 0 && err->code != ALS_OK)
@@ -338,6 +364,12 @@ int main(int argc, char **argv)
     }
     if (rc != ALS_OK)
         return fail(comm, &err);
+    if (opt.row_costs && p > 1) { /* the same decision on every rank */
+        als_err_set(&err, ALS_ERR_ARG, "--row-costs measures the rows at one rank (its file "
+                    "holds every row, which no rank of a P-rank run has); run it with P = 1, "
+                    "not %d", p);
+        return fail(comm, &err);
+    }
     /* One thread per rank unless asked: ranks usually fill the cores. */
     if (opt.threads > 0)
         omp_set_num_threads(opt.threads);
