@@ -107,6 +107,7 @@ typedef struct {
      * iterations rowcost_lo..rowcost_hi run (1-based); rowcost_cur: the
      * half-step being timed (NULL: none). */
     double *rowcost, *rowcost_cur;
+    size_t fbytes[2];           /* bytes of U and V as allocated (als_huge_alloc) */
     int64_t rowcost_n;
     int rowcost_lo, rowcost_hi;
     /* --implicit: the Grams X'X (gu) and Y'Y (gv) of the current U and V,

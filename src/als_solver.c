@@ -646,8 +646,10 @@ int als_solver_init_test(MPI_Comm comm, const als_options_t *opt, const als_data
         s->V = s->shm.base[1];
     } else {
         s->huge = opt->huge_pages && als_huge_available();
-        s->U = als_huge_alloc(factor_bytes(s, 0), s->huge);
-        s->V = als_huge_alloc(factor_bytes(s, 1), s->huge);
+        s->fbytes[0] = factor_bytes(s, 0);
+        s->fbytes[1] = factor_bytes(s, 1);
+        s->U = als_huge_alloc(s->fbytes[0], s->huge);
+        s->V = als_huge_alloc(s->fbytes[1], s->huge);
     }
     /* The view rows' norms: only --implicit's per-rating bounds read them
      * (the explicit model's bounds take the side's largest norm). */
@@ -936,8 +938,10 @@ void als_solver_free(als_solver_t *s)
     if (s->mode == ALS_EXCH_SHARED) {
         als_shm_free(&s->shm);
     } else {
-        als_huge_free(s->U, factor_bytes(s, 0), s->huge);
-        als_huge_free(s->V, factor_bytes(s, 1), s->huge);
+        /* the sizes they were allocated with: the ghost plans, which
+         * factor_bytes reads, are already freed in neighbor mode */
+        als_huge_free(s->U, s->fbytes[0], s->huge);
+        als_huge_free(s->V, s->fbytes[1], s->huge);
     }
     free(s->unorm);
     free(s->vnorm);

@@ -15,11 +15,16 @@ PY=/usr/bin/python3
 T=$(mktemp -d /tmp/als-tools-test.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 pass=0; fail=0
+exec 3>&1   # the suite's own output, for messages from inside redirected runs
 ok()  { pass=$((pass + 1)); echo "ok   $1"; }
 bad() { fail=$((fail + 1)); echo "FAIL $1"; [ -n "${2:-}" ] && sed 's/^/     /' "$2" | tail -20; }
-train() { # P args...
-    local p=$1; shift
+train() { # P args... (a run killed by a signal or the timeout fails the suite,
+    # whatever the caller checks: none is expected to crash or hang)
+    local p=$1 rc; shift
     timeout 120 mpirun -np "$p" "$B/als-train" "$@"
+    rc=$?
+    if [ $rc -ge 124 ]; then bad "als-train -np $p $*: exit $rc (a crash or a hang)" >&3; fi
+    return $rc
 }
 tool() { # name args...
     local t=$1; shift
