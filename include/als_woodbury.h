@@ -105,4 +105,55 @@ int als_woodbury_solve_fixed(int k, int64_t n, const int64_t *idx, const double 
                              const double *r, const double *s, const als_wb_coords_t *co,
                              double c, double *x, double *ws);
 
+/* ---- --implicit: rows with few observed entries -------------------------
+ *
+ * An implicit row solves (M + Y' D Y) x = b with M = G + c I shared by
+ * every row of the half-step (G = the other side's full Gram, c = lambda),
+ * D = diag(c_t - 1) >= 0 over its n observed entries and b its right-hand
+ * side (sum c_t p_t y_t, plus the social term). With M = L L' (factored
+ * once) and Z = D^(1/2) Y, Woodbury's identity gives
+ *     x = L^-T (beta - W u),  beta = L^-1 b,  W = L^-1 Z' (k×n),
+ *     (I + W'W) u = W' beta,
+ * for (n + 2) k^2 + n(n+1) k + 4 n k + n^3/3 + 2 n^2 flops instead of the
+ * k×k route's n(k^2 + 3k) + k^3/3 + 2k^2 (and the copy of G): the row's
+ * k×k Cholesky is replaced by triangular solves with the shared L. The
+ * arithmetic is a fixed sequence (axpys along rows of L and L', als_dot8
+ * dots, the fast n×n Cholesky), so x does not depend on ranks or threads; it agrees with the k×k
+ * route to rounding (I + W'W has eigenvalues >= 1). */
+
+/* F (2 k^2 doubles): L (row-major lower, zeros above) with L L' = G + c I
+ * for the upper triangle of G (full or upper; only p <= q is read), then
+ * L' (row-major upper), so that both triangular solves run along rows.
+ * Returns 0, or the 1-based failing minor. Local. */
+int als_woodbury_implicit_factor(int k, const double *G, double c, double *F);
+
+/* Flops of one implicit row on this route (the formula above). */
+static inline double als_woodbury_implicit_flops(int k, int64_t n)
+{
+    double dk = (double)k, dn = (double)n;
+    return (dn + 2.0) * dk * dk + dn * (dn + 1.0) * dk + 4.0 * dn * dk + dn * dn * dn / 3.0 +
+           2.0 * dn * dn;
+}
+
+/* 1 when the route is the cheaper one for an implicit row of n entries at
+ * rank k: k >= 48 and under 40% of the k×k route's flops (the explicit
+ * route's rule). Local. */
+static inline int als_woodbury_implicit_pays(int k, int64_t n)
+{
+    if (k < 48 || n <= 0 || n >= k)
+        return 0;
+    return 2.5 * als_woodbury_implicit_flops(k, n) < als_woodbury_kxk_flops(k, n);
+}
+
+/* Doubles of workspace for an implicit row of n entries at rank k. */
+int64_t als_woodbury_implicit_ws_size(int k, int64_t n);
+
+/* x for the row's n entries (rows X[idx[t]], leading dimension k), their
+ * weights w[t] = c_t - 1 >= 0, right-hand side b (k values, not aliasing
+ * x) and the shared factor F of als_woodbury_implicit_factor. Returns 0,
+ * -1 for NaN/Inf, or the failing minor of I + W'W. Local. */
+int als_woodbury_implicit_solve(int k, int64_t n, const int64_t *idx, const double *X,
+                                const double *w, const double *b, const double *F, double *x,
+                                double *ws);
+
 #endif

@@ -449,6 +449,26 @@ static int woodbury_row(const als_solver_t *s, int64_t n, double c, double d)
     return woodbury_on(s) && c > 0.0 && d > 0.0 && als_woodbury_pays(s->k - s->nfixed, n);
 }
 
+/* --implicit rows on the n×n route (als_woodbury.h): with --solver
+ * cholesky, the fast kernels and plain lambda (the shared M = G + lambda I
+ * is factored once per half-step), a row whose shift is lambda alone (no
+ * social degree) where als_woodbury_implicit_pays. */
+static int implicit_route_on(const als_solver_t *s)
+{
+    static int env = -1;
+    if (env < 0) {
+        const char *e = getenv("ALS_WOODBURY");
+        env = !(e && strcmp(e, "0") == 0);
+    }
+    return env && s->opt->implicit && s->opt->solver == ALS_SOLVER_CHOLESKY &&
+           s->opt->kernel == ALS_KERNEL_FAST && !s->opt->lambda_count;
+}
+
+static int implicit_route_row(const als_solver_t *s, int64_t n, double socdeg)
+{
+    return implicit_route_on(s) && socdeg == 0.0 && als_woodbury_implicit_pays(s->k, n);
+}
+
 /* The bias coordinate's diagonal for a row of diagonal shift c and social
  * part socdeg = alpha d_i: lambda_bias + socdeg with --bias --lambda-bias,
  * else c (the coordinate regularized as the others). */
@@ -812,6 +832,30 @@ int als_solver_init_test(MPI_Comm comm, const als_options_t *opt, const als_data
         s->woodbury_rows[0] = sum[1];
         s->woodbury_rows[1] = sum[2];
     }
+    if (implicit_route_on(s)) {
+        /* --implicit rows on the n×n route: their flops instead of the k×k
+         * ones (the shared factor, k^3/3 per half-step, left out). */
+        double wb_rows[2] = {0.0, 0.0}, delta = 0.0;
+        for (int side = 0; side < 2; side++) {
+            const int64_t nr = side ? d->i1 - d->i0 : d->u1 - d->u0;
+            const int64_t *ptr = side ? d->iptr : d->uptr;
+            for (int64_t t = 0; t < nr; t++) {
+                const int64_t nt = ptr[t + 1] - ptr[t];
+                if (side == 1 && als_plan_is_hot(nt))
+                    continue;
+                if (implicit_route_row(s, nt, side ? 0.0 : opt->alpha * d->wdeg[t])) {
+                    delta += als_woodbury_implicit_flops((int)k, nt) -
+                             als_woodbury_kxk_flops((int)k, nt);
+                    wb_rows[side] += 1.0;
+                }
+            }
+        }
+        double in[3] = {delta, wb_rows[0], wb_rows[1]}, sum[3];
+        als_rsum_allreduce_doubles(comm, in, sum, 3);
+        s->flops_per_iter += sum[0];
+        s->woodbury_rows[0] = sum[1];
+        s->woodbury_rows[1] = sum[2];
+    }
     if (opt->row_costs) {
         s->rowcost_n = (d->u1 - d->u0) + (d->i1 - d->i0);
         s->rowcost = calloc((size_t)(s->rowcost_n * opt->iters + 1), sizeof *s->rowcost);
@@ -900,6 +944,11 @@ void als_solver_describe(als_solver_t *s, FILE *out)
         fprintf(out, "short rows: %.0f users and %.0f items solved by the n x n route "
                 "(fewer ratings than k, where it needs under 40%% of the flops: x = (g - Y'w)/c, "
                 "(YY' + cI) w = Y g)\n", s->woodbury_rows[0], s->woodbury_rows[1]);
+    if (implicit_route_on(s))
+        fprintf(out, "short rows: %.0f users and %.0f items solved by the implicit n x n route "
+                "(few entries, no social degree, where it needs under 40%% of the flops: "
+                "M = G + lambda I = L L' once per half-step, x = L^-T (beta - W u), "
+                "(I + W'W) u = W' beta)\n", s->woodbury_rows[0], s->woodbury_rows[1]);
     /* Shared mode: the node's window, under the shared-memory setting. */
     const int sh = s->mode == ALS_EXCH_SHARED;
     const char *what = sh ? "the shared window of U and V" : "U and V";
@@ -1100,6 +1149,19 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
     /* --row-costs: each row's seconds (forming, its share of its batch's
      * solve, its residual pass; n×n and CG rows whole) into rc[t]. */
     double *const rc = s->rowcost_cur;
+    /* --implicit rows on the n×n route: M = G + reg I factored once (the
+     * same bits on every rank: G is reduced exactly, the factorization is
+     * a fixed loop); if it fails, every row goes k×k (which fails too). */
+    double *iL = NULL;
+    if (implicit && G && implicit_route_on(s)) {
+        iL = malloc(2 * (size_t)k * (size_t)k * sizeof *iL);
+        if (!iL)
+            ALS_ABORT("out of memory for the implicit route's factor (k = %d)", k);
+        if (als_woodbury_implicit_factor(k, G, reg, iL) != 0) {
+            free(iL);
+            iL = NULL;
+        }
+    }
     /* Rows are taken in chunks of ALS_SOLVE_CHUNK: each Cholesky row's
      * system is formed, then the chunk's systems are solved together by
      * als_solve_spd_batch (one per SIMD lane; a system's solution does not
@@ -1118,7 +1180,9 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
         const int64_t nt = ptr[t + 1] - ptr[t];
         const int hot = hot_slot && hot_slot[t] >= 0;
         const double degt = wptr ? deg[t] : 0.0, c = row_shift(s, reg, nt, degt);
-        nk += use_cg || hot || !woodbury_row(s, nt, c, bias_diag(s, c, alpha * degt));
+        nk += use_cg || hot ||
+              !(woodbury_row(s, nt, c, bias_diag(s, c, alpha * degt)) ||
+                (iL && implicit_route_row(s, nt, alpha * degt)));
         if (t == c0)
             cstart[nchunk++] = c0;
         if (nk == ALS_SOLVE_CHUNK || t + 1 - c0 == 32 * ALS_SOLVE_CHUNK)
@@ -1139,7 +1203,8 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
         double *As = malloc((size_t)(ALS_SOLVE_CHUNK * sys_sz) * sizeof *As);
         double *bws = malloc((size_t)(als_solve_batch_ws_size(kr) + 1) * sizeof *bws);
         double *panel = malloc((size_t)(npanel * k + 1) * sizeof *panel);
-        double *wws = malloc((size_t)(!woodbury_on(s) ? 1
+        double *wws = malloc((size_t)(iL ? als_woodbury_implicit_ws_size(k, k)
+                                      : !woodbury_on(s) ? 1
                                       : nf ? als_woodbury_fixed_ws_size(kr, kr)
                                            : als_woodbury_ws_size(k, k)) * sizeof *wws);
         /* --implicit: each row's c - 1 and c p; CG: b, diag and its ws. */
@@ -1246,6 +1311,25 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
                         rc[t] += omp_get_wtime() - f0;
                     continue;
                 }
+                if (iL && !hot && implicit_route_row(s, nt, wptr ? alpha * deg[t] : 0.0)) {
+                    /* --implicit, few entries: the n×n route on the shared
+                     * factor (als_woodbury.h); b as the k×k route's. */
+                    double c1 = omp_get_wtime();
+                    als_cg_rhs(k, nt, idx + ptr[t], coef, X, cgb);
+                    if (wptr)
+                        add_social(k, alpha, wptr[t], wptr[t + 1], wcol, wval, Y, cgb);
+                    int info = als_woodbury_implicit_solve(k, nt, idx + ptr[t], X, wt, cgb, iL,
+                                                           b, wws);
+                    if (info == 0)
+                        row_residuals(s, nt, val + ptr[t], idx + ptr[t], X, NULL, xnorm, xmax, b,
+                                      &my_sse, &my_bound);
+                    else
+                        note_failure(t, info, &bad, &bad_info);
+                    ts += omp_get_wtime() - c1;
+                    if (rc)
+                        rc[t] += omp_get_wtime() - f0;
+                    continue;
+                }
                 const double c = row_shift(s, reg, nt, wptr ? deg[t] : 0.0);
                 const double dbias = bias_diag(s, c, wptr ? alpha * deg[t] : 0.0);
                 if (!hot && woodbury_row(s, nt, c, dbias)) {
@@ -1344,6 +1428,7 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
         free(wt);
     }
     free(cstart);
+    free(iL);
     /* Split the loop's wall time between gram and solve by their CPU shares. */
     double wall = omp_get_wtime() - t0;
     double share = (tg + ts) > 0 ? tg / (tg + ts) : 0.5;

@@ -325,6 +325,34 @@ for v in bias lbias; do
         && ok "n x n route with ${extra[*]} against every row k x k: factors within 1e-9, losses within 1e-12" \
         || bad "n x n route --$v against k x k" "$T/log"
 done
+# --implicit rows with few entries on the implicit n x n route (the shared
+# factor of G + lambda I, als_woodbury.h): at k = 64 the users of this set
+# (8 entries) take it, the items (~53) do not; with links for some users only
+# the users without any do (a social degree changes the row's shift). Bitwise
+# equal at P = 1..3, equal to rounding against ALS_WOODBURY=0.
+"${ALS_BIN:-bin}/als-gen" --users 20000 --items 3000 --ratings-per-user 8 --links-per-user 1 --implicit \
+    --seed 12 --out-ratings "$T/im-r.txt" --out-social "$T/im-s.txt" > /dev/null 2>&1
+IM=(--ratings "$T/im-r.txt" --implicit --rank 64 --lambda 1 --confidence-scale log --iters 2)
+train 1 "${IM[@]}" --out "$T/im-1" > "$T/log" 2>&1
+grep -q "^short rows: 20000 users and 0 items solved by the implicit n x n route" "$T/log" \
+    && ok "implicit n x n route: start-up counts its rows" || bad "implicit route report" "$T/log"
+for p in 2 3; do
+    train $p "${IM[@]}" --out "$T/im-$p" > "$T/log" 2>&1
+    cmp -s "$T/im-1/U.npy" "$T/im-$p/U.npy" && cmp -s "$T/im-1/V.npy" "$T/im-$p/V.npy" \
+        && [ "$(losses "$T/im-1/metrics.json")" = "$(losses "$T/im-$p/metrics.json")" ] \
+        && ok "implicit n x n route, P=$p: factors and loss history bitwise equal to P=1" \
+        || bad "implicit n x n route P=$p" "$T/log"
+done
+ALS_WOODBURY=0 train 1 "${IM[@]}" --out "$T/im-off" > "$T/log" 2>&1
+! grep -q "^short rows" "$T/log" && wb_vs_kxk "$T/im-1" "$T/im-off" > "$T/log" 2>&1 \
+    && ok "implicit n x n route against every row k x k: factors within 1e-9, losses within 1e-12" \
+    || bad "implicit n x n route against k x k" "$T/log"
+head -n 5000 "$T/im-s.txt" > "$T/im-s5.txt" # the links of users 1..5000
+train 2 "${IM[@]}" --social "$T/im-s5.txt" --alpha 0.3 --out "$T/im-s" > "$T/log" 2>&1
+nolink=$($PY -c 'import sys; l = set(); [l.update(x.split()[:2]) for x in open(sys.argv[1])]; print(20000 - len(l))' "$T/im-s5.txt")
+grep -q "^short rows: $nolink users and 0 items solved by the implicit n x n route" "$T/log" \
+    && ok "implicit n x n route with the social term: only the $nolink users without links take it" \
+    || bad "implicit route with social (want $nolink users)" "$T/log"
 # --bias at a width (k + 3) just above a multiple of 8: a note names the
 # rank whose rows are a multiple of 8; none at that rank or far from one.
 train 1 --ratings "$D/ratings.txt" --bias --rank 16 --iters 1 --out "$T/bn16" > "$T/log" 2>&1

@@ -210,6 +210,97 @@ static void test_fixed_against_reduced(void **state)
 }
 
 /* Same inputs, same bits (whatever the workspace held). */
+/* --implicit rows (als_woodbury_implicit_solve): against the k×k system
+ * G + sum w_t y_t y_t' + c I formed term by term and solved by LAPACK
+ * (dposv), G the full Gram of X; weights 0 (c_t = 1) among them; and the
+ * first-order condition in long double. */
+static void test_implicit_against_dense(void **state)
+{
+    (void)state;
+    const int ks[] = {1, 3, 8, 13, 48, 64};
+    const double cs[] = {1e-2, 1.0, 40.0};
+    uint64_t seed = 11;
+    for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++) {
+        const int k = ks[ki];
+        for (int64_t n = 0; n <= k; n += (k > 16 ? 9 : 1)) {
+            prob p;
+            make(&p, k, n, &seed);
+            double *G = calloc((size_t)k * k, sizeof *G), *L = malloc(sizeof(double) * 2 * (size_t)k * k);
+            double *A = malloc(sizeof(double) * (size_t)k * k), *b = malloc(sizeof(double) * (size_t)k);
+            double *x = malloc(sizeof(double) * (size_t)k), *xd = malloc(sizeof(double) * (size_t)k);
+            double *w = malloc(sizeof(double) * (size_t)(n + 1));
+            double *ws = malloc(sizeof(double) * (size_t)als_woodbury_implicit_ws_size(k, n));
+            assert_true(G && L && A && b && x && xd && w && ws);
+            for (int64_t i = 0; i < p.xrows; i++)
+                for (int a = 0; a < k; a++)
+                    for (int c = 0; c < k; c++)
+                        G[a * k + c] += p.X[i * k + a] * p.X[i * k + c];
+            for (int64_t t = 0; t < n; t++)
+                w[t] = t % 4 == 3 ? 0.0 : 0.5 * p.r[t];
+            for (int q = 0; q < k; q++)
+                b[q] = p.s[q] + 1.0;
+            for (size_t ci = 0; ci < 3; ci++) {
+                const double c = cs[ci];
+                assert_int_equal(als_woodbury_implicit_factor(k, G, c, L), 0);
+                for (int64_t i = 0; i < als_woodbury_implicit_ws_size(k, n); i++)
+                    ws[i] = NAN;
+                assert_int_equal(als_woodbury_implicit_solve(k, n, p.idx, p.X, w, b, L, x, ws), 0);
+                for (int a = 0; a < k; a++) {
+                    for (int q = 0; q < k; q++) {
+                        double v = G[a * k + q] + (a == q ? c : 0.0);
+                        for (int64_t t = 0; t < n; t++)
+                            v += w[t] * p.X[p.idx[t] * k + a] * p.X[p.idx[t] * k + q];
+                        A[a * k + q] = v;
+                    }
+                    xd[a] = b[a];
+                }
+                assert_int_equal(als_solve_spd_ref(k, A, xd), 0);
+                double xmax = 0.0;
+                for (int q = 0; q < k; q++)
+                    xmax = fmax(xmax, fabs(xd[q]));
+                for (int q = 0; q < k; q++)
+                    assert_close(x[q], xd[q], 0.0, 1e-9 * xmax);
+                /* (G + sum w y y' + c I) x = b in long double, relative to
+                 * the terms' magnitudes. */
+                for (int a = 0; a < k; a++) {
+                    long double lhs = (long double)c * x[a], scale = fabsl(lhs) + fabs(b[a]);
+                    for (int q = 0; q < k; q++) {
+                        long double g = (long double)G[a * k + q] * x[q];
+                        lhs += g;
+                        scale += fabsl(g);
+                    }
+                    for (int64_t t = 0; t < n; t++) {
+                        const double *y = p.X + p.idx[t] * k;
+                        long double d = 0.0L;
+                        for (int q = 0; q < k; q++)
+                            d += (long double)y[q] * x[q];
+                        lhs += (long double)w[t] * d * y[a];
+                        scale += fabsl((long double)w[t] * d * y[a]);
+                    }
+                    double e = (double)(fabsl(lhs - b[a]) / scale);
+                    if (!(e <= 1e-12))
+                        fail_msg("k=%d n=%lld c=%g: first-order condition off by %g", k,
+                                 (long long)n, c, e);
+                }
+            }
+            /* A negative weight is refused; the factor refuses a non-SPD M. */
+            if (n > 0) {
+                w[0] = -1.0;
+                assert_int_equal(als_woodbury_implicit_solve(k, n, p.idx, p.X, w, b, L, x, ws), -1);
+            }
+            for (int q = 0; q < k * k; q++)
+                G[q] = 0.0;
+            assert_int_not_equal(als_woodbury_implicit_factor(k, G, -1.0, L), 0);
+            free(G), free(L), free(A), free(b), free(x), free(xd), free(w), free(ws);
+            unmake(&p);
+        }
+    }
+    assert_false(als_woodbury_implicit_pays(32, 4));
+    assert_true(als_woodbury_implicit_pays(64, 4));
+    assert_false(als_woodbury_implicit_pays(64, 0));
+    assert_false(als_woodbury_implicit_pays(64, 64));
+}
+
 static void test_deterministic(void **state)
 {
     (void)state;
@@ -265,6 +356,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_against_dense_and_foc),
         cmocka_unit_test(test_fixed_against_reduced),
+        cmocka_unit_test(test_implicit_against_dense),
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_nonfinite),
         cmocka_unit_test(test_pays_and_flops),
