@@ -66,6 +66,18 @@ void als_implicit_normal_eq(int k, int64_t n, const int64_t *idx, const double *
                             const double *wval, double alpha, const double *F, double *A,
                             double *b);
 
+/* The same A's upper triangle and b (no diag, no social term: the caller
+ * adds them) with the fast Gram kernel: the rows sqrt(w_t) y_t gathered
+ * into panel (n×k doubles), their Gram by als_gram_rhs_fast over the index
+ * iota (0..n-1), G's upper triangle added. Equal to als_implicit_normal_eq
+ * to rounding (a product (sqrt(w) y_a)(sqrt(w) y_b) for w y_a y_b, the
+ * kernel's order of sums); its bits depend on the row and the kernel ISA
+ * only. gws: als_gram_ws_size(k) doubles. Local. */
+void als_implicit_normal_eq_fast(int k, int64_t n, const int64_t *idx, const double *Y,
+                                 const double *w, const double *coef, const double *G,
+                                 double *panel, const int64_t *iota, double *gws, double *A,
+                                 double *b);
+
 /* The slow reference: the full loss above over every (u, i) pair of a dense
  * m×n value matrix R (row-major; R = 0 means unobserved) and a dense m×m
  * directed similarity S (s_uf >= 0, S[u*m+f]; NULL for none). U m×k, V n×k.

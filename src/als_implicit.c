@@ -6,6 +6,7 @@
 
 #include "als_cg.h"
 #include "als_error.h"
+#include "als_kernels.h"
 
 double als_implicit_cm1(const als_conf_t *cf, double r)
 {
@@ -87,6 +88,26 @@ void als_implicit_normal_eq(int k, int64_t n, const int64_t *idx, const double *
         for (int c = 0; c < k; c++)
             b[c] += s * f[c];
     }
+}
+
+void als_implicit_normal_eq_fast(int k, int64_t n, const int64_t *idx, const double *Y,
+                                 const double *w, const double *coef, const double *G,
+                                 double *panel, const int64_t *iota, double *gws, double *A,
+                                 double *b)
+{
+    for (int64_t t = 0; t < n; t++) {
+        const double sw = sqrt(w[t]), *y = Y + idx[t] * (int64_t)k;
+        double *z = panel + t * (int64_t)k;
+        for (int c = 0; c < k; c++)
+            z[c] = sw * y[c];
+    }
+    /* A = sum z z' (upper); the kernel's right-hand side (sum coef z) is
+     * not this row's and is overwritten below. */
+    als_gram_rhs_fast(k, n, iota, coef, panel, A, b, gws, 0);
+    for (int a = 0; a < k; a++)
+        for (int c = a; c < k; c++)
+            A[(int64_t)a * k + c] += G[(int64_t)a * k + c];
+    als_cg_rhs(k, n, idx, coef, Y, b);
 }
 
 double als_implicit_loss_dense(const als_conf_t *cf, int64_t m, int64_t n, int k,

@@ -1196,6 +1196,14 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
      * (none when U and V are on huge pages: the steps read them in place). */
     const int64_t npanel = use_cg && !s->huge ? (s->maxrow < ALS_CG_PANEL ? s->maxrow : ALS_CG_PANEL)
                                               : 0;
+    /* --implicit k×k rows with the fast kernels: rows of at most nipanel
+     * entries are formed by the fast Gram over a per-thread panel of the
+     * rows sqrt(c - 1) y (at most 4 MiB, at least 256 rows); longer ones by
+     * the plain loops of als_implicit_normal_eq. */
+    const int64_t icap = (4 << 20) / (8 * (int64_t)k) > 256 ? (4 << 20) / (8 * (int64_t)k) : 256;
+    const int64_t nipanel = implicit && !use_cg && kern == ALS_KERNEL_FAST
+                                ? (s->maxrow < icap ? s->maxrow : icap)
+                                : 0;
 #pragma omp parallel reduction(+ : tg, ts)
     {
         double *A = malloc((size_t)k * k * sizeof *A); /* forming with --bias */
@@ -1203,6 +1211,10 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
         double *As = malloc((size_t)(ALS_SOLVE_CHUNK * sys_sz) * sizeof *As);
         double *bws = malloc((size_t)(als_solve_batch_ws_size(kr) + 1) * sizeof *bws);
         double *panel = malloc((size_t)(npanel * k + 1) * sizeof *panel);
+        double *ipanel = malloc((size_t)(nipanel * k + 1) * sizeof *ipanel);
+        int64_t *iota = malloc((size_t)(nipanel + 1) * sizeof *iota);
+        for (int64_t t = 0; iota && t < nipanel; t++)
+            iota[t] = t;
         double *wws = malloc((size_t)(iL ? als_woodbury_implicit_ws_size(k, k)
                                       : !woodbury_on(s) ? 1
                                       : nf ? als_woodbury_fixed_ws_size(kr, kr)
@@ -1216,7 +1228,7 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
         als_rsum_t my_sse, my_bound;
         als_rsum_init(&my_sse);
         als_rsum_init(&my_bound);
-        if (!A || !ws || !As || !bws || !wt || !panel || !wws)
+        if (!A || !ws || !As || !bws || !wt || !panel || !wws || !ipanel || !iota)
             ALS_ABORT("out of memory for the per-thread workspace (k = %d)", k);
 #pragma omp for schedule(dynamic, 1)
         for (int64_t ch = 0; ch < nchunk; ch++) {
@@ -1369,6 +1381,9 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
                     const double *h = hotA + hot_slot[t] * ((int64_t)k * k + k);
                     memcpy(Am, h, (size_t)k * k * sizeof *Am);
                     memcpy(b, h + k * k, (size_t)k * sizeof *b);
+                } else if (implicit && nt <= nipanel) { /* the same by the fast Gram */
+                    als_implicit_normal_eq_fast(k, nt, idx + ptr[t], X, wt, coef, G, ipanel, iota,
+                                                ws, Am, b);
                 } else if (implicit) { /* G + sum (c-1) y y', b = sum c p y (social below) */
                     als_implicit_normal_eq(k, nt, idx + ptr[t], X, wt, coef, G, zero_diag, 0,
                                            NULL, NULL, 0.0, NULL, Am, b);
@@ -1424,6 +1439,8 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
         free(As);
         free(bws);
         free(panel);
+        free(ipanel);
+        free(iota);
         free(wws);
         free(wt);
     }

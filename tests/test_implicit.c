@@ -7,6 +7,7 @@
 #include "als_cg.h"
 #include "als_error.h"
 #include "als_implicit.h"
+#include "als_kernels.h"
 #include "als_test.h"
 
 /* The tiny case: m = 4 users, n = 5 items, k = 3. R holds play counts
@@ -128,6 +129,22 @@ static void check_normal_equations(const als_conf_t *cf)
         assert_int_equal(als_implicit_weights(cf, n, val, w, coef), ALS_OK);
         double diag[K] = {LV, LV, LV};
         als_implicit_normal_eq(K, n, idx, U, w, coef, G, diag, 0, NULL, NULL, 0.0, NULL, A, b);
+        {
+            /* The fast kernel's version: A's upper triangle to rounding
+             * (diag added here), b bitwise (the same als_cg_rhs). */
+            double Af[K * K], bf[K], panel[8 * K + 1];
+            int64_t iota[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+            double *gws = malloc(sizeof(double) * (size_t)(als_gram_ws_size(K) + 8));
+            assert_non_null(gws);
+            als_implicit_normal_eq_fast(K, n, idx, U, w, coef, G, panel, iota, gws, Af, bf);
+            free(gws);
+            for (int a = 0; a < K; a++) {
+                assert_memory_equal(&bf[a], &b[a], sizeof b[a]);
+                for (int c = a; c < K; c++)
+                    assert_close(Af[a * K + c] + (a == c ? diag[a] : 0.0), A[a * K + c], 1e-14,
+                                 1e-15);
+            }
+        }
         double x[K];
         memcpy(x, b, sizeof x);
         double Ac[K * K];
