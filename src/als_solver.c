@@ -425,20 +425,25 @@ static void hot_residuals(als_solver_t *s)
                       s->V + s->hc_vslot[x] * k, &s->vsse, &s->vsse_bound);
 }
 
-/* 1 when this run solves some explicit rows by the n×n route
- * (als_woodbury.h): Cholesky with the fast kernels, explicit model (with
- * --bias on the unknown coordinates, als_woodbury_solve_fixed);
- * ALS_WOODBURY=0 turns it off (the k×k route for every row, for
+/* The n×n routes' common switches: Cholesky with the fast kernels, and
+ * ALS_WOODBURY unset or not "0" (ALS_WOODBURY=0 sends every row k×k, for
  * comparisons). */
-static int woodbury_on(const als_solver_t *s)
+static int routes_on(const als_solver_t *s)
 {
     static int env = -1;
     if (env < 0) {
         const char *e = getenv("ALS_WOODBURY");
         env = !(e && strcmp(e, "0") == 0);
     }
-    return env && s->opt->solver == ALS_SOLVER_CHOLESKY && !s->opt->implicit &&
-           s->opt->kernel == ALS_KERNEL_FAST;
+    return env && s->opt->solver == ALS_SOLVER_CHOLESKY && s->opt->kernel == ALS_KERNEL_FAST;
+}
+
+/* 1 when this run solves some explicit rows by the n×n route
+ * (als_woodbury.h; with --bias on the unknown coordinates,
+ * als_woodbury_solve_fixed). */
+static int woodbury_on(const als_solver_t *s)
+{
+    return routes_on(s) && !s->opt->implicit;
 }
 
 /* A row of n ratings with diagonal shift c and bias-coordinate diagonal d
@@ -455,13 +460,7 @@ static int woodbury_row(const als_solver_t *s, int64_t n, double c, double d)
  * social degree) where als_woodbury_implicit_pays. */
 static int implicit_route_on(const als_solver_t *s)
 {
-    static int env = -1;
-    if (env < 0) {
-        const char *e = getenv("ALS_WOODBURY");
-        env = !(e && strcmp(e, "0") == 0);
-    }
-    return env && s->opt->implicit && s->opt->solver == ALS_SOLVER_CHOLESKY &&
-           s->opt->kernel == ALS_KERNEL_FAST && !s->opt->lambda_count;
+    return routes_on(s) && s->opt->implicit && !s->opt->lambda_count;
 }
 
 static int implicit_route_row(const als_solver_t *s, int64_t n, double socdeg)
@@ -805,9 +804,10 @@ int als_solver_init_test(MPI_Comm comm, const als_options_t *opt, const als_data
                                  (double)(m + n) * (dk * dk * dk / 3.0 + 2.0 * dk * dk) +
                                  (double)data->wnnz * 2.0 * dk + sum;
     }
-    if (woodbury_on(s)) {
-        /* Rows on the n×n route: their flops instead of the k×k ones
-         * (summed over the own rows, one reduction). */
+    if (woodbury_on(s) || implicit_route_on(s)) {
+        /* Rows on an n×n route (explicit, or --implicit's): their flops
+         * instead of the k×k ones (summed over the own rows, one reduction;
+         * --implicit's shared factor, k^3/3 per half-step, left out). */
         double wb_rows[2] = {0.0, 0.0}, delta = 0.0;
         for (int side = 0; side < 2; side++) {
             const int64_t nr = side ? d->i1 - d->i0 : d->u1 - d->u0;
@@ -818,34 +818,13 @@ int als_solver_init_test(MPI_Comm comm, const als_options_t *opt, const als_data
                 if (side == 1 && als_plan_is_hot(nt)) /* the chunks' k×k route */
                     continue;
                 const double deg = side ? 0.0 : d->wdeg[t], c = row_shift(s, reg, nt, deg);
-                if (woodbury_row(s, nt, c, bias_diag(s, c, opt->alpha * deg))) {
-                    /* its unknowns' flops instead of the k×k count's */
-                    delta += als_woodbury_flops((int)k - s->nfixed, nt) -
-                             als_woodbury_kxk_flops((int)k, nt);
-                    wb_rows[side] += 1.0;
-                }
-            }
-        }
-        double in[3] = {delta, wb_rows[0], wb_rows[1]}, sum[3];
-        als_rsum_allreduce_doubles(comm, in, sum, 3);
-        s->flops_per_iter += sum[0];
-        s->woodbury_rows[0] = sum[1];
-        s->woodbury_rows[1] = sum[2];
-    }
-    if (implicit_route_on(s)) {
-        /* --implicit rows on the n×n route: their flops instead of the k×k
-         * ones (the shared factor, k^3/3 per half-step, left out). */
-        double wb_rows[2] = {0.0, 0.0}, delta = 0.0;
-        for (int side = 0; side < 2; side++) {
-            const int64_t nr = side ? d->i1 - d->i0 : d->u1 - d->u0;
-            const int64_t *ptr = side ? d->iptr : d->uptr;
-            for (int64_t t = 0; t < nr; t++) {
-                const int64_t nt = ptr[t + 1] - ptr[t];
-                if (side == 1 && als_plan_is_hot(nt))
-                    continue;
-                if (implicit_route_row(s, nt, side ? 0.0 : opt->alpha * d->wdeg[t])) {
-                    delta += als_woodbury_implicit_flops((int)k, nt) -
-                             als_woodbury_kxk_flops((int)k, nt);
+                double f = -1.0; /* the row's flops on its n×n route, if it takes one */
+                if (woodbury_row(s, nt, c, bias_diag(s, c, opt->alpha * deg)))
+                    f = als_woodbury_flops((int)k - s->nfixed, nt); /* its unknowns' */
+                else if (implicit_route_row(s, nt, opt->alpha * deg))
+                    f = als_woodbury_implicit_flops((int)k, nt);
+                if (f >= 0.0) {
+                    delta += f - als_woodbury_kxk_flops((int)k, nt);
                     wb_rows[side] += 1.0;
                 }
             }
@@ -1323,46 +1302,40 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
                         rc[t] += omp_get_wtime() - f0;
                     continue;
                 }
-                if (iL && !hot && implicit_route_row(s, nt, wptr ? alpha * deg[t] : 0.0)) {
-                    /* --implicit, few entries: the n×n route on the shared
-                     * factor (als_woodbury.h); b as the k×k route's. */
-                    double c1 = omp_get_wtime();
-                    als_cg_rhs(k, nt, idx + ptr[t], coef, X, cgb);
-                    if (wptr)
-                        add_social(k, alpha, wptr[t], wptr[t + 1], wcol, wval, Y, cgb);
-                    int info = als_woodbury_implicit_solve(k, nt, idx + ptr[t], X, wt, cgb, iL,
-                                                           b, wws);
-                    if (info == 0)
-                        row_residuals(s, nt, val + ptr[t], idx + ptr[t], X, NULL, xnorm, xmax, b,
-                                      &my_sse, &my_bound);
-                    else
-                        note_failure(t, info, &bad, &bad_info);
-                    ts += omp_get_wtime() - c1;
-                    if (rc)
-                        rc[t] += omp_get_wtime() - f0;
-                    continue;
-                }
+                const int iroute =
+                    iL && !hot && implicit_route_row(s, nt, wptr ? alpha * deg[t] : 0.0);
                 const double c = row_shift(s, reg, nt, wptr ? deg[t] : 0.0);
                 const double dbias = bias_diag(s, c, wptr ? alpha * deg[t] : 0.0);
-                if (!hot && woodbury_row(s, nt, c, dbias)) {
-                    /* Fewer ratings than factors: the n×n route
-                     * (als_woodbury.h), the social right-hand side in cgb. */
+                if (iroute || (!hot && woodbury_row(s, nt, c, dbias))) {
+                    /* An n×n route (als_woodbury.h): --implicit's on the
+                     * shared factor, b as the k×k route's; or the explicit
+                     * one, fewer ratings than factors, the social
+                     * right-hand side in cgb. */
                     double c1 = omp_get_wtime();
-                    const double *sr = NULL;
-                    if (wptr) {
-                        memset(cgb, 0, (size_t)k * sizeof *cgb);
-                        add_social(k, alpha, wptr[t], wptr[t + 1], wcol, wval, Y, cgb);
-                        sr = cgb;
-                    }
                     int info;
-                    if (nf == 0) {
-                        info = als_woodbury_solve(k, nt, idx + ptr[t], X, val + ptr[t], sr, c, b,
-                                                  wws);
-                    } else { /* --bias: the unknowns q, the bias's own diagonal */
-                        const als_wb_coords_t co = {kr, q, nf, fix, fixval,
-                                                    bcoord >= 0 && lbias >= 0 ? bq : -1, dbias};
-                        info = als_woodbury_solve_fixed(k, nt, idx + ptr[t], X, val + ptr[t], sr,
-                                                        &co, c, b, wws);
+                    if (iroute) {
+                        als_cg_rhs(k, nt, idx + ptr[t], coef, X, cgb);
+                        if (wptr)
+                            add_social(k, alpha, wptr[t], wptr[t + 1], wcol, wval, Y, cgb);
+                        info = als_woodbury_implicit_solve(k, nt, idx + ptr[t], X, wt, cgb, iL, b,
+                                                           wws);
+                    } else {
+                        const double *sr = NULL;
+                        if (wptr) {
+                            memset(cgb, 0, (size_t)k * sizeof *cgb);
+                            add_social(k, alpha, wptr[t], wptr[t + 1], wcol, wval, Y, cgb);
+                            sr = cgb;
+                        }
+                        if (nf == 0) {
+                            info = als_woodbury_solve(k, nt, idx + ptr[t], X, val + ptr[t], sr, c,
+                                                      b, wws);
+                        } else { /* --bias: the unknowns q, the bias's own diagonal */
+                            const als_wb_coords_t co = {kr, q, nf, fix, fixval,
+                                                        bcoord >= 0 && lbias >= 0 ? bq : -1,
+                                                        dbias};
+                            info = als_woodbury_solve_fixed(k, nt, idx + ptr[t], X, val + ptr[t],
+                                                            sr, &co, c, b, wws);
+                        }
                     }
                     if (info == 0)
                         row_residuals(s, nt, val + ptr[t], idx + ptr[t], X, NULL, xnorm, xmax, b,
