@@ -157,7 +157,7 @@ PCDIR    = $(LIBDIR)/pkgconfig
 DOCDIR   = $(PREFIX)/share/doc/soreg-als
 INSTALL ?= install
 ALS_VERSION_STR = $(shell sed -n 's/^\#define ALS_VERSION "\(.*\)"/\1/p' include/*.h | head -1)
-SCRIPTS  = tools/als-tune tools/als-scaling-report
+SCRIPTS  = tools/als-tune tools/als-scaling-report tools/plan-balance
 HEADERS  = $(wildcard include/als*.h)
 DOCS     = README.md $(wildcard docs/*.md)
 .PHONY: install uninstall FORCE
