@@ -43,8 +43,9 @@ static inline double als_woodbury_kxk_flops(int k, int64_t n)
     return dn * dk * (dk + 1.0) + 2.0 * dn * dk + dk * dk * dk / 3.0 + 2.0 * dk * dk;
 }
 
-/* 1 when the n×n route is the cheaper one for a row of n ratings at rank
- * k. Local. The crossover, measured (docs/PERFORMANCE.md, issue 12 seventh pass):
+/* 1 when an n×n route needing route_flops is the cheaper one for a row of
+ * n ratings at rank k: the rule of both routes (explicit, below, and
+ * --implicit's). Local. The crossover, measured (docs/PERFORMANCE.md, issue 12 seventh pass):
  * this route's dots and small Cholesky run at well under the rate of the
  * k×k route's Gram tiles and batched Cholesky, so it is taken only when it
  * needs under 40% of the flops (k = 64: n <= 32). One core, k = 64, sets
@@ -59,11 +60,15 @@ static inline double als_woodbury_kxk_flops(int k, int64_t n)
  * with a first version of it (0.260-0.268 against 0.242-0.262 s), k = 48 the same
  * (0.447-0.463 against 0.464-0.475 s), k = 64 and 128 faster (0.632-0.686
  * against 0.791-0.831 s; 1.91-1.99 against 4.28-4.36 s). */
+static inline int als__route_pays(int k, int64_t n, double route_flops)
+{
+    return k >= 48 && n > 0 && n < k && 2.5 * route_flops < als_woodbury_kxk_flops(k, n);
+}
+
+/* The explicit route's rule. Local. */
 static inline int als_woodbury_pays(int k, int64_t n)
 {
-    if (k < 48 || n <= 0 || n >= k)
-        return 0;
-    return 2.5 * als_woodbury_flops(k, n) < als_woodbury_kxk_flops(k, n);
+    return als__route_pays(k, n, als_woodbury_flops(k, n));
 }
 
 /* x = (Y'Y + c I)^-1 (Y'r + s) for the n rows Y of X (leading dimension k)
@@ -118,8 +123,8 @@ int als_woodbury_solve_fixed(int k, int64_t n, const int64_t *idx, const double 
  * k×k route's n(k^2 + 3k) + k^3/3 + 2k^2 (and the copy of G): the row's
  * k×k Cholesky is replaced by triangular solves with the shared L. The
  * arithmetic is a fixed sequence (axpys along rows of L and L', als_dot8
- * dots, the fast n×n Cholesky), so x does not depend on ranks or threads; it agrees with the k×k
- * route to rounding (I + W'W has eigenvalues >= 1). */
+ * dots, the fast n×n Cholesky), so x does not depend on ranks or threads;
+ * it agrees with the k×k route to rounding (I + W'W has eigenvalues >= 1). */
 
 /* F (2 k^2 doubles): L (row-major lower, zeros above) with L L' = G + c I
  * for the upper triangle of G (full or upper; only p <= q is read), then
@@ -140,9 +145,7 @@ static inline double als_woodbury_implicit_flops(int k, int64_t n)
  * route's rule). Local. */
 static inline int als_woodbury_implicit_pays(int k, int64_t n)
 {
-    if (k < 48 || n <= 0 || n >= k)
-        return 0;
-    return 2.5 * als_woodbury_implicit_flops(k, n) < als_woodbury_kxk_flops(k, n);
+    return als__route_pays(k, n, als_woodbury_implicit_flops(k, n));
 }
 
 /* Doubles of workspace for an implicit row of n entries at rank k. */

@@ -780,9 +780,12 @@ int als_solver_init_test(MPI_Comm comm, const als_options_t *opt, const als_data
     s->bytes_received = 0.0; /* the start-up exchanges are not an iteration's */
     s->nexchanges = 0;
     double dk = (double)k;
-    s->flops_per_iter = (double)data->nnz * 2.0 * (dk * (dk + 1.0) + 2.0 * dk) +
-                        (double)(m + n) * (dk * dk * dk / 3.0 + 2.0 * dk * dk) +
-                        (double)data->wnnz * 2.0 * dk;
+    /* DESIGN.md section 6 with every row k×k: the Cholesky count and the
+     * block plan's base */
+    const double kxk = (double)data->nnz * 2.0 * (dk * (dk + 1.0) + 2.0 * dk) +
+                       (double)(m + n) * (dk * dk * dk / 3.0 + 2.0 * dk * dk) +
+                       (double)data->wnnz * 2.0 * dk;
+    s->flops_per_iter = kxk;
     if (opt->solver == ALS_SOLVER_CG) /* rhs + steps x (A p: 4 n_i k, + k^2 implicit; 10 k) */
         s->flops_per_iter = (double)data->nnz * 2.0 * 2.0 * dk +
                             (double)opt->cg_steps * ((double)data->nnz * 2.0 * 4.0 * dk +
@@ -794,15 +797,10 @@ int als_solver_init_test(MPI_Comm comm, const als_options_t *opt, const als_data
     {
         /* The block plan's cost of an iteration (als_plan.h), in the units
          * of the per-rank figures als-partition prints: the k×k count with
-         * the plan's n×n rows at their modelled cost. */
-        const als_plan_model_t pm = als_plan_model_of(opt);
-        als_planstats_counts_t rt = {0};
-        als_planstats_route(pm, d->u1 - d->u0, d->uptr, d->i1 - d->i0, d->iptr, &rt);
-        double in = rt.route_u + rt.route_v, sum = 0.0;
+         * the plan's n×n rows at their modelled cost (pc's sums, above). */
+        double in = pc.route_u + pc.route_v, sum = 0.0;
         als_rsum_allreduce_doubles(comm, &in, &sum, 1);
-        s->flops_per_iter_plan = (double)data->nnz * 2.0 * (dk * (dk + 1.0) + 2.0 * dk) +
-                                 (double)(m + n) * (dk * dk * dk / 3.0 + 2.0 * dk * dk) +
-                                 (double)data->wnnz * 2.0 * dk + sum;
+        s->flops_per_iter_plan = kxk + sum;
     }
     if (woodbury_on(s) || implicit_route_on(s)) {
         /* Rows on an n×n route (explicit, or --implicit's): their flops
@@ -845,6 +843,16 @@ int als_solver_init_test(MPI_Comm comm, const als_options_t *opt, const als_data
             return err->code;
     }
     return ALS_OK;
+}
+
+/* --row-costs: the current iteration's slots of side 0 (users) or 1
+ * (items), or NULL when nothing is timed. */
+static double *rowcost_slots(const als_solver_t *s, int side)
+{
+    if (!s->rowcost || s->rowcost_hi <= 0)
+        return NULL;
+    return s->rowcost + (int64_t)(s->rowcost_hi - 1) * s->rowcost_n +
+           (side ? s->data->u1 - s->data->u0 : 0);
 }
 
 double als_solver_row_cost(const als_solver_t *s, int side, int64_t t)
@@ -1179,7 +1187,7 @@ static int64_t solve_rows(als_solver_t *s, int64_t nrows, const int64_t *ptr, co
      * entries are formed by the fast Gram over a per-thread panel of the
      * rows sqrt(c - 1) y (at most 4 MiB, at least 256 rows); longer ones by
      * the plain loops of als_implicit_normal_eq. */
-    const int64_t icap = (4 << 20) / (8 * (int64_t)k) > 256 ? (4 << 20) / (8 * (int64_t)k) : 256;
+    const int64_t irows = ((int64_t)4 << 20) / (8 * (int64_t)k), icap = irows > 256 ? irows : 256;
     const int64_t nipanel = implicit && !use_cg && kern == ALS_KERNEL_FAST
                                 ? (s->maxrow < icap ? s->maxrow : icap)
                                 : 0;
@@ -1557,9 +1565,7 @@ int als_solver_ustep(als_solver_t *s, als_err_t *err)
     if (ensure_gram(s, 1, err) != ALS_OK) /* Y'Y of the V the users are solved against */
         return err->code;
     side_norms(s, 1);
-    s->rowcost_cur = s->rowcost && s->rowcost_hi > 0
-                         ? s->rowcost + (int64_t)(s->rowcost_hi - 1) * s->rowcost_n
-                         : NULL;
+    s->rowcost_cur = rowcost_slots(s, 0);
     int64_t bad = solve_rows(s, d->u1 - d->u0, d->uptr, s->ucol_s, d->uval, s->V, s->vnorm,
                              s->vmax, s->opt->lambda_u, d->wptr, s->wcol_s, d->wval, d->wdeg, s->U,
                              s->ufix, s->ufixval, s->opt->bias ? s->latent : -1, NULL, NULL,
@@ -1585,9 +1591,7 @@ int als_solver_vstep(als_solver_t *s, als_err_t *err)
         return err->code;
     if (hot_gram(s, err) != ALS_OK)
         return als_err_agree(s->comm, err);
-    s->rowcost_cur = s->rowcost && s->rowcost_hi > 0
-                         ? s->rowcost + (int64_t)(s->rowcost_hi - 1) * s->rowcost_n + (d->u1 - d->u0)
-                         : NULL;
+    s->rowcost_cur = rowcost_slots(s, 1);
     int64_t bad = solve_rows(s, d->i1 - d->i0, d->iptr, s->irow_s, d->ival, s->U, s->unorm,
                              s->umax, s->opt->lambda_v, NULL, NULL, NULL, NULL, NULL, s->vfix, s->vfixval,
                              s->opt->bias ? s->latent + 1 : -1, s->hot_slot, s->hotA,
