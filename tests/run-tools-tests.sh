@@ -142,6 +142,19 @@ tool als-partition --ratings "$T/g.txt" --ranks 2 --rank 6 > "$T/rcx" 2>&1
 if ! $PY tools/plan-balance "$T/rco/row_costs.txt" "$T/rcx" > "$T/log" 2>&1 && grep -q 'not the same dataset' "$T/log"; then
     ok "plan-balance: a plan of another dataset is refused ($(head -c 60 "$T/log")...)"
 else bad "plan-balance other dataset" "$T/log"; fi
+# Bad input of the plan's model and of plan-balance: named, non-zero exit.
+if ! tool als-partition --data "$T/ft.bin" --ranks 2 --rank 64 --solver lu > "$T/log" 2>&1 \
+    && grep -q "\-\-solver: 'lu' is not 'cholesky' or 'cg'" "$T/log"; then
+    ok "als-partition --solver lu: refused ($(tail -1 "$T/log"))"
+else bad "als-partition --solver lu" "$T/log"; fi
+tool als-partition --data "$T/ft.bin" --ranks 2 --rank 64 --summary > "$T/rcs" 2>&1
+$PY tools/plan-balance "$T/rco/row_costs.txt" "$T/rcs" > "$T/log" 2>&1; rc1=$?
+printf 'u 0 3 0.1\nu 2 3 0.1\n' > "$T/rcbad"
+$PY tools/plan-balance "$T/rcbad" "$T/rcp" > "$T/log2" 2>&1; rc2=$?
+if [ $rc1 = 2 ] && grep -q "give the table: not --summary" "$T/log" \
+    && [ $rc2 = 2 ] && grep -q "rcbad:2: expected row 1 of side u or i" "$T/log2"; then
+    ok "plan-balance: a --summary plan and a row-costs file with a missing row are refused, naming file and line"
+else bad "plan-balance bad input ($rc1 $rc2)" "$T/log"; cat "$T/log2"; fi
 # metrics.json's flops_per_iteration_plan is the plan's cost: the sum of
 # als-partition's flops_total (users + items) for the same run.
 train 1 --data "$T/ft.bin" --rank 64 --iters 1 --out "$T/ftplan" > /dev/null 2>&1
